@@ -1,0 +1,43 @@
+# Everything a fresh machine needs: Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test check format bench bench-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "microweb needs Python 3.11+")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/uvicorn examples.app:app --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest
+
+check: install
+	$(BIN)/ruff check microweb tests examples benchmarks
+	$(BIN)/ruff format --check microweb tests examples benchmarks
+	$(BIN)/mypy --strict microweb
+
+format: install
+	$(BIN)/ruff check --fix microweb tests examples benchmarks
+	$(BIN)/ruff format microweb tests examples benchmarks
+
+bench-deps: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+
+bench: bench-deps
+	$(BIN)/python benchmarks/http.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .sessions

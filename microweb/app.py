@@ -1,0 +1,450 @@
+"""`MicroWeb`: the app object, an ASGI 3 callable.
+
+A request goes top to bottom: `__call__` -> route path -> router match ->
+compose (or a direct call for a one-handler chain) -> response -> send.
+Registration builds everything that can be built ahead: each handler's arity
+and kind are read once, and the router compiles its tables on first match.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from .compose import Entry, Middleware, call_entry, compose, is_middleware, to_response
+from .context import Context
+from .exceptions import HTTPException
+from .request import DEFAULT_LIMITS, Limits, Request
+from .response import JSON_TYPE, TEXT_TYPE, Response, dump_json
+from .router import METHOD_ALL, Router, default_router
+from .types import ASGIApp, Message, Receive, Scope, Send
+from .urls import decode_path
+
+__all__ = ["MicroWeb"]
+
+logger = logging.getLogger("microweb")
+
+Handler = Callable[..., Any]
+H = TypeVar("H", bound=Handler)
+ErrorHandler = Callable[[Exception, Context], Any]
+NotFoundHandler = Callable[[Context], Any]
+Hook = Callable[[], Awaitable[None]]
+
+_NO_MATCH: tuple[list[tuple[Entry, Any]], None] = ([], None)
+
+
+def _merge_path(base: str, path: str) -> str:
+    """Join a base path and a route path the way Hono's mergePath does."""
+    if not base or base == "/":
+        return path
+    if path in ("", "/"):
+        return base
+    if path == "*":
+        return base.rstrip("/") + "/*"
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _wants_json(c: Context) -> bool:
+    accept = c.req.header("accept") or ""
+    return "json" in accept and "text/html" not in accept
+
+
+def error_response(c: Context, status: int, message: str) -> Response:
+    """A plain error answer: JSON for API clients, text otherwise."""
+    if _wants_json(c):
+        return c._build(dump_json({"error": message, "status": status}), status, None, JSON_TYPE)
+    return c._build(message.encode(), status, None, TEXT_TYPE)
+
+
+class MicroWeb:
+    """The application: routes, middleware, error handlers and lifespan hooks."""
+
+    def __init__(
+        self,
+        strict: bool = True,
+        *,
+        router: Router[Entry] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.strict = strict
+        self.limits = limits
+        self.router: Router[Entry] = router if router is not None else default_router()
+        self.routes: list[Entry] = []
+        self._base_path = ""
+        self._methods: set[str] = set()
+        self._startup: list[Hook] = []
+        self._shutdown: list[Hook] = []
+        self._mounts: list[tuple[str, ASGIApp]] = []
+        self._error_handler: ErrorHandler | None = None
+        self._not_found_handler: NotFoundHandler | None = None
+
+    # -- registration --------------------------------------------------------
+
+    def _add(self, method: str, path: str, fn: Handler, *, is_handler: bool) -> None:
+        method = method.upper()
+        full = _merge_path(self._base_path, path)
+        entry = Entry(fn, method, full, is_handler=is_handler)
+        self.router.add(method, full, entry)
+        self.routes.append(entry)
+        if is_handler and method != METHOD_ALL:
+            self._methods.add(method)
+        if isinstance(fn, Middleware):
+            self._add_hooks(fn.startup, fn.shutdown)
+
+    def _add_hooks(self, startup: Hook | None, shutdown: Hook | None) -> None:
+        if startup is not None and startup not in self._startup:
+            self._startup.append(startup)
+        if shutdown is not None and shutdown not in self._shutdown:
+            self._shutdown.append(shutdown)
+
+    def on(
+        self, method: str | Iterable[str], path: str | Iterable[str], *handlers: Handler
+    ) -> Any:
+        """Register `handlers` for a method (or several) on a path (or several).
+
+        With a final handler this registers the chain and returns the app; with no
+        handler, or only middleware, it returns a decorator for the handler.
+        """
+        methods = [method] if isinstance(method, str) else list(method)
+        paths = [path] if isinstance(path, str) else list(path)
+        for fn in handlers:
+            if not callable(fn):
+                raise TypeError(f"Handlers must be callable, got {fn!r}")
+
+        def register(*chain: Handler) -> None:
+            for m in methods:
+                for p in paths:
+                    for fn in chain:
+                        self._add(m, p, fn, is_handler=True)
+
+        if not handlers or all(is_middleware(fn) for fn in handlers):
+
+            def decorator(fn: H) -> H:
+                register(*handlers, fn)
+                return fn
+
+            return decorator
+        register(*handlers)
+        return self
+
+    def get(self, path: str, *handlers: Handler) -> Any:
+        return self.on("GET", path, *handlers)
+
+    def post(self, path: str, *handlers: Handler) -> Any:
+        return self.on("POST", path, *handlers)
+
+    def put(self, path: str, *handlers: Handler) -> Any:
+        return self.on("PUT", path, *handlers)
+
+    def patch(self, path: str, *handlers: Handler) -> Any:
+        return self.on("PATCH", path, *handlers)
+
+    def delete(self, path: str, *handlers: Handler) -> Any:
+        return self.on("DELETE", path, *handlers)
+
+    def options(self, path: str, *handlers: Handler) -> Any:
+        return self.on("OPTIONS", path, *handlers)
+
+    def all(self, path: str, *handlers: Handler) -> Any:
+        return self.on(METHOD_ALL, path, *handlers)
+
+    def use(self, *args: Any) -> MicroWeb:
+        """`use(*middleware)` on every path, or `use(path, *middleware)`."""
+        path = "*"
+        if args and isinstance(args[0], str):
+            path, args = args[0], args[1:]
+        if not args:
+            raise TypeError("app.use() needs at least one middleware")
+        for fn in args:
+            if not callable(fn):
+                raise TypeError(f"Middleware must be callable, got {fn!r}")
+            self._add(METHOD_ALL, path, fn, is_handler=False)
+        return self
+
+    def route(self, prefix: str, app: MicroWeb) -> MicroWeb:
+        """Copy the routes of another `MicroWeb` under `prefix`."""
+        for entry in app.routes:
+            fn = entry.fn
+            if app._error_handler is not None and app._error_handler is not self._error_handler:
+                fn = _with_error_handler(entry, app)
+            self._add(
+                entry.method, _merge_path(prefix, entry.path), fn, is_handler=entry.is_handler
+            )
+        for startup in app._startup:
+            self._add_hooks(startup, None)
+        for shutdown in app._shutdown:
+            self._add_hooks(None, shutdown)
+        return self
+
+    def base_path(self, path: str) -> MicroWeb:
+        """An app sharing this one's routes whose registrations are prefixed with `path`."""
+        clone = copy.copy(self)
+        clone._base_path = _merge_path(self._base_path, path)
+        return clone
+
+    def mount(self, prefix: str, app: ASGIApp) -> MicroWeb:
+        """Hand every request under `prefix` to another ASGI app (Starlette, FastAPI, ...)."""
+        if not prefix.startswith("/"):
+            raise ValueError(f"Mount prefix must start with '/', got {prefix!r}")
+        full = _merge_path(self._base_path, prefix).rstrip("/")
+        self._mounts.append((full, app))
+
+        async def mounted(c: Context) -> Response:
+            return MountedResponse(app, full, c.req)
+
+        self._add(METHOD_ALL, prefix.rstrip("/") + "/*", mounted, is_handler=True)
+        return self
+
+    def not_found(self, handler: NotFoundHandler) -> NotFoundHandler:
+        """Set the handler for requests no route answers (usable as a decorator)."""
+        self._not_found_handler = handler
+        return handler
+
+    def on_error(self, handler: ErrorHandler) -> ErrorHandler:
+        """Set the handler `h(err, c)` for errors (usable as a decorator)."""
+        self._error_handler = handler
+        return handler
+
+    def on_startup(self, fn: Hook) -> Hook:
+        """Run `fn` when the server starts (ASGI lifespan)."""
+        self._add_hooks(fn, None)
+        return fn
+
+    def on_shutdown(self, fn: Hook) -> Hook:
+        """Run `fn` when the server stops (ASGI lifespan)."""
+        self._add_hooks(None, fn)
+        return fn
+
+    # -- answers -------------------------------------------------------------
+
+    async def handle_not_found(self, c: Context) -> Response:
+        if self._not_found_handler is not None:
+            result = self._not_found_handler(c)
+            if inspect.isawaitable(result):
+                result = await result
+            response = await to_response(c, result)
+            if response is not None:
+                return response
+        return c._build(b"404 Not Found", 404, None, TEXT_TYPE)
+
+    async def handle_unmatched(self, c: Context, entries: Sequence[tuple[Entry, Any]]) -> Response:
+        """The answer when a chain ran out: 405 if only other methods match, else not found."""
+        if not any(entry.is_handler for entry, _ in entries):
+            allowed = self._allowed_methods(c.req.path)
+            if allowed:
+                response = error_response(c, 405, "405 Method Not Allowed")
+                response.headers["allow"] = ", ".join(allowed)
+                return response
+        return await self.handle_not_found(c)
+
+    def _allowed_methods(self, path: str) -> list[str]:
+        allowed = [
+            method
+            for method in sorted(self._methods)
+            if any(entry.is_handler for entry, _ in self.router.match(method, path)[0])
+        ]
+        if "GET" in allowed and "HEAD" not in allowed:
+            allowed.insert(allowed.index("GET") + 1, "HEAD")
+        return allowed
+
+    async def handle_error(self, err: Exception, c: Context) -> Response:
+        if self._error_handler is not None:
+            try:
+                result = self._error_handler(err, c)
+                if inspect.isawaitable(result):
+                    result = await result
+                response = await to_response(c, result)
+                if response is not None:
+                    return response
+            except Exception as handler_err:  # noqa: BLE001
+                err = handler_err
+        if isinstance(err, HTTPException):
+            response = error_response(c, err.status, err.message)
+            for name, value in err.headers.items():
+                response.headers[name] = value
+            return response
+        logger.error(
+            "Unhandled error in %s %s", c.req.method, c.req.path, exc_info=err
+        )
+        return error_response(c, 500, "Internal Server Error")
+
+    # -- ASGI ----------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
+            raise RuntimeError(f"Unsupported ASGI scope type {kind!r}")
+
+    def _route_path(self, scope: Scope) -> str:
+        raw = scope.get("raw_path")
+        if raw is None or b"%" not in raw:
+            path: str = scope["path"]
+        else:
+            path = decode_path(raw.partition(b"?")[0])
+        root = scope.get("root_path")
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        if not self.strict and len(path) > 1 and path[-1] == "/":
+            path = path[:-1]
+        return path
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method: str = scope["method"]
+        try:
+            path = self._route_path(scope)
+        except HTTPException as err:
+            response = Response(err.message, err.status, media_type=TEXT_TYPE)
+            await response.send(send, receive)
+            return
+        entries, stash = self.router.match("GET" if method == "HEAD" else method, path)
+        req = Request(scope, receive, path, method, self.limits)
+        req._route_entries = entries
+        req._stash = stash
+        c = Context(self, req)
+        if len(entries) == 1 and not entries[0][0].takes_next:
+            # perf: a one-handler chain needs no onion; call it directly.
+            try:
+                result = await call_entry(entries[0][0], c, None)
+                response = await to_response(c, result) if result is not None else c._res
+                if response is None:
+                    raise RuntimeError(
+                        f"{entries[0][0]!r} returned None without setting c.res"
+                    )
+            except Exception as err:  # noqa: BLE001 - every error becomes a response
+                response = await self.handle_error(err, c)
+        elif entries:
+            await compose(c, entries, self)
+            response = c._res
+            assert response is not None
+        else:
+            response = await self.handle_unmatched(c, entries)
+        await response.send(send, receive, head=method == "HEAD")
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        message = await receive()
+        assert message["type"] == "lifespan.startup"
+        try:
+            for hook in self._startup:
+                await hook()
+        except Exception as err:
+            logger.exception("Startup failed")
+            await send({"type": "lifespan.startup.failed", "message": str(err)})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        message = await receive()
+        assert message["type"] == "lifespan.shutdown"
+        try:
+            for hook in reversed(self._shutdown):
+                await hook()
+        except Exception as err:
+            logger.exception("Shutdown failed")
+            await send({"type": "lifespan.shutdown.failed", "message": str(err)})
+            return
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        for prefix, app in self._mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                await app(_child_scope(scope, prefix), receive, send)
+                return
+        await send({"type": "websocket.close", "code": 1000})
+
+    # -- in-process requests -------------------------------------------------
+
+    async def request(
+        self,
+        path: str,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+        form: dict[str, Any] | None = None,
+        content: bytes | str | None = None,
+    ) -> Any:
+        """Call the app in process, as Hono's `app.request`; returns a `TestResponse`."""
+        from .testing import call_app
+
+        return await call_app(
+            self,
+            method,
+            path if "://" in path else "http://localhost" + path,
+            headers=headers,
+            json=json,
+            form=form,
+            content=content,
+        )
+
+
+def _child_scope(scope: Scope, prefix: str) -> Scope:
+    child = dict(scope)
+    child["root_path"] = scope.get("root_path", "") + prefix
+    return child
+
+
+def _with_error_handler(entry: Entry, app: MicroWeb) -> Handler:
+    """Wrap a sub-app's entry so its own `on_error` handler answers its errors."""
+    handler = app._error_handler
+    assert handler is not None
+
+    async def wrapped(c: Context, next: Any = None) -> Any:
+        try:
+            return await call_entry(entry, c, next)
+        except Exception as err:  # noqa: BLE001
+            result = handler(err, c)
+            return await result if inspect.isawaitable(result) else result
+
+    if not entry.takes_next:
+
+        async def wrapped_one(c: Context) -> Any:
+            return await wrapped(c)
+
+        return wrapped_one
+    return wrapped
+
+
+class MountedResponse(Response):
+    """Hands the request to a mounted ASGI app; headers added by middleware are kept."""
+
+    __slots__ = ("app", "prefix", "req")
+
+    def __init__(self, app: ASGIApp, prefix: str, req: Request) -> None:
+        super().__init__(b"", 200)
+        self.app = app
+        self.prefix = prefix
+        self.req = req
+
+    async def send(self, send: Send, receive: Receive, *, head: bool = False) -> None:
+        extra = self.headers.raw
+        body = self.req._body
+
+        if body is not None:
+            # The body was read already (by a middleware, say): replay it.
+            sent = False
+
+            async def replay() -> Message:
+                nonlocal sent
+                if sent:
+                    return await receive()
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            receive = replay
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and extra:
+                message = dict(message)
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(_child_scope(self.req.scope, self.prefix), receive, send_with_headers)
+
+

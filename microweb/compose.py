@@ -1,0 +1,195 @@
+"""The onion: run a matched chain of middleware and handlers.
+
+Rules:
+- Entries run in registration order. An entry that takes `next` may call it
+  once; a second call raises. An entry that returns a response without calling
+  `next` ends the chain.
+- A return value becomes `c.res`: a `Response`, `str` (text), `dict`/`list`
+  (JSON) or `bytes`. `None` keeps what is in `c.res`.
+- An error is turned into a response at the level where it was raised, so the
+  middleware outside still runs its code after `await next()` and sees it.
+- A chain that runs out without a response ends in the not-found handler (or a
+  405 when only other methods have handlers for the path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .context import NotFoundResponse
+from .response import JSON_TYPE, TEXT_TYPE, Response, dump_json
+
+if TYPE_CHECKING:
+    from .app import MicroWeb
+    from .context import Context
+
+__all__ = ["Entry", "Middleware", "Next", "compose", "is_middleware", "middleware"]
+
+Next = Callable[[], Awaitable[None]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MARK = "__microweb_middleware__"
+
+
+def middleware(fn: F) -> F:
+    """Mark `fn` (an `async def mw(c, next)`) as middleware, so a route decorator accepts it."""
+    setattr(fn, _MARK, True)
+    return fn
+
+
+class Middleware:
+    """Base class for middleware objects: implement `__call__(c, next)`.
+
+    `startup()` and `shutdown()` run with the app's lifespan, so a middleware can
+    open and close connections (a session store, say).
+    """
+
+    __microweb_middleware__ = True
+
+    async def __call__(self, c: Context, next: Next) -> Any:
+        raise NotImplementedError
+
+    async def startup(self) -> None:
+        """Called once when the app starts."""
+
+    async def shutdown(self) -> None:
+        """Called once when the app stops."""
+
+
+def is_middleware(fn: object) -> bool:
+    return bool(getattr(fn, _MARK, False))
+
+
+def _arity(fn: Callable[..., Any]) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    positional = [
+        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return 2
+    return len(positional)
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004
+    )
+
+
+class Entry:
+    """One registered handler or middleware, with what was learnt of it at registration."""
+
+    __slots__ = ("fn", "is_async", "is_handler", "method", "path", "takes_next")
+
+    def __init__(self, fn: Callable[..., Any], method: str, path: str, *, is_handler: bool) -> None:
+        arity = _arity(fn)
+        if arity not in (1, 2):
+            raise TypeError(
+                f"Handler {fn!r} must take (c) or (c, next), it takes {arity} arguments"
+            )
+        self.fn = fn
+        self.takes_next = arity == 2
+        self.is_async = _is_async(fn)
+        if not self.is_async and self.takes_next:
+            raise TypeError(f"Middleware {fn!r} takes next, so it must be `async def`")
+        self.method = method
+        self.path = path
+        self.is_handler = is_handler
+
+    def __repr__(self) -> str:
+        return f"<Entry {self.method} {self.path} {getattr(self.fn, '__name__', self.fn)!r}>"
+
+
+async def to_response(c: Context, value: Any) -> Response | None:
+    """Turn a handler's return value into a Response (None stays None)."""
+    if isinstance(value, Response):
+        if isinstance(value, NotFoundResponse):
+            return await c.app.handle_not_found(c)
+        prepared = c._headers
+        if prepared is not None and not all(item in value.headers.raw for item in prepared.raw):
+            _merge_prepared(value, prepared.raw)
+        return value
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return c.text(value)
+    if isinstance(value, dict | list):
+        return c._build(dump_json(value), None, None, JSON_TYPE)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return c.body(bytes(value))
+    raise TypeError(
+        f"Handler returned {type(value).__name__}; return a Response, str, dict, list or bytes"
+    )
+
+
+def _merge_prepared(response: Response, prepared: list[tuple[bytes, bytes]]) -> None:
+    raw = response.headers.raw
+    present = {k for k, _ in raw}
+    for item in prepared:
+        if item[0] == b"set-cookie" or item[0] == b"vary":
+            if item not in raw:
+                raw.append(item)
+        elif item[0] not in present:
+            raw.append(item)
+
+
+async def call_entry(entry: Entry, c: Context, next: Next | None) -> Any:
+    if entry.is_async:
+        if entry.takes_next:
+            return await entry.fn(c, next)
+        return await entry.fn(c)
+    # Plain `def` handlers may block; run them off the event loop, as Starlette does.
+    return await asyncio.get_running_loop().run_in_executor(None, entry.fn, c)
+
+
+async def compose(c: Context, entries: Sequence[tuple[Entry, Any]], app: MicroWeb) -> None:
+    """Run `entries` as an onion around `c`, leaving the answer in `c._res`."""
+    index = -1
+    count = len(entries)
+    req = c.req
+
+    async def dispatch(i: int) -> None:
+        nonlocal index
+        if i <= index:
+            raise RuntimeError("next() called multiple times")
+        index = i
+        if i == count:
+            if c._res is None:
+                c._res = await app.handle_unmatched(c, entries)
+            return
+        entry = entries[i][0]
+        req.route_index = i
+        try:
+            result = await call_entry(entry, c, _Next(dispatch, i + 1))
+            if result is not None:
+                c._res = await to_response(c, result)
+            elif c._res is None:
+                raise RuntimeError(
+                    f"{entry!r} returned None without setting c.res or awaiting next()"
+                )
+        except Exception as err:  # noqa: BLE001 - every error becomes a response here
+            c._res = await app.handle_error(err, c)
+
+    await dispatch(0)
+
+
+class _Next:
+    """The `next` a middleware awaits: runs the rest of the chain, once."""
+
+    __slots__ = ("_dispatch", "_index")
+
+    def __init__(self, dispatch: Callable[[int], Awaitable[None]], index: int) -> None:
+        self._dispatch = dispatch
+        self._index = index
+
+    def __call__(self) -> Awaitable[None]:
+        return self._dispatch(self._index)

@@ -1,0 +1,264 @@
+"""The context `c` every handler and middleware receives.
+
+`c.req` is the request; `c.text/json/html/body/redirect/stream/sse` build the
+response; `c.status()` and `c.header()` set defaults that the next built
+response picks up (and, once a response exists, change it); `c.set/get/var`
+carry values between middleware and handlers for one request; `c.res` is the
+response, readable and replaceable on the way out of `await next()`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, Iterator, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .cookies import serialize_cookie
+from .datastructures import Headers
+from .response import HTML_TYPE, JSON_TYPE, TEXT_TYPE, HeadersInit, Response, dump_json
+
+if TYPE_CHECKING:
+    from .app import MicroWeb
+    from .request import Request
+
+__all__ = ["Context", "NotFoundResponse", "Vars"]
+
+
+class Vars(Mapping[str, Any]):
+    """A read-only view of the context variables; `c.var.session` works too."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._data[key]
+        except KeyError:
+            raise AttributeError(f"No context variable {key!r}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class NotFoundResponse(Response):
+    """What `c.not_found()` returns; the app turns it into its not-found handler's answer."""
+
+    __slots__ = ()
+
+
+def _encode_sse(event: Any) -> str:
+    """One server-sent event: a str is its data; a dict may set event, data, id and retry."""
+    if isinstance(event, str):
+        fields: Mapping[str, Any] = {"data": event}
+    elif isinstance(event, Mapping):
+        fields = event
+    else:
+        raise TypeError(f"SSE events must be str or dict, got {type(event).__name__}")
+    lines: list[str] = []
+    for key in ("event", "id", "retry"):
+        if fields.get(key) is not None:
+            value = str(fields[key])
+            if "\n" in value or "\r" in value:
+                raise ValueError(f"SSE field {key!r} must be one line")
+            lines.append(f"{key}: {value}")
+    data = fields.get("data")
+    if data is not None:
+        text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+        lines.extend(f"data: {line}" for line in text.splitlines() or [""])
+    return "\n".join(lines) + "\n\n"
+
+
+class Context:
+    """One request's context: the request, the response being built and variables."""
+
+    __slots__ = ("_headers", "_res", "_status", "_vars", "app", "req")
+
+    def __init__(self, app: MicroWeb, req: Request) -> None:
+        self.app = app
+        self.req = req
+        self._res: Response | None = None
+        self._status = 200
+        self._headers: Headers | None = None
+        self._vars: dict[str, Any] | None = None
+
+    # -- variables -----------------------------------------------------------
+
+    def set(self, key: str, value: Any) -> None:
+        """Store `value` under `key` for the rest of this request."""
+        if self._vars is None:
+            self._vars = {}
+        self._vars[key] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The variable `key`, or `default`."""
+        if self._vars is None:
+            return default
+        return self._vars.get(key, default)
+
+    @property
+    def var(self) -> Vars:
+        if self._vars is None:
+            self._vars = {}
+        return Vars(self._vars)
+
+    # -- response ------------------------------------------------------------
+
+    @property
+    def res(self) -> Response | None:
+        """The response so far (None until a handler answered)."""
+        return self._res
+
+    @res.setter
+    def res(self, response: Response) -> None:
+        if not isinstance(response, Response):
+            raise TypeError(f"c.res must be a Response, got {type(response).__name__}")
+        self._res = response
+
+    def status(self, code: int) -> None:
+        """Set the status of the responses built after this call."""
+        self._status = code
+        if self._res is not None:
+            self._res.status = code
+
+    def header(self, name: str, value: str | None, append: bool = False) -> None:
+        """Set (or with `append`, add) a header on the response; None removes it."""
+        targets = [self._prepared()]
+        if self._res is not None:
+            targets.append(self._res.headers)
+        for headers in targets:
+            if value is None:
+                del headers[name]
+            elif append:
+                headers.append(name, value)
+            else:
+                headers[name] = value
+
+    def _prepared(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers()
+        return self._headers
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str,
+        max_age: int | None = None,
+        expires: datetime | int | float | None = None,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        http_only: bool = False,
+        same_site: str | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Add a Set-Cookie header; a bad name or attribute is a ValueError."""
+        cookie = serialize_cookie(
+            name,
+            value,
+            max_age=max_age,
+            expires=expires,
+            path=path,
+            domain=domain,
+            secure=secure,
+            http_only=http_only,
+            same_site=same_site,
+            partitioned=partitioned,
+        )
+        self.header("set-cookie", cookie, append=True)
+
+    def delete_cookie(self, name: str, path: str = "/", domain: str | None = None) -> None:
+        """Tell the client to drop a cookie."""
+        secure = name.startswith(("__Secure-", "__Host-"))
+        self.set_cookie(
+            name, "", max_age=0, expires=0, path=path, domain=domain, secure=secure
+        )
+
+    def _build(
+        self,
+        body: bytes,
+        status: int | None,
+        headers: HeadersInit,
+        media_type: str,
+        stream: AsyncIterable[bytes | str] | None = None,
+    ) -> Response:
+        # perf: the common case (no defaults, no extra headers) builds the raw list directly.
+        raw: list[tuple[bytes, bytes]] = [(b"content-type", media_type.encode("latin-1"))]
+        if self._headers is not None:
+            prepared = self._headers.raw
+            if any(k == b"content-type" for k, _ in prepared):
+                raw = []
+            raw.extend(prepared)
+        response = Response(
+            body,
+            self._status if status is None else status,
+            Headers(raw=raw),
+            stream=stream,
+        )
+        if headers:
+            extra = headers if isinstance(headers, Headers) else Headers(headers)
+            for name in extra.keys():
+                del response.headers[name]
+            response.headers.raw.extend(extra.raw)
+        return response
+
+    def text(self, text: str, status: int | None = None, headers: HeadersInit = None) -> Response:
+        """A text/plain response."""
+        return self._build(text.encode(), status, headers, TEXT_TYPE)
+
+    def json(self, obj: Any, status: int | None = None, headers: HeadersInit = None) -> Response:
+        """A JSON response."""
+        return self._build(dump_json(obj), status, headers, JSON_TYPE)
+
+    def html(self, html: str, status: int | None = None, headers: HeadersInit = None) -> Response:
+        """A text/html response."""
+        return self._build(html.encode(), status, headers, HTML_TYPE)
+
+    def body(
+        self, data: bytes | str | None, status: int | None = None, headers: HeadersInit = None
+    ) -> Response:
+        """A response with a raw body (application/octet-stream unless headers say otherwise)."""
+        if isinstance(data, str):
+            data = data.encode()
+        return self._build(data or b"", status, headers, "application/octet-stream")
+
+    def redirect(self, url: str, status: int = 302) -> Response:
+        """A redirect to `url` (302 by default)."""
+        if not 300 <= status <= 399:
+            raise ValueError(f"Redirect status must be 3xx, got {status}")
+        return self._build(b"", status, {"location": url}, TEXT_TYPE)
+
+    def not_found(self) -> Response:
+        """The app's not-found answer."""
+        return NotFoundResponse(b"404 Not Found", 404, media_type=TEXT_TYPE)
+
+    def stream(
+        self,
+        chunks: AsyncIterable[bytes | str],
+        status: int | None = None,
+        headers: HeadersInit = None,
+        media_type: str = "application/octet-stream",
+    ) -> Response:
+        """A streamed response: each chunk goes out as soon as it is produced."""
+        return self._build(b"", status, headers, media_type, stream=chunks)
+
+    def sse(
+        self, events: AsyncIterable[Any], status: int | None = None, headers: HeadersInit = None
+    ) -> Response:
+        """A text/event-stream of events (str data, or dicts with event/data/id/retry)."""
+
+        async def encode() -> AsyncIterable[str]:
+            async for event in events:
+                yield _encode_sse(event)
+
+        response = self._build(b"", status, headers, "text/event-stream", stream=encode())
+        response.headers.setdefault("cache-control", "no-cache")
+        return response

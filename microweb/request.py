@@ -1,0 +1,291 @@
+"""The incoming request, `c.req`.
+
+Everything is parsed lazily, on first use, and cached: headers, query, cookies
+and the body. The body is read from ASGI once and can then be read again as
+bytes, text, JSON or a form. A body that cannot be parsed raises
+`HTTPException(400)` with a message that says why; one over the app's size
+limit raises 413.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from .cookies import parse_cookie_header
+from .datastructures import FormData
+from .exceptions import HTTPException
+from .forms import parse_multipart
+from .urls import decode_param
+
+if TYPE_CHECKING:
+    from .types import Receive, Scope
+
+__all__ = ["Limits", "Request"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what a request may carry; over a bound is a 4xx, never a crash."""
+
+    max_body_size: int = 10 * 1024 * 1024
+    max_form_fields: int = 1000
+    max_form_files: int = 100
+    max_query_params: int = 1000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class Request:
+    """The request: method, path, params, query, headers, cookies and body."""
+
+    __slots__ = (
+        "_body",
+        "_cookies",
+        "_headers",
+        "_limits",
+        "_params",
+        "_query",
+        "_receive",
+        "_route_entries",
+        "_stash",
+        "method",
+        "path",
+        "route_index",
+        "scope",
+    )
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        path: str,
+        method: str,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.path = path
+        self.method = method
+        self._limits = limits
+        self._route_entries: Sequence[tuple[Any, Any]] = ()
+        self._stash: Any = None
+        self.route_index = 0
+        self._params: dict[int, dict[str, str]] | None = None
+        self._headers: dict[str, str] | None = None
+        self._query: list[tuple[str, str]] | None = None
+        self._cookies: dict[str, str] | None = None
+        self._body: bytes | None = None
+
+    # -- routing -------------------------------------------------------------
+
+    def param(self, name: str | None = None) -> Any:
+        """The params the current handler's route bound: one by name (or None), or all."""
+        params = self._params_of(self.route_index)
+        if name is None:
+            return dict(params)
+        return params.get(name)
+
+    def _params_of(self, index: int) -> dict[str, str]:
+        cache = self._params
+        if cache is None:
+            cache = self._params = {}
+        elif index in cache:
+            return cache[index]
+        params: dict[str, str] = {}
+        if index < len(self._route_entries):
+            param_map = self._route_entries[index][1]
+            stash = self._stash
+            for key, ref in param_map.items():
+                value = ref if stash is None else stash[ref]
+                if value is None:
+                    continue
+                params[key] = decode_param(value) if "%" in value else value
+        cache[index] = params
+        return params
+
+    # -- URL -----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The full URL as the client asked for it."""
+        scope = self.scope
+        scheme = scope.get("scheme", "http")
+        host = self.header("host")
+        if not host:
+            server = scope.get("server")
+            host = f"{server[0]}:{server[1]}" if server else "localhost"
+        root = scope.get("root_path", "")
+        path = scope.get("path", self.path)
+        if root and not path.startswith(root):
+            path = root + path
+        query = scope.get("query_string", b"")
+        url = f"{scheme}://{host}{path}"
+        return f"{url}?{query.decode('latin-1')}" if query else url
+
+    @property
+    def client(self) -> tuple[str, int] | None:
+        """The peer address `(host, port)`, or None when the server does not know it."""
+        client = self.scope.get("client")
+        return (client[0], client[1]) if client else None
+
+    def _query_items(self) -> list[tuple[str, str]]:
+        if self._query is None:
+            raw = self.scope.get("query_string", b"")
+            try:
+                self._query = parse_qsl(
+                    raw.decode("latin-1"),
+                    keep_blank_values=True,
+                    errors="strict",
+                    max_num_fields=self._limits.max_query_params,
+                )
+            except UnicodeDecodeError:
+                raise HTTPException(400, "Query string is not valid UTF-8") from None
+            except ValueError:
+                raise HTTPException(400, "Too many query parameters") from None
+        return self._query
+
+    def query(self, name: str | None = None) -> Any:
+        """One query value by name (the first, or None), or all as a dict of first values."""
+        items = self._query_items()
+        if name is None:
+            result: dict[str, str] = {}
+            for key, value in items:
+                result.setdefault(key, value)
+            return result
+        for key, value in items:
+            if key == name:
+                return value
+        return None
+
+    def queries(self, name: str) -> list[str]:
+        """Every query value of `name`, in order."""
+        return [value for key, value in self._query_items() if key == name]
+
+    # -- headers and cookies ---------------------------------------------------
+
+    def _header_map(self) -> dict[str, str]:
+        if self._headers is None:
+            headers: dict[str, str] = {}
+            for raw_name, raw_value in self.scope.get("headers", ()):
+                name = raw_name.decode("latin-1").lower()
+                value = raw_value.decode("latin-1")
+                if name in headers:
+                    sep = "; " if name == "cookie" else ", "
+                    headers[name] = headers[name] + sep + value
+                else:
+                    headers[name] = value
+            self._headers = headers
+        return self._headers
+
+    def header(self, name: str | None = None) -> Any:
+        """One header by case-insensitive name (or None), or all as a dict (lower-case names)."""
+        headers = self._header_map()
+        if name is None:
+            return dict(headers)
+        return headers.get(name.lower())
+
+    def cookie(self, name: str | None = None) -> Any:
+        """One cookie value by name (or None), or all as a dict."""
+        if self._cookies is None:
+            header = self._header_map().get("cookie")
+            self._cookies = parse_cookie_header(header) if header else {}
+        if name is None:
+            return dict(self._cookies)
+        return self._cookies.get(name)
+
+    @property
+    def content_type(self) -> str:
+        """The media type of the body, lower case, without parameters ('' when absent)."""
+        value = self._header_map().get("content-type", "")
+        return value.partition(";")[0].strip().lower()
+
+    # -- body ----------------------------------------------------------------
+
+    async def body(self) -> bytes:
+        """The whole body as bytes (read once, then cached); 413 over the size limit."""
+        if self._body is None:
+            limit = self._limits.max_body_size
+            declared = self._header_map().get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise HTTPException(413, f"Request body is larger than {limit} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await self._receive()
+                if message["type"] == "http.disconnect":
+                    raise HTTPException(400, "Client disconnected before sending the body")
+                chunk = message.get("body", b"")
+                if chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        raise HTTPException(413, f"Request body is larger than {limit} bytes")
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            self._body = b"".join(chunks)
+        return self._body
+
+    async def text(self) -> str:
+        """The body decoded with the charset of its Content-Type (UTF-8 by default)."""
+        data = await self.body()
+        charset = "utf-8"
+        for part in self._header_map().get("content-type", "").split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip('"')
+        try:
+            return data.decode(charset)
+        except LookupError:
+            raise HTTPException(400, f"Unknown charset {charset!r} in Content-Type") from None
+        except UnicodeDecodeError:
+            raise HTTPException(400, f"Request body is not valid {charset}") from None
+
+    async def json(self) -> Any:
+        """The body parsed as JSON; 400 when it is not valid JSON."""
+        data = await self.body()
+        if not data:
+            raise HTTPException(400, "Request body is empty, expected JSON")
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "JSON body is not valid UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise HTTPException(
+                400, f"Malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
+        except RecursionError:
+            raise HTTPException(400, "Malformed JSON body: nested too deeply") from None
+
+    async def form(self) -> FormData:
+        """The body as a form (urlencoded or multipart); 400 when it cannot be parsed."""
+        content_type = self.content_type
+        limits = self._limits
+        if content_type == "multipart/form-data":
+            header = self._header_map().get("content-type", "")
+            return parse_multipart(header, await self.body(), limits)
+        if content_type in ("application/x-www-form-urlencoded", ""):
+            raw = await self.body()
+            try:
+                items = parse_qsl(
+                    raw.decode("latin-1"),
+                    keep_blank_values=True,
+                    errors="strict",
+                    max_num_fields=limits.max_form_fields,
+                )
+            except UnicodeDecodeError:
+                raise HTTPException(400, "Form body is not valid UTF-8") from None
+            except ValueError:
+                raise HTTPException(
+                    413, f"Form has more than {limits.max_form_fields} fields"
+                ) from None
+            return FormData(items)
+        raise HTTPException(
+            415,
+            f"Expected a form body (application/x-www-form-urlencoded or "
+            f"multipart/form-data), got {content_type!r}",
+        )

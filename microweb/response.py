@@ -1,0 +1,119 @@
+"""The `Response` a handler returns, and how it goes out over ASGI.
+
+A response is a status, `Headers` and either a complete body (`bytes`) or a
+`stream` (an async iterable of `bytes`/`str`). Complete bodies get a
+Content-Length; streams are sent chunk by chunk and stop as soon as the client
+disconnects. HEAD responses keep their headers and drop the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterable, Iterable, Mapping
+from typing import Any
+
+from .datastructures import Headers
+from .types import Receive, Send
+
+__all__ = ["JSON_TYPE", "Response", "dump_json"]
+
+JSON_TYPE = "application/json"
+TEXT_TYPE = "text/plain; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+
+_json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def dump_json(obj: Any) -> bytes:
+    """Encode `obj` as compact UTF-8 JSON."""
+    return _json_encoder.encode(obj).encode()
+
+
+HeadersInit = Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None
+
+
+class Response:
+    """An HTTP response: `status`, `headers` and a `body` or a `stream`."""
+
+    __slots__ = ("body", "headers", "status", "stream")
+
+    def __init__(
+        self,
+        body: bytes | str | None = b"",
+        status: int = 200,
+        headers: HeadersInit = None,
+        *,
+        media_type: str | None = None,
+        stream: AsyncIterable[bytes | str] | None = None,
+    ) -> None:
+        if isinstance(body, str):
+            body = body.encode()
+        self.body: bytes = body or b""
+        self.status = status
+        self.stream = stream
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        if media_type is not None and b"content-type" not in (k for k, _ in self.headers.raw):
+            self.headers.raw.append((b"content-type", media_type.encode("latin-1")))
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status}>"
+
+    async def send(self, send: Send, receive: Receive, *, head: bool = False) -> None:
+        """Send this response over ASGI; a HEAD response gets the headers only."""
+        raw = self.headers.raw
+        if self.stream is None:
+            # perf: the common case builds the header list once and sends two messages.
+            if not any(k == b"content-length" for k, _ in raw):
+                raw = [*raw, (b"content-length", str(len(self.body)).encode())]
+            await send({"type": "http.response.start", "status": self.status, "headers": raw})
+            await send({"type": "http.response.body", "body": b"" if head else self.body})
+            return
+        await send({"type": "http.response.start", "status": self.status, "headers": raw})
+        if head:
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await _send_stream(self.stream, send, receive)
+
+
+async def _send_stream(stream: AsyncIterable[bytes | str], send: Send, receive: Receive) -> None:
+    """Send `stream`, stopping it when the client disconnects."""
+
+    async def pump() -> None:
+        async for chunk in stream:
+            data = chunk.encode() if isinstance(chunk, str) else chunk
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def wait_disconnect() -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+
+    pump_task = asyncio.ensure_future(pump())
+    watch_task = asyncio.ensure_future(wait_disconnect())
+    try:
+        done, _ = await asyncio.wait(
+            {pump_task, watch_task}, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for task in (pump_task, watch_task):
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    if pump_task in done:
+        pump_task.result()  # re-raise an error of the stream itself
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
