@@ -138,7 +138,7 @@ class Request:
             raw = self.scope.get("query_string", b"")
             try:
                 self._query = parse_qsl(
-                    raw.decode("latin-1"),
+                    raw.decode("utf-8"),
                     keep_blank_values=True,
                     errors="strict",
                     max_num_fields=self._limits.max_query_params,
@@ -258,6 +258,8 @@ class Request:
             raise HTTPException(
                 400, f"Malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}"
             ) from None
+        except ValueError as exc:  # e.g. an integer past Python's digit limit
+            raise HTTPException(400, f"Malformed JSON body: {exc}") from None
         except RecursionError:
             raise HTTPException(400, "Malformed JSON body: nested too deeply") from None
 
@@ -272,7 +274,7 @@ class Request:
             raw = await self.body()
             try:
                 items = parse_qsl(
-                    raw.decode("latin-1"),
+                    raw.decode("utf-8"),
                     keep_blank_values=True,
                     errors="strict",
                     max_num_fields=limits.max_form_fields,

@@ -28,7 +28,11 @@ _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 def dump_json(obj: Any) -> bytes:
     """Encode `obj` as compact UTF-8 JSON."""
-    return _json_encoder.encode(obj).encode()
+    try:
+        return _json_encoder.encode(obj).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate cannot be UTF-8; an ASCII-only \\uXXXX escape can carry it.
+        return json.dumps(obj, separators=(",", ":")).encode()
 
 
 HeadersInit = Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None
@@ -102,9 +106,7 @@ async def _send_stream(stream: AsyncIterable[bytes | str], send: Send, receive: 
     pump_task = asyncio.ensure_future(pump())
     watch_task = asyncio.ensure_future(wait_disconnect())
     try:
-        done, _ = await asyncio.wait(
-            {pump_task, watch_task}, return_when=asyncio.FIRST_COMPLETED
-        )
+        done, _ = await asyncio.wait({pump_task, watch_task}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in (pump_task, watch_task):
             if not task.done():

@@ -151,10 +151,7 @@ class CookieJar:
                 continue
             if cookie.secure and parts.scheme != "https":
                 continue
-            if not (
-                path == cookie.path
-                or path.startswith(cookie.path.rstrip("/") + "/")
-            ):
+            if not (path == cookie.path or path.startswith(cookie.path.rstrip("/") + "/")):
                 continue
             chosen.append(cookie)
         chosen.sort(key=lambda cookie: -len(cookie.path))
@@ -197,7 +194,7 @@ def encode_body(
         headers.setdefault("content-type", "application/json")
         return jsonlib.dumps(json).encode()
     if form is not None:
-        files = any(isinstance(v, tuple) for v in form.values())
+        files = any(isinstance(v, tuple) for _, v in _form_items(form))
         if not files:
             headers.setdefault("content-type", "application/x-www-form-urlencoded")
             return urlencode(list(_form_items(form))).encode()
@@ -266,9 +263,7 @@ async def call_app(
         "raw_path": raw_path,
         "query_string": parts.query.encode(),
         "root_path": "",
-        "headers": [
-            (k.encode("latin-1"), v.encode("latin-1")) for k, v in request_headers.items()
-        ],
+        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request_headers.items()],
         "client": client,
         "server": (parts.hostname or "testserver", parts.port or 443),
         "state": {},
