@@ -9,16 +9,17 @@ and kind are read once, and the router compiles its tables on first match.
 from __future__ import annotations
 
 import copy
+import html
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from .compose import Entry, Middleware, call_entry, compose, is_middleware, to_response
-from .context import Context
+from .context import Context, NotFoundResponse
 from .exceptions import HTTPException
 from .request import DEFAULT_LIMITS, Limits, Request
-from .response import JSON_TYPE, TEXT_TYPE, Response, dump_json
+from .response import HTML_TYPE, JSON_TYPE, TEXT_TYPE, Response, dump_json
 from .router import METHOD_ALL, Router, default_router
 from .types import ASGIApp, Message, Receive, Scope, Send
 from .urls import decode_path
@@ -47,14 +48,16 @@ def _merge_path(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
-def _wants_json(c: Context) -> bool:
-    accept = c.req.header("accept") or ""
-    return "json" in accept and "text/html" not in accept
-
-
 def error_response(c: Context, status: int, message: str) -> Response:
-    """A plain error answer: JSON for API clients, text otherwise."""
-    if _wants_json(c):
+    """A plain error answer in the form the client accepts: JSON, HTML or text."""
+    accept = c.req.header("accept") or ""
+    if "text/html" in accept:
+        page = (
+            f"<!doctype html><title>{status} {html.escape(message)}</title>"
+            f"<h1>{status}</h1><p>{html.escape(message)}</p>"
+        )
+        return c._build(page.encode(), status, None, HTML_TYPE)
+    if "json" in accept:
         return c._build(dump_json({"error": message, "status": status}), status, None, JSON_TYPE)
     return c._build(message.encode(), status, None, TEXT_TYPE)
 
@@ -100,9 +103,7 @@ class MicroWeb:
         if shutdown is not None and shutdown not in self._shutdown:
             self._shutdown.append(shutdown)
 
-    def on(
-        self, method: str | Iterable[str], path: str | Iterable[str], *handlers: Handler
-    ) -> Any:
+    def on(self, method: str | Iterable[str], path: str | Iterable[str], *handlers: Handler) -> Any:
         """Register `handlers` for a method (or several) on a path (or several).
 
         With a final handler this registers the chain and returns the app; with no
@@ -222,13 +223,19 @@ class MicroWeb:
 
     async def handle_not_found(self, c: Context) -> Response:
         if self._not_found_handler is not None:
-            result = self._not_found_handler(c)
-            if inspect.isawaitable(result):
-                result = await result
-            response = await to_response(c, result)
+            try:
+                result = self._not_found_handler(c)
+                if inspect.isawaitable(result):
+                    result = await result
+                # A handler answering c.not_found() itself gets the default answer.
+                response = (
+                    None if isinstance(result, NotFoundResponse) else await to_response(c, result)
+                )
+            except Exception as err:
+                return await self.handle_error(err, c)
             if response is not None:
                 return response
-        return c._build(b"404 Not Found", 404, None, TEXT_TYPE)
+        return error_response(c, 404, "404 Not Found")
 
     async def handle_unmatched(self, c: Context, entries: Sequence[tuple[Entry, Any]]) -> Response:
         """The answer when a chain ran out: 405 if only other methods match, else not found."""
@@ -259,16 +266,14 @@ class MicroWeb:
                 response = await to_response(c, result)
                 if response is not None:
                     return response
-            except Exception as handler_err:  # noqa: BLE001
+            except Exception as handler_err:
                 err = handler_err
         if isinstance(err, HTTPException):
             response = error_response(c, err.status, err.message)
             for name, value in err.headers.items():
                 response.headers[name] = value
             return response
-        logger.error(
-            "Unhandled error in %s %s", c.req.method, c.req.path, exc_info=err
-        )
+        logger.error("Unhandled error in %s %s", c.req.method, c.req.path, exc_info=err)
         return error_response(c, 500, "Internal Server Error")
 
     # -- ASGI ----------------------------------------------------------------
@@ -312,22 +317,23 @@ class MicroWeb:
         c = Context(self, req)
         if len(entries) == 1 and not entries[0][0].takes_next:
             # perf: a one-handler chain needs no onion; call it directly.
-            try:
-                result = await call_entry(entries[0][0], c, None)
-                response = await to_response(c, result) if result is not None else c._res
-                if response is None:
-                    raise RuntimeError(
-                        f"{entries[0][0]!r} returned None without setting c.res"
-                    )
-            except Exception as err:  # noqa: BLE001 - every error becomes a response
-                response = await self.handle_error(err, c)
+            response = await self._run_single(entries[0][0], c)
         elif entries:
             await compose(c, entries, self)
-            response = c._res
-            assert response is not None
+            response = c._res or await self.handle_not_found(c)
         else:
             response = await self.handle_unmatched(c, entries)
         await response.send(send, receive, head=method == "HEAD")
+
+    async def _run_single(self, entry: Entry, c: Context) -> Response:
+        try:
+            result = await call_entry(entry, c, None)
+            response = await to_response(c, result) if result is not None else c._res
+            if response is None:
+                raise RuntimeError(f"{entry!r} returned None without setting c.res")
+            return response
+        except Exception as err:
+            return await self.handle_error(err, c)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
@@ -398,7 +404,7 @@ def _with_error_handler(entry: Entry, app: MicroWeb) -> Handler:
     async def wrapped(c: Context, next: Any = None) -> Any:
         try:
             return await call_entry(entry, c, next)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             result = handler(err, c)
             return await result if inspect.isawaitable(result) else result
 
@@ -446,5 +452,3 @@ class MountedResponse(Response):
             await send(message)
 
         await self.app(_child_scope(self.req.scope, self.prefix), receive, send_with_headers)
-
-

@@ -344,7 +344,11 @@ class TestClient:
 
     def __enter__(self) -> TestClient:
         runner = self._runner()
-        runner.run(self._start_lifespan())
+        try:
+            runner.run(self._start_lifespan())
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:

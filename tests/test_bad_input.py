@@ -1,0 +1,480 @@
+"""Bad input is a clear 4xx, never a 500: broken JSON, encodings, multipart, cookies, sizes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from microweb import Limits, MicroWeb
+from microweb.testing import TestClient
+
+
+async def _raw_request(app, path, chunks=(b"",), method="POST", query=b""):
+    """Call `app` over raw ASGI (body in `chunks`, no Content-Length); (status, body)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path.decode("latin-1"),
+        "raw_path": path,
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    pending = list(chunks)
+    sent = []
+
+    async def receive():
+        if pending:
+            chunk = pending.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    status = sent[0]["status"]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    return status, body.decode()
+
+
+def _echo_app(limits=None):
+    app = MicroWeb(limits=limits) if limits else MicroWeb()
+
+    @app.post("/json")
+    async def echo_json(c):
+        return c.json(await c.req.json())
+
+    @app.post("/text")
+    async def echo_text(c):
+        return await c.req.text()
+
+    @app.post("/form")
+    async def echo_form(c):
+        form = await c.req.form()
+        return {k: [v if isinstance(v, str) else v.filename for v in form.getall(k)] for k in form}
+
+    @app.post("/body")
+    async def echo_body(c):
+        return await c.req.body()
+
+    @app.get("/query")
+    async def echo_query(c):
+        return c.req.query()
+
+    @app.get("/users/:name")
+    async def user(c):
+        return c.req.param("name")
+
+    @app.get("/cookies")
+    async def cookies(c):
+        return c.req.cookie()
+
+    return app
+
+
+@pytest.fixture
+def echo():
+    with TestClient(_echo_app()) as client:
+        yield client
+
+
+def _multipart(boundary, *parts, closing=True):
+    body = b""
+    for headers, data in parts:
+        body += b"--" + boundary + b"\r\n" + headers + b"\r\n\r\n" + data + b"\r\n"
+    if closing:
+        body += b"--" + boundary + b"--\r\n"
+    return body
+
+
+# -- JSON --------------------------------------------------------------------------------
+
+
+def test_malformed_json_is_a_400_with_a_clear_message(echo):
+    response = echo.post("/json", content='{"a": 1,', headers={"content-type": "application/json"})
+
+    assert response.status_code == 400
+    assert "Malformed JSON" in response.text
+    assert "line 1" in response.text
+
+
+def test_empty_json_body_is_a_400(echo):
+    response = echo.post("/json", content=b"", headers={"content-type": "application/json"})
+
+    assert response.status_code == 400
+    assert "empty" in response.text.lower()
+
+
+def test_json_that_is_not_utf8_is_a_400(echo):
+    response = echo.post(
+        "/json", content=b'{"a": "\xff"}', headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+
+
+def test_deeply_nested_json_is_a_400(echo):
+    response = echo.post(
+        "/json", content="[" * 100_000, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+
+
+def test_json_with_an_overlong_integer_is_a_400(echo):
+    response = echo.post("/json", content="1" * 5000, headers={"content-type": "application/json"})
+
+    assert response.status_code == 400
+
+
+def test_json_with_a_lone_surrogate_echoed_back_is_not_a_500(echo):
+    response = echo.post(
+        "/json", content=b'{"a": "\\ud800"}', headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code < 500
+
+
+def test_malformed_json_error_is_json_for_json_clients(echo):
+    response = echo.post(
+        "/json",
+        content="{nope}",
+        headers={"content-type": "application/json", "accept": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["status"] == 400
+    assert "Malformed JSON" in response.json()["error"]
+
+
+# -- encodings ---------------------------------------------------------------------------
+
+
+def test_text_body_that_is_not_utf8_is_a_400(echo):
+    response = echo.post("/text", content=b"caf\xe9", headers={"content-type": "text/plain"})
+
+    assert response.status_code == 400
+    assert "utf-8" in response.text.lower()
+
+
+def test_text_body_with_an_unknown_charset_is_a_400(echo):
+    response = echo.post(
+        "/text", content=b"hello", headers={"content-type": "text/plain; charset=klingon"}
+    )
+
+    assert response.status_code == 400
+    assert "klingon" in response.text
+
+
+def test_query_escape_that_is_not_utf8_is_a_400(echo):
+    response = echo.get("/query?q=%FF")
+
+    assert response.status_code == 400
+    assert "query" in response.text.lower()
+
+
+def test_query_name_escape_that_is_not_utf8_is_a_400(echo):
+    assert echo.get("/query?%C3=1").status_code == 400
+
+
+def test_raw_query_bytes_that_are_not_utf8_are_a_400():
+    status, _ = asyncio.run(_raw_request(_echo_app(), b"/query", method="GET", query=b"q=\xff"))
+
+    assert status == 400
+
+
+def test_raw_utf8_query_bytes_are_decoded_as_utf8():
+    query = "q=caf\u00e9".encode()
+
+    status, body = asyncio.run(_raw_request(_echo_app(), b"/query", method="GET", query=query))
+
+    assert (status, body) == (200, '{"q":"caf\u00e9"}')
+
+
+def test_path_escape_that_is_not_utf8_is_a_400(echo):
+    response = echo.get("/users/%FF")
+
+    assert response.status_code == 400
+
+
+def test_path_escape_that_is_not_utf8_on_an_unknown_route_is_a_400(echo):
+    assert echo.get("/nowhere/%C3%28").status_code == 400
+
+
+def test_truncated_utf8_escape_in_a_param_is_a_400(echo):
+    assert echo.get("/users/%E2%9C").status_code == 400
+
+
+def test_stray_percent_in_a_param_is_kept(echo):
+    response = echo.get("/users/100%")
+
+    assert (response.status_code, response.text) == (200, "100%")
+
+
+def test_urlencoded_form_escape_that_is_not_utf8_is_a_400(echo):
+    response = echo.post(
+        "/form", content="a=%FF", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+
+    assert response.status_code == 400
+
+
+def test_raw_urlencoded_form_bytes_that_are_not_utf8_are_a_400(echo):
+    response = echo.post(
+        "/form", content=b"a=\xff", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+
+    assert response.status_code == 400
+
+
+def test_raw_utf8_urlencoded_form_bytes_are_decoded_as_utf8(echo):
+    response = echo.post(
+        "/form",
+        content="name=Jos\u00e9".encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+    assert response.json() == {"name": ["Jos\u00e9"]}
+
+
+def test_urlencoded_form_with_an_invalid_escape_keeps_it(echo):
+    response = echo.post(
+        "/form", content="a=%ZZ", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+
+    assert response.json() == {"a": ["%ZZ"]}
+
+
+# -- multipart ---------------------------------------------------------------------------
+
+
+def test_multipart_without_a_boundary_is_a_400(echo):
+    response = echo.post(
+        "/form", content=b"--x\r\n", headers={"content-type": "multipart/form-data"}
+    )
+
+    assert response.status_code == 400
+    assert "boundary" in response.text
+
+
+def test_truncated_multipart_is_a_400(echo):
+    body = _multipart(b"XyZ", (b'Content-Disposition: form-data; name="a"', b"1"))
+    truncated = body[: len(body) // 2]
+
+    response = echo.post(
+        "/form", content=truncated, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+    )
+
+    assert response.status_code == 400
+
+
+def test_multipart_without_closing_boundary_is_a_400(echo):
+    body = _multipart(
+        b"XyZ", (b'Content-Disposition: form-data; name="a"', b"1"), closing=False
+    ).rstrip(b"\r\n")
+
+    response = echo.post(
+        "/form", content=body, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+    )
+
+    assert response.status_code == 400
+
+
+def test_multipart_with_garbage_body_is_a_400(echo):
+    response = echo.post(
+        "/form",
+        content=b"this is not multipart at all",
+        headers={"content-type": "multipart/form-data; boundary=XyZ"},
+    )
+
+    assert response.status_code == 400
+
+
+def test_multipart_part_without_content_disposition_is_a_400(echo):
+    body = _multipart(b"XyZ", (b"Content-Type: text/plain", b"1"))
+
+    response = echo.post(
+        "/form", content=body, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+    )
+
+    assert response.status_code == 400
+    assert "Content-Disposition" in response.text
+
+
+def test_multipart_field_that_is_not_utf8_is_a_400(echo):
+    body = _multipart(b"XyZ", (b'Content-Disposition: form-data; name="a"', b"\xff\xfe"))
+
+    response = echo.post(
+        "/form", content=body, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+    )
+
+    assert response.status_code == 400
+
+
+def test_well_formed_handmade_multipart_is_accepted(echo):
+    body = _multipart(
+        b"XyZ",
+        (b'Content-Disposition: form-data; name="a"', b"1"),
+        (b'Content-Disposition: form-data; name="f"; filename="f.txt"', b"data"),
+    )
+
+    response = echo.post(
+        "/form", content=body, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+    )
+
+    assert response.json() == {"a": ["1"], "f": ["f.txt"]}
+
+
+# -- cookies -----------------------------------------------------------------------------
+
+
+def test_garbage_cookie_header_is_ignored_and_good_pairs_are_read(echo):
+    header = 'good=1; ;;; =nameless; junk; bad=%FF; "quoted"; x=%ZZ; also=2; good=shadow'
+
+    response = echo.get("/cookies", headers={"Cookie": header})
+
+    assert response.status_code == 200
+    cookies = response.json()
+    assert cookies["good"] == "1"
+    assert cookies["also"] == "2"
+    assert "bad" not in cookies
+    assert "" not in cookies
+
+
+def test_cookie_header_of_binary_noise_is_ignored(echo):
+    response = echo.get("/cookies", headers={"Cookie": "\x01\x7f\xff=\xfe; ok=yes"})
+
+    assert response.status_code == 200
+    assert response.json()["ok"] == "yes"
+
+
+def test_quoted_cookie_value_is_unquoted(echo):
+    assert echo.get("/cookies", headers={"Cookie": 'q="v"'}).json() == {"q": "v"}
+
+
+# -- limits ------------------------------------------------------------------------------
+
+
+def test_body_over_the_size_limit_is_a_413():
+    app = _echo_app(Limits(max_body_size=100))
+
+    with TestClient(app) as client:
+        response = client.post("/body", content=b"x" * 101)
+        small = client.post("/body", content=b"x" * 100)
+
+    assert response.status_code == 413
+    assert "100" in response.text
+    assert small.status_code == 200
+
+
+def test_streamed_body_over_the_size_limit_without_content_length_is_a_413():
+    app = _echo_app(Limits(max_body_size=100))
+
+    status, _ = asyncio.run(_raw_request(app, b"/body", [b"x" * 60, b"x" * 60]))
+
+    assert status == 413
+
+
+def test_streamed_body_in_chunks_is_joined():
+    status, body = asyncio.run(_raw_request(_echo_app(), b"/text", [b"ab", b"cd", b"e"]))
+
+    assert (status, body) == (200, "abcde")
+
+
+def test_json_over_the_size_limit_is_a_413():
+    app = _echo_app(Limits(max_body_size=10))
+
+    with TestClient(app) as client:
+        response = client.post("/json", json={"key": "a long value"})
+
+    assert response.status_code == 413
+
+
+def test_too_many_urlencoded_form_fields_is_a_413():
+    app = _echo_app(Limits(max_form_fields=3))
+
+    with TestClient(app) as client:
+        response = client.post("/form", content="a=1&b=2&c=3&d=4")
+        ok = client.post("/form", content="a=1&b=2&c=3")
+
+    assert response.status_code == 413
+    assert ok.status_code == 200
+
+
+def test_too_many_multipart_form_fields_is_a_413():
+    app = _echo_app(Limits(max_form_fields=2))
+
+    with TestClient(app) as client:
+        response = client.post(
+            "/form", form={"a": "1", "b": "2", "c": "3", "f": ("f.txt", b"x", "text/plain")}
+        )
+
+    assert response.status_code == 413
+
+
+def test_too_many_multipart_files_is_a_413():
+    app = _echo_app(Limits(max_form_files=1))
+    body = _multipart(
+        b"XyZ",
+        (b'Content-Disposition: form-data; name="f1"; filename="a.txt"', b"a"),
+        (b'Content-Disposition: form-data; name="f2"; filename="b.txt"', b"b"),
+    )
+
+    with TestClient(app) as client:
+        response = client.post(
+            "/form", content=body, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+        )
+
+    assert response.status_code == 413
+
+
+def test_too_many_query_params_is_a_client_error():
+    app = _echo_app(Limits(max_query_params=5))
+
+    with TestClient(app) as client:
+        response = client.get("/query?" + "&".join(f"k{i}=v" for i in range(10)))
+
+    assert 400 <= response.status_code < 500
+
+
+def test_non_form_content_type_to_form_is_a_415(echo):
+    response = echo.post("/form", json={"a": 1})
+
+    assert response.status_code == 415
+    assert "application/json" in response.text
+
+
+# -- never a 500 -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "content_type"),
+    [
+        ("/json", b"\x00\x01\x02", "application/json"),
+        ("/json", b"NaNx", "application/json"),
+        ("/json", b"\xef\xbb\xbf{", "application/json"),
+        ("/text", b"\xc3", "text/plain; charset=utf-8"),
+        ("/text", b"x", 'text/plain; charset="'),
+        ("/form", b"a=1", "multipart/form-data; boundary="),
+        ("/form", b"--b\r\n\r\n--b--", "multipart/form-data; boundary=b"),
+        (
+            "/form",
+            b"--b\r\nContent-Disposition: attachment\r\n\r\nx\r\n--b--",
+            "multipart/form-data; boundary=b",
+        ),
+        ("/form", b"%%%&&&===", "application/x-www-form-urlencoded"),
+        ("/form", b"a=1", "text/plain"),
+    ],
+)
+def test_broken_bodies_never_give_a_500(echo, path, content, content_type):
+    response = echo.post(path, content=content, headers={"content-type": content_type})
+
+    assert response.status_code < 500

@@ -1,0 +1,201 @@
+"""app.mount: handing a subtree to another ASGI app (Starlette, a bare ASGI callable)."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from microweb import MicroWeb
+
+
+def _starlette_app():
+    async def hello(request: StarletteRequest):
+        return PlainTextResponse("hello from starlette")
+
+    async def item(request: StarletteRequest):
+        return JSONResponse(
+            {
+                "id": request.path_params["id"],
+                "q": request.query_params.get("q"),
+                "root_path": request.scope["root_path"],
+            }
+        )
+
+    async def echo(request: StarletteRequest):
+        return PlainTextResponse((await request.body()).decode(), status_code=201)
+
+    return Starlette(
+        routes=[
+            Route("/hello", hello),
+            Route("/items/{id}", item),
+            Route("/echo", echo, methods=["POST"]),
+        ]
+    )
+
+
+def _recording_app(scopes):
+    """A bare ASGI app that records its scope and answers with its path."""
+
+    async def asgi(scope, receive, send):
+        scopes.append(scope)
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"x-inner", b"1")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"inner:" + body})
+
+    return asgi
+
+
+def test_mounted_starlette_app_serves_its_routes(app, client):
+    app.mount("/starlette", _starlette_app())
+
+    response = client.get("/starlette/hello")
+
+    assert response.status_code == 200
+    assert response.text == "hello from starlette"
+
+
+def test_mounted_starlette_app_gets_path_params_query_and_root_path(app, client):
+    app.mount("/starlette", _starlette_app())
+
+    response = client.get("/starlette/items/42?q=x")
+
+    assert response.json() == {"id": "42", "q": "x", "root_path": "/starlette"}
+
+
+def test_mounted_starlette_app_reads_the_request_body(app, client):
+    app.mount("/starlette", _starlette_app())
+
+    response = client.post("/starlette/echo", content=b"payload")
+
+    assert (response.status_code, response.text) == (201, "payload")
+
+
+def test_mounted_starlette_app_answers_its_own_404(app, client):
+    app.mount("/starlette", _starlette_app())
+
+    assert client.get("/starlette/nothing-here").status_code == 404
+
+
+def test_routes_outside_the_mount_prefix_stay_with_the_outer_app(app, client):
+    app.get("/home", lambda c: "outer home")
+    app.mount("/starlette", _starlette_app())
+
+    assert client.get("/home").text == "outer home"
+    assert client.get("/starlettex/hello").status_code == 404
+
+
+def test_bare_asgi_app_gets_root_path_and_the_full_path(app, client):
+    scopes = []
+    app.mount("/sub", _recording_app(scopes))
+
+    response = client.get("/sub/a/b?x=1")
+
+    assert response.text == "inner:"
+    assert scopes[0]["root_path"] == "/sub"
+    assert scopes[0]["path"] == "/sub/a/b"
+    assert scopes[0]["query_string"] == b"x=1"
+
+
+def test_bare_prefix_is_handed_to_the_mounted_app(app, client):
+    scopes = []
+    app.mount("/sub", _recording_app(scopes))
+
+    assert client.get("/sub").status_code == 200
+    assert scopes[0]["path"] == "/sub"
+    assert scopes[0]["root_path"] == "/sub"
+
+
+def test_mounted_app_gets_every_method(app, client):
+    scopes = []
+    app.mount("/sub", _recording_app(scopes))
+
+    client.request("PURGE", "/sub/x")
+    client.delete("/sub/x")
+
+    assert [s["method"] for s in scopes] == ["PURGE", "DELETE"]
+
+
+def test_outer_middleware_adds_headers_to_the_mounted_apps_response(app, client):
+    async def tag(c, next):
+        await next()
+        c.res.headers["x-outer"] = "yes"
+
+    app.use(tag)
+    app.mount("/starlette", _starlette_app())
+
+    response = client.get("/starlette/hello")
+
+    assert response.text == "hello from starlette"
+    assert response.headers["x-outer"] == "yes"
+
+
+def test_outer_middleware_can_short_circuit_the_mounted_app(app, client):
+    scopes = []
+
+    async def deny(c, next):
+        return c.text("no entry", 403)
+
+    app.use("/sub/*", deny)
+    app.mount("/sub", _recording_app(scopes))
+
+    response = client.get("/sub/x")
+
+    assert (response.status_code, response.text) == (403, "no entry")
+    assert scopes == []
+
+
+def test_body_read_by_outer_middleware_is_replayed_to_the_mounted_app(app, client):
+    scopes = []
+
+    async def peek(c, next):
+        c.set("peeked", await c.req.body())
+        await next()
+
+    app.use(peek)
+    app.mount("/sub", _recording_app(scopes))
+
+    response = client.post("/sub/upload", content=b"the body")
+
+    assert response.text == "inner:the body"
+
+
+def test_body_read_by_outer_middleware_is_replayed_to_starlette(app, client):
+    async def peek(c, next):
+        await c.req.json()
+        await next()
+
+    app.use(peek)
+    app.mount("/starlette", _starlette_app())
+
+    response = client.post("/starlette/echo", json={"a": 1})
+
+    assert response.text == '{"a": 1}'
+
+
+def test_mounted_microweb_app_routes_below_its_prefix(app, client):
+    inner = MicroWeb()
+    inner.get("/ping", lambda c: {"path": c.req.path, "url": c.req.url})
+    app.mount("/inner", inner)
+
+    response = client.get("/inner/ping")
+
+    assert response.json() == {"path": "/ping", "url": "https://testserver/inner/ping"}
+
+
+def test_mount_prefix_must_start_with_a_slash(app):
+    with pytest.raises(ValueError):
+        app.mount("sub", _recording_app([]))
