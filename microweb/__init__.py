@@ -1,12 +1,16 @@
 """microweb: a Hono-style ASGI microframework with sessions, CSRF and auth guards."""
 
 from .app import MicroWeb
+from .auth import login, logout, require_auth, require_role
 from .compose import Middleware, middleware
 from .context import Context
+from .csrf import csrf, csrf_field
 from .datastructures import FormData, Headers, UploadFile
 from .exceptions import ForbiddenError, HTTPException, UnauthorizedError
 from .request import Limits, Request
 from .response import Response
+from .sessions import Session, session
+from .sessions.typed import TypedSession
 
 __all__ = [
     "Context",
@@ -19,7 +23,16 @@ __all__ = [
     "Middleware",
     "Request",
     "Response",
+    "Session",
+    "TypedSession",
     "UnauthorizedError",
     "UploadFile",
+    "csrf",
+    "csrf_field",
+    "login",
+    "logout",
     "middleware",
+    "require_auth",
+    "require_role",
+    "session",
 ]

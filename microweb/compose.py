@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .context import NotFoundResponse
-from .response import JSON_TYPE, TEXT_TYPE, Response, dump_json
+from .response import JSON_TYPE, Response, dump_json
 
 if TYPE_CHECKING:
     from .app import MicroWeb
@@ -69,9 +69,7 @@ def _arity(fn: Callable[..., Any]) -> int:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return 1
-    positional = [
-        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if any(p.kind == p.VAR_POSITIONAL for p in params):
         return 2
     return len(positional)
@@ -176,7 +174,7 @@ async def compose(c: Context, entries: Sequence[tuple[Entry, Any]], app: MicroWe
                 raise RuntimeError(
                     f"{entry!r} returned None without setting c.res or awaiting next()"
                 )
-        except Exception as err:  # noqa: BLE001 - every error becomes a response here
+        except Exception as err:
             c._res = await app.handle_error(err, c)
 
     await dispatch(0)

@@ -178,9 +178,7 @@ class Context:
     def delete_cookie(self, name: str, path: str = "/", domain: str | None = None) -> None:
         """Tell the client to drop a cookie."""
         secure = name.startswith(("__Secure-", "__Host-"))
-        self.set_cookie(
-            name, "", max_age=0, expires=0, path=path, domain=domain, secure=secure
-        )
+        self.set_cookie(name, "", max_age=0, expires=0, path=path, domain=domain, secure=secure)
 
     def _build(
         self,
@@ -205,7 +203,7 @@ class Context:
         )
         if headers:
             extra = headers if isinstance(headers, Headers) else Headers(headers)
-            for name in extra.keys():
+            for name in extra:
                 del response.headers[name]
             response.headers.raw.extend(extra.raw)
         return response

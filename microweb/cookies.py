@@ -22,9 +22,7 @@ __all__ = ["parse_cookie_header", "serialize_cookie"]
 
 _TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
 # cookie-octet (RFC 6265 4.1.1) minus "%", which we use for escaping.
-_SAFE_VALUE_CHARS = "".join(
-    chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\%'
-)
+_SAFE_VALUE_CHARS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\%')
 _SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 
 

@@ -1,0 +1,136 @@
+"""Login, logout and the auth guards, on top of the session.
+
+Rules:
+- `login` always regenerates the session id first (fixation defence: the id
+  an attacker may have planted before login is dead afterwards), then stores
+  the user and role, rotates the CSRF token and indexes the session under the
+  user so `logout(c, everywhere=True)` can find it.
+- Guards answer 401 when nobody is logged in and 403 for a wrong role, in the
+  form the client accepts (JSON, HTML or text). `require_auth(redirect_to=...)`
+  sends browsers to the login page instead and remembers where they were
+  going; `intended(c)` reads that back, and only ever returns a local path,
+  so it can never become an open redirect.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .compose import Middleware, Next
+from .exceptions import ForbiddenError, UnauthorizedError
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .sessions import Session
+
+__all__ = ["intended", "login", "logout", "require_auth", "require_role", "safe_next_path"]
+
+USER_KEY = "user_id"
+ROLE_KEY = "role"
+INTENDED_KEY = "_intended"
+
+
+def session_of(c: Context) -> Session:
+    """The request's session; a clear error when `session()` middleware is missing."""
+    session = c.get("session")
+    if session is None:
+        raise RuntimeError(
+            "No session on this request: add app.use(session(...)) before login, logout, "
+            "csrf() and the auth guards"
+        )
+    return session  # type: ignore[no-any-return]
+
+
+async def login(
+    c: Context,
+    user_id: str | int,
+    role: str | None = None,
+    *,
+    user_key: str = USER_KEY,
+    role_key: str = ROLE_KEY,
+) -> None:
+    """Log `user_id` in: new session id, user and role stored, CSRF token rotated."""
+    session = session_of(c)
+    await session.regenerate()
+    session.put(user_key, user_id)
+    if role is None:
+        session.forget(role_key)
+    else:
+        session.put(role_key, role)
+    await session.index_user(str(user_id))
+
+
+async def logout(c: Context, everywhere: bool = False, *, user_key: str = USER_KEY) -> None:
+    """End this session; with `everywhere`, every other session of the same user too.
+
+    `everywhere=True` needs a driver that keeps sessions on the server (memory,
+    file, redis); the cookie driver cannot revoke cookies it handed out and
+    raises `NotImplementedError` saying so, before anything is changed.
+    """
+    session = session_of(c)
+    user_id = session.get(user_key)
+    if everywhere and user_id is not None:
+        await session.destroy_user(str(user_id))
+    await session.invalidate()
+
+
+def safe_next_path(target: Any, default: str = "/") -> str:
+    """`target` if it is a path on this site, else `default` (no open redirects)."""
+    if not isinstance(target, str) or not target.startswith("/"):
+        return default
+    if target.startswith(("//", "/\\")) or any(ch in target for ch in "\r\n\t\\"):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def intended(c: Context, default: str = "/") -> str:
+    """Where the user was going before `require_auth` sent them to log in (then forgotten)."""
+    return safe_next_path(session_of(c).pull(INTENDED_KEY), default)
+
+
+def _accepts_html(c: Context) -> bool:
+    return "text/html" in (c.req.header("accept") or "")
+
+
+class require_auth(Middleware):  # lower case: called like a function, per the contract
+    """Let the request through only when a user is logged in (else 401 or a redirect)."""
+
+    def __init__(self, redirect_to: str | None = None, *, user_key: str = USER_KEY) -> None:
+        self.redirect_to = redirect_to
+        self.user_key = user_key
+
+    async def __call__(self, c: Context, next: Next) -> Any:
+        session = session_of(c)
+        if session.get(self.user_key) is None:
+            if self.redirect_to is not None and _accepts_html(c):
+                if c.req.method in ("GET", "HEAD"):
+                    query = c.req.scope.get("query_string", b"").decode("latin-1")
+                    session.put(INTENDED_KEY, c.req.path + (f"?{query}" if query else ""))
+                return c.redirect(self.redirect_to)
+            raise UnauthorizedError("Authentication required")
+        await next()
+        return None
+
+
+class require_role(Middleware):  # lower case: called like a function, per the contract
+    """Let the request through only for a logged-in user with one of `roles` (401/403)."""
+
+    def __init__(self, *roles: str, user_key: str = USER_KEY, role_key: str = ROLE_KEY) -> None:
+        if not roles:
+            raise ValueError("require_role() needs at least one role")
+        self.roles = frozenset(roles)
+        self.user_key = user_key
+        self.role_key = role_key
+
+    async def __call__(self, c: Context, next: Next) -> Any:
+        session = session_of(c)
+        if session.get(self.user_key) is None:
+            raise UnauthorizedError("Authentication required")
+        if session.get(self.role_key) not in self.roles:
+            raise ForbiddenError("You do not have permission to access this resource")
+        await next()
+        return None

@@ -1,0 +1,180 @@
+"""CSRF protection: a synchronizer token from the session plus an origin check.
+
+Rules:
+- GET, HEAD and OPTIONS pass untouched. Every other method must pass both
+  checks below, or it is answered 403 and the handler never runs.
+- Origin: where the browser says where the request comes from, it must be
+  this site or a trusted origin. `Sec-Fetch-Site: same-origin` (or `none`, a
+  user-typed request) passes; `cross-site` and `same-site` pass only with an
+  `Origin` listed in `trusted_origins`. Without Sec-Fetch-Site, an `Origin`
+  header must match the request's own origin or a trusted one.
+- Token: the session's `token()` must come back in the `X-CSRF-Token` or
+  `X-XSRF-Token` header, the `_token` form field or the `_token` key of a JSON
+  object body. It is compared in constant time. Tokens handed out by
+  `csrf_field`/`csrf_token` are masked with a fresh one-time pad each time (as
+  Django does against BREACH), so the secret never appears twice in pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import html
+import re
+import secrets
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .auth import session_of
+from .compose import Middleware, Next
+from .exceptions import ForbiddenError, HTTPException
+
+if TYPE_CHECKING:
+    from .context import Context
+
+__all__ = ["csrf", "csrf_field", "csrf_token", "mask_token", "unmask_token"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_FIELD = "_token"  # noqa: S105 - a form field name, not a secret
+TOKEN_HEADERS = ("x-csrf-token", "x-xsrf-token")
+
+
+def mask_token(secret: str) -> str:
+    """A one-time masked form of `secret`: pad + (secret XOR pad), base64url."""
+    raw = secret.encode()
+    pad = secrets.token_bytes(len(raw))
+    masked = bytes(a ^ b for a, b in zip(raw, pad, strict=True))
+    return base64.urlsafe_b64encode(pad + masked).rstrip(b"=").decode()
+
+
+def unmask_token(token: str) -> str | None:
+    """The secret inside a masked token, or None when `token` is not one."""
+    try:
+        data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, TypeError):
+        return None
+    if not data or len(data) % 2:
+        return None
+    half = len(data) // 2
+    pad, masked = data[:half], data[half:]
+    try:
+        return bytes(a ^ b for a, b in zip(masked, pad, strict=True)).decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def csrf_token(c: Context) -> str:
+    """A freshly masked CSRF token for this session (for a meta tag or a JS client)."""
+    return mask_token(session_of(c).token())
+
+
+def csrf_field(c: Context) -> str:
+    """The hidden `<input>` that carries the CSRF token in a form."""
+    return f'<input type="hidden" name="{TOKEN_FIELD}" value="{html.escape(csrf_token(c))}">'
+
+
+def token_matches(candidate: str, secret: str) -> bool:
+    """True when `candidate` is `secret` itself or a masked form of it (constant time)."""
+    expected = secret.encode()
+    if hmac.compare_digest(candidate.encode(), expected):
+        return True
+    unmasked = unmask_token(candidate)
+    return unmasked is not None and hmac.compare_digest(unmasked.encode(), expected)
+
+
+def _compile_exclude(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    parts = []
+    for pattern in patterns:
+        if not pattern.startswith("/") and pattern != "*":
+            raise ValueError(f"csrf exclude patterns are paths like '/webhooks/*', got {pattern!r}")
+        if pattern.endswith("/*"):
+            parts.append(re.escape(pattern[:-2]) + "(?:/.*)?")
+        else:
+            parts.append(re.escape(pattern).replace(r"\*", "[^/]*" if pattern != "*" else ".*"))
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _normalize_origin(origin: str) -> str:
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"Trusted origins are scheme://host[:port], got {origin!r}")
+    default_port = 443 if parts.scheme == "https" else 80
+    port = parts.port or default_port
+    host = parts.hostname.lower()
+    return f"{parts.scheme}://{host}" + ("" if port == default_port else f":{port}")
+
+
+class csrf(Middleware):  # lower case: called like a function, per the contract
+    """Refuse state-changing requests without the session's CSRF token or from other sites."""
+
+    def __init__(self, exclude: Iterable[str] = (), trusted_origins: Iterable[str] = ()) -> None:
+        self.exclude = _compile_exclude(exclude)
+        self.trusted_origins = frozenset(_normalize_origin(o) for o in trusted_origins)
+
+    async def __call__(self, c: Context, next: Next) -> Any:
+        req = c.req
+        if req.method in SAFE_METHODS or (
+            self.exclude is not None and self.exclude.fullmatch(req.path)
+        ):
+            await next()
+            return None
+        self._check_origin(c)
+        secret = session_of(c).token()
+        candidate = await self._submitted_token(c)
+        if candidate is None:
+            raise ForbiddenError("CSRF token missing: send it in X-CSRF-Token or the _token field")
+        if not token_matches(candidate, secret):
+            raise ForbiddenError("CSRF token mismatch: reload the page and try again")
+        await next()
+        return None
+
+    def _check_origin(self, c: Context) -> None:
+        origin = c.req.header("origin")
+        fetch_site = c.req.header("sec-fetch-site")
+        if fetch_site is not None:
+            if fetch_site in ("same-origin", "none"):
+                return
+            if origin is not None and self._trusted(origin):
+                return
+            raise ForbiddenError(f"Cross-site request refused (Sec-Fetch-Site: {fetch_site})")
+        if origin is None:
+            return
+        if self._trusted(origin) or self._same_origin(c, origin):
+            return
+        raise ForbiddenError(f"Cross-origin request refused: Origin {origin} is not trusted")
+
+    def _trusted(self, origin: str) -> bool:
+        try:
+            return _normalize_origin(origin) in self.trusted_origins
+        except ValueError:
+            return False
+
+    @staticmethod
+    def _same_origin(c: Context, origin: str) -> bool:
+        try:
+            return _normalize_origin(origin) == _normalize_origin(c.req.url)
+        except ValueError:
+            return False
+
+    @staticmethod
+    async def _submitted_token(c: Context) -> str | None:
+        req = c.req
+        for name in TOKEN_HEADERS:
+            value = req.header(name)
+            if value:
+                return str(value)
+        content_type = req.content_type
+        try:
+            if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                value = (await req.form()).get(TOKEN_FIELD)
+                return value if isinstance(value, str) else None
+            if content_type == "application/json" or content_type.endswith("+json"):
+                data = await req.json()
+                value = data.get(TOKEN_FIELD) if isinstance(data, dict) else None
+                return value if isinstance(value, str) else None
+        except HTTPException as err:
+            if err.status == 400:
+                return None
+            raise
+        return None

@@ -1,0 +1,8 @@
+"""Sessions: `session()` middleware for microweb, `SessionMiddleware` for any
+ASGI app, the `Session` they provide and the `SessionStore` interface."""
+
+from .middleware import SessionMiddleware, session
+from .session import Session, SessionUnavailable
+from .store import SessionStore
+
+__all__ = ["Session", "SessionMiddleware", "SessionStore", "SessionUnavailable", "session"]

@@ -1,0 +1,367 @@
+"""`SessionManager`: options, the store and the cookie, framework-free.
+
+Rules:
+- `load(cookie_value)` never fails a request: a bad cookie gives a new
+  session, a store that is down gives an "unavailable" session that raises
+  `SessionUnavailable` (503) when the handler uses it, with one log line.
+- A cookie value is `sid` or, with `secret`, `sid.signature`; a tampered or
+  unsigned value is dropped before any store lookup, and so is an id of the
+  wrong shape. An id the store does not hold is never adopted.
+- Timeouts are enforced here and in the store: idle (`lifetime`, minutes, by
+  the store's expiry) and absolute (`absolute_lifetime`, minutes since
+  "__created"). An expired session is destroyed and treated as absent.
+- `commit(session)` ends a request: ages flash data and saves when the
+  session was used, and returns the headers to add. `Vary: Cookie` when it was
+  used; `Set-Cookie` when a session exists (sliding Max-Age) or was written;
+  an expired cookie after `invalidate()` left nothing to store.
+- A logged-in session keeps its user index alive: meta "__user" names the
+  user and "__uidx" when the index entry may expire; `load` renews the entry
+  once that is closer than one idle lifetime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from itsdangerous import BadSignature, Signer
+
+from ..cookies import serialize_cookie, validate_cookie_name
+from .session import Session, SessionUnavailable
+from .store import CREATED, SessionStore, is_valid_id, new_id
+
+__all__ = ["COOKIE_LIMIT", "SessionCookieTooLarge", "SessionManager"]
+
+logger = logging.getLogger("microweb.sessions")
+
+COOKIE_LIMIT = 4096
+DRIVERS = ("memory", "cookie", "file", "redis")
+_SAME_SITE = ("lax", "strict", "none")
+_ID = "__id"
+_USER = "__user"
+_USER_INDEX_UNTIL = "__uidx"
+
+
+class SessionCookieTooLarge(RuntimeError):
+    """The session cookie is over the 4096 bytes browsers keep."""
+
+
+class SessionManager:
+    """Everything about sessions that is not a framework: see the options
+    table of the Sessions section in the docs. `driver` may also be a ready
+    `SessionStore` instance."""
+
+    def __init__(
+        self,
+        *,
+        driver: str | SessionStore = "memory",
+        lifetime: float = 120,
+        absolute_lifetime: float | None = None,
+        expire_on_close: bool = False,
+        cookie: str = "microweb_session",
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = True,
+        http_only: bool = True,
+        same_site: str = "lax",
+        secret: str | bytes | Sequence[str | bytes] | None = None,
+        url: str = "redis://127.0.0.1:6379/0",
+        client: Any = None,
+        directory: str = ".sessions",
+        prefix: str = "microweb:session:",
+        max_sessions: int = 100_000,
+    ) -> None:
+        _check_positive("lifetime", lifetime)
+        if absolute_lifetime is not None:
+            _check_positive("absolute_lifetime", absolute_lifetime)
+        same_site = same_site.lower() if isinstance(same_site, str) else same_site
+        if same_site not in _SAME_SITE:
+            raise ValueError(f"same_site must be 'lax', 'strict' or 'none', got {same_site!r}")
+        if same_site == "none" and not secure:
+            raise ValueError("same_site='none' requires secure=True (browsers drop it otherwise)")
+        validate_cookie_name(cookie)
+        if cookie.startswith(("__Secure-", "__Host-")) and not secure:
+            raise ValueError(f"A cookie named {cookie!r} requires secure=True")
+        if cookie.startswith("__Host-") and (path != "/" or domain):
+            raise ValueError(f"A cookie named {cookie!r} requires path='/' and no domain")
+        keys = _secret_keys(secret)
+        signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
+        self.lifetime = lifetime
+        self.idle_s = lifetime * 60.0
+        self.absolute_s = None if absolute_lifetime is None else absolute_lifetime * 60.0
+        self.expire_on_close = expire_on_close
+        self.cookie_name = cookie
+        self._cookie_options: dict[str, Any] = {
+            "path": path,
+            "domain": domain,
+            "secure": secure,
+            "http_only": http_only,
+            "same_site": same_site,
+        }
+        self._signer = Signer(signing_keys, salt="microweb.session.id") if keys else None
+        self.store = _make_store(
+            driver, keys, self.idle_s, url, client, directory, prefix, max_sessions
+        )
+        self._started = False
+        self._start_lock: asyncio.Lock | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Open the store (application startup)."""
+        if not self._started:
+            await self.store.open()
+            self._started = True
+
+    async def shutdown(self) -> None:
+        """Close the store (application shutdown)."""
+        if self._started:
+            self._started = False
+            await self.store.close()
+
+    async def ensure_started(self) -> None:
+        """Open the store now unless startup already did (apps without lifespan)."""
+        if self._started:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            await self.startup()
+
+    # -- per request ---------------------------------------------------------
+
+    def new_id(self) -> str:
+        """Return a fresh session id."""
+        return new_id()
+
+    async def load(self, cookie_value: str | None) -> Session:
+        """Return the session a request's cookie value names: the stored one,
+        a new empty one, or an unavailable one when the store is down."""
+        await self.ensure_started()
+        if not cookie_value:
+            return Session(self)
+        if self.store.client_side:
+            record = self.store.decode_cookie(cookie_value, self.idle_s)
+            sid = record.pop(_ID, None) if record is not None else None
+            if record is None or not is_valid_id(sid) or self._too_old(record):
+                return Session(self)
+            return Session(self, sid, record)
+        sid = self._unsign(cookie_value)
+        if sid is None:
+            return Session(self)
+        try:
+            record = await self.store.load(sid, self.idle_s)
+            if record is not None and self._too_old(record):
+                await self.store.destroy(sid)
+                record = None
+            if record is None:
+                return Session(self)
+            session = Session(self, sid, record)
+            await self._renew_user_index(session)
+        except self.store.unavailable_errors as exc:
+            logger.error(
+                "Session store unavailable, requests using the session answer 503: %s: %s",
+                type(exc).__name__,
+                exc,
+            )
+            return Session(self, unavailable=True)
+        return session
+
+    async def commit(self, session: Session) -> list[tuple[str, str]]:
+        """End the request of `session`: age flash data and save if it was used;
+        return the (name, value) headers to add to the response."""
+        if session._unavailable:
+            return []
+        headers: list[tuple[str, str]] = []
+        if session._accessed:
+            headers.append(("Vary", "Cookie"))
+            session._age_flash()
+        if session._accessed or session._data.meta_dirty:
+            await self.save(session)
+        cookie = self._set_cookie(session)
+        if cookie is not None:
+            headers.append(("Set-Cookie", cookie))
+        return headers
+
+    async def save(self, session: Session) -> None:
+        """Write the changes of `session` to the store (a new session with no
+        data is not created). Raises `SessionUnavailable` when the store is down
+        and `SessionCookieTooLarge` for a cookie over 4096 bytes."""
+        if session._unavailable:
+            raise SessionUnavailable()
+        if not session._exists:
+            if not session._values:
+                return
+            if session._id is None:
+                session._id = self.new_id()
+            if CREATED not in session._data.meta:
+                session._data.set_meta(CREATED, repr(time.time()))
+        changed, removed = session._data.diff()
+        if not changed and not removed:
+            return
+        if self.store.client_side:
+            self._saved(session, changed, removed)
+            self._set_cookie(session)  # fail here, where the caller sees it
+            return
+        assert session._id is not None
+        with self._store_errors("saving"):
+            saved = await self.store.save(
+                session._id, changed, removed, create=not session._exists, idle_s=self.idle_s
+            )
+        if saved:
+            self._saved(session, changed, removed)
+        else:
+            session._lost = True  # destroyed meanwhile (logout): never bring it back
+
+    async def destroy(self, session: Session) -> None:
+        """Delete the stored record of `session` (regenerate, invalidate)."""
+        if session._exists and session._id is not None and not self.store.client_side:
+            with self._store_errors("destroying a session"):
+                await self.store.destroy(session._id)
+
+    async def index_user(self, session: Session, user_id: str) -> None:
+        """Save `session` and index it under `user_id` (for `destroy_user`)."""
+        if self.store.client_side:
+            return
+        session._data.set_meta(_USER, user_id)
+        session._data.set_meta(_USER_INDEX_UNTIL, repr(time.time() + 2 * self.idle_s))
+        await self.save(session)
+        if session._exists and not session._lost and session._id is not None:
+            with self._store_errors("indexing a session"):
+                await self.store.index_user(user_id, session._id, 2 * self.idle_s)
+
+    async def destroy_user(self, user_id: str | int) -> None:
+        """Destroy every session indexed under `user_id` (logout everywhere).
+        Raises `NotImplementedError` on the cookie driver."""
+        with self._store_errors("destroying a user's sessions"):
+            await self.store.destroy_user(str(user_id))
+
+    # -- helpers -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _store_errors(self, doing: str) -> Iterator[None]:
+        """Turn the store's "backend down" errors into `SessionUnavailable` (503)."""
+        try:
+            yield
+        except self.store.unavailable_errors as exc:
+            name = type(exc).__name__
+            logger.error("Session store unavailable while %s: %s: %s", doing, name, exc)
+            raise SessionUnavailable() from exc
+
+    def _unsign(self, value: str) -> str | None:
+        if self._signer is not None:
+            try:
+                value = self._signer.unsign(value).decode()
+            except (BadSignature, UnicodeError):
+                return None
+        return value if is_valid_id(value) else None
+
+    def _too_old(self, record: dict[str, str]) -> bool:
+        if self.absolute_s is None:
+            return False
+        try:
+            created = float(record[CREATED])
+        except (KeyError, ValueError):
+            return True
+        return time.time() - created >= self.absolute_s
+
+    async def _renew_user_index(self, session: Session) -> None:
+        meta = session._data.meta
+        user = meta.get(_USER)
+        if user is None or session._id is None:
+            return
+        try:
+            until = float(meta.get(_USER_INDEX_UNTIL, "0"))
+        except ValueError:
+            until = 0.0
+        now = time.time()
+        if until - now < self.idle_s:
+            await self.store.index_user(user, session._id, 2 * self.idle_s)
+            session._data.set_meta(_USER_INDEX_UNTIL, repr(now + 2 * self.idle_s))
+
+    def _saved(self, session: Session, changed: dict[str, str], removed: list[str]) -> None:
+        session._data.saved(changed, removed)
+        session._exists = True
+        session._written = True
+
+    def _set_cookie(self, session: Session) -> str | None:
+        """Return the Set-Cookie value this response needs, or None."""
+        if session._lost:
+            return None
+        if not session._exists:
+            if session._id_changed and not session._is_new:
+                return serialize_cookie(self.cookie_name, "", max_age=0, **self._cookie_options)
+            return None
+        # A request that never touched the session sends no cookie (so static files
+        # stay cacheable); one that did re-sends it to slide its Max-Age.
+        sliding = session._accessed and (self.store.client_side or not self.expire_on_close)
+        if not (sliding or session._written or session._id_changed):
+            return None
+        assert session._id is not None
+        if self.store.client_side:
+            value = self.store.encode_cookie({**session._data.full(), _ID: session._id})
+        elif self._signer is not None:
+            value = self._signer.sign(session._id).decode()
+        else:
+            value = session._id
+        max_age = None if self.expire_on_close else math.ceil(self.idle_s)
+        header = serialize_cookie(self.cookie_name, value, max_age=max_age, **self._cookie_options)
+        if len(header) > COOKIE_LIMIT:
+            raise SessionCookieTooLarge(
+                f"The session cookie {self.cookie_name!r} is {len(header)} bytes, over the "
+                f"{COOKIE_LIMIT}-byte limit browsers keep: store less in the session, or use "
+                "a server-side driver (memory, file, redis)"
+            )
+        return header
+
+
+def _check_positive(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of minutes, got {value!r}")
+
+
+def _secret_keys(secret: str | bytes | Sequence[str | bytes] | None) -> list[str | bytes]:
+    if secret is None:
+        return []
+    keys: list[str | bytes] = [secret] if isinstance(secret, str | bytes) else list(secret)
+    if not keys or not all(isinstance(k, str | bytes) and k for k in keys):
+        raise ValueError("secret must be a non-empty key or a list of keys, newest first")
+    return keys
+
+
+def _make_store(
+    driver: str | SessionStore,
+    keys: list[str | bytes],
+    idle_s: float,
+    url: str,
+    client: Any,
+    directory: str,
+    prefix: str,
+    max_sessions: int,
+) -> SessionStore:
+    if isinstance(driver, SessionStore):
+        return driver
+    if driver == "memory":
+        from .store_memory import MemoryStore
+
+        return MemoryStore(max_sessions)
+    if driver == "cookie":
+        if not keys:
+            raise ValueError("driver='cookie' requires secret=... to sign the cookie")
+        from .store_cookie import CookieStore
+
+        return CookieStore(keys)
+    if driver == "file":
+        from .store_file import FileStore
+
+        return FileStore(directory, idle_s)
+    if driver == "redis":
+        from .store_redis import RedisStore
+
+        return RedisStore(url, client=client, prefix=prefix)
+    raise ValueError(f"Unknown session driver {driver!r}; use one of {', '.join(DRIVERS)}")

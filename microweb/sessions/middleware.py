@@ -1,0 +1,162 @@
+"""The two ways to put a session on a request: `session()` for microweb apps
+and `SessionMiddleware` around any ASGI app.
+
+Rules:
+- Both are thin: `SessionManager` does the work, so the behaviour is the same.
+- The session is loaded on the way in (eagerly: `Session` methods are sync)
+  and committed on the way out, errors included: microweb has already turned
+  an error into `c.res`, and an ASGI app still sends its 500 through `send`.
+- Headers are appended, never replace others; `Vary: Cookie` is added only
+  when the response does not vary on Cookie (or on everything) already.
+- `SessionMiddleware` opens the store on lifespan startup and closes it after
+  the wrapped app's shutdown; without lifespan it opens on the first request.
+  WebSocket connections get `scope["session"]` to read; they cannot set cookies.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..compose import Middleware, Next
+from ..cookies import parse_cookie_header
+from ..exceptions import HTTPException
+from ..types import ASGIApp, Message, Receive, Scope, Send
+from .manager import SessionManager
+
+if TYPE_CHECKING:
+    from ..context import Context
+    from ..datastructures import Headers
+
+__all__ = ["SessionMiddleware", "session"]
+
+
+class MicrowebSessionMiddleware(Middleware):
+    """The microweb middleware `session()` returns; `c.get("session")` is the Session."""
+
+    def __init__(self, manager: SessionManager) -> None:
+        self.manager = manager
+
+    async def startup(self) -> None:
+        await self.manager.startup()
+
+    async def shutdown(self) -> None:
+        await self.manager.shutdown()
+
+    async def __call__(self, c: Context, next: Next) -> None:
+        manager = self.manager
+        session = await manager.load(c.req.cookie(manager.cookie_name))
+        c.set("session", session)
+        await next()
+        extra = await manager.commit(session)
+        response = c.res
+        if extra and response is not None:
+            _add_headers(response.headers, extra)
+
+
+def session(**options: Any) -> MicrowebSessionMiddleware:
+    """Return middleware giving each request a `Session` as `c.get("session")`.
+
+    Accepts the options of the Sessions table (driver, lifetime, cookie,
+    secret, ...); raises `ValueError` for invalid ones.
+    """
+    return MicrowebSessionMiddleware(SessionManager(**options))
+
+
+class SessionMiddleware:
+    """ASGI 3 middleware putting a `Session` in `scope["session"]`.
+
+    `SessionMiddleware(app, **options)` accepts the same options as `session()`.
+    """
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        self.app = app
+        self.manager = SessionManager(**options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        manager = self.manager
+        session = await manager.load(_scope_cookie(scope, manager.cookie_name))
+        scope["session"] = session
+        if kind == "websocket":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def send_with_session(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the app's response was replaced by an error response
+            if message["type"] == "http.response.start":
+                try:
+                    extra = await manager.commit(session)
+                except HTTPException as exc:  # store down while saving: 503
+                    replaced = True
+                    await _send_error(send, exc)
+                    return
+                raw = list(message.get("headers", []))
+                _add_raw_headers(raw, extra)
+                message = {**message, "headers": raw}
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def receive_opening_store() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.manager.startup()
+            return message
+
+        async def send_closing_store(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.manager.shutdown()
+            await send(message)
+
+        await self.app(scope, receive_opening_store, send_closing_store)
+
+
+def _scope_cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == b"cookie":
+            found = parse_cookie_header(value.decode("latin-1")).get(name)
+            if found is not None:
+                return found
+    return None
+
+
+def _varies_on_cookie(values: list[str]) -> bool:
+    tokens = {token.strip().lower() for value in values for token in value.split(",")}
+    return "cookie" in tokens or "*" in tokens
+
+
+def _add_headers(headers: Headers, extra: list[tuple[str, str]]) -> None:
+    for name, value in extra:
+        if name == "Vary" and _varies_on_cookie(headers.getall("vary")):
+            continue
+        headers.append(name, value)
+
+
+def _add_raw_headers(raw: list[tuple[bytes, bytes]], extra: list[tuple[str, str]]) -> None:
+    for name, value in extra:
+        if name == "Vary":
+            present = [v.decode("latin-1") for k, v in raw if k.lower() == b"vary"]
+            if _varies_on_cookie(present):
+                continue
+        raw.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+
+
+async def _send_error(send: Send, exc: HTTPException) -> None:
+    body = exc.message.encode()
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
+    headers += [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,105 @@
+"""`Record`: a stored session record, decoded lazily, with change tracking.
+
+Rules:
+- `orig` holds the encoded strings as last loaded or saved; `values` holds
+  every present key, `UNDECODED` until first read. A key is decoded once.
+- Changes are found by encoding every decoded value again and comparing it
+  with its original string: nested in-place changes count, no deep copies.
+  Removed keys are the original keys no longer in `values`.
+- Meta fields (names starting with "__") are plain strings kept apart in
+  `meta`; the ones set since the last save are in `meta_dirty`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from .serializer import decode, encode
+
+__all__ = ["UNDECODED", "Record"]
+
+logger = logging.getLogger("microweb.sessions")
+
+UNDECODED: Any = object()
+
+
+class Record:
+    """The data of one session: `values` (live), `orig` (stored), `meta`."""
+
+    __slots__ = ("meta", "meta_dirty", "orig", "values")
+
+    def __init__(self, record: dict[str, str] | None = None) -> None:
+        """Split a loaded `record` into data and meta; None starts empty."""
+        self.meta: dict[str, str] = {}
+        self.meta_dirty: dict[str, str] = {}
+        self.orig: dict[str, str] = {}
+        for key, text in (record or {}).items():
+            if key.startswith("__"):
+                self.meta[key] = text
+            else:
+                self.orig[key] = text
+        self.values: dict[str, Any] = dict.fromkeys(self.orig, UNDECODED)
+
+    def value(self, key: str) -> Any:
+        """Return the decoded value of a present key; KeyError when absent or
+        undecodable (an undecodable key is dropped, with a warning)."""
+        value = self.values[key]
+        if value is UNDECODED:
+            try:
+                value = decode(self.orig[key])
+            except (ValueError, TypeError, ArithmeticError):
+                logger.warning("Dropping undecodable session key %r", key)
+                del self.values[key]
+                raise KeyError(key) from None
+            self.values[key] = value
+        return value
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set meta field `key` (written at the next save)."""
+        self.meta[key] = value
+        self.meta_dirty[key] = value
+
+    def forget_stored(self) -> None:
+        """Forget what is stored (a new id is coming): the next save writes all."""
+        for key in list(self.values):
+            with contextlib.suppress(KeyError):
+                self.value(key)
+        self.orig = {}
+        self.meta = {}
+        self.meta_dirty = {}
+
+    def diff(self) -> tuple[dict[str, str], list[str]]:
+        """Return (changed key -> encoded value, dirty meta included; removed keys).
+
+        Raises `TypeError` naming the key when a value changed in place into
+        something that cannot be stored.
+        """
+        changed: dict[str, str] = {}
+        orig = self.orig
+        for key, value in self.values.items():
+            if value is UNDECODED:
+                continue
+            text = encode(key, value)
+            if orig.get(key) != text:
+                changed[key] = text
+        removed = [key for key in orig if key not in self.values]
+        changed.update(self.meta_dirty)
+        return changed, removed
+
+    def saved(self, changed: dict[str, str], removed: list[str]) -> None:
+        """Record that `changed` and `removed` (from `diff`) are now stored."""
+        for key, text in changed.items():
+            if not key.startswith("__"):
+                self.orig[key] = text
+        for key in removed:
+            self.orig.pop(key, None)
+        self.meta_dirty.clear()
+
+    def full(self) -> dict[str, str]:
+        """Return the whole record as it stands: every key encoded, meta included."""
+        record = dict(self.meta)
+        for key, value in self.values.items():
+            record[key] = self.orig[key] if value is UNDECODED else encode(key, value)
+        return record

@@ -1,0 +1,131 @@
+"""Tagged JSON: how one session value becomes one string, and back.
+
+Rules:
+- A value is encoded on its own (one string per top-level session key), as
+  compact JSON, so stores can merge keys and nested changes are found by
+  comparing strings.
+- JSON types pass through. `datetime`, `date`, `UUID`, `Decimal`, `bytes`,
+  `set`, `frozenset`, `tuple` and dicts with non-`str` keys become a tagged
+  object `{"__t": tag, "v": payload}`, nested too, and decode back to the
+  same type. A user dict that itself has a `"__t"` key is escaped as a `map`,
+  so no user data is ever mistaken for a tag.
+- Sets are written sorted by their encoding, so the same set always gives the
+  same string (no false "modified").
+- Anything else is a `TypeError` naming the session key and where inside it
+  the bad value sits.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+__all__ = ["TAG", "decode", "encode"]
+
+TAG = "__t"
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def encode(key: str, value: Any) -> str:
+    """Return `value` as a tagged JSON string; `key` only names it in errors.
+
+    Raises `TypeError` naming `key` (and the path inside it) when some part
+    of `value` cannot be represented.
+    """
+    # perf: most session values are scalars; skip the walk for them.
+    if type(value) in _PLAIN:
+        return _dumps(value)
+    try:
+        return _dumps(_pack(value, ""))
+    except _Unstorable as exc:
+        inside = f" (at {key}{exc.path})" if exc.path else ""
+        raise TypeError(
+            f"Session value for key {key!r} cannot be stored{inside}: "
+            f"{exc.type_name} is not JSON; use str, int, float, bool, None, list, dict, "
+            "tuple, set, datetime, date, UUID, Decimal or bytes"
+        ) from None
+    except RecursionError:
+        raise TypeError(
+            f"Session value for key {key!r} cannot be stored: it contains itself"
+        ) from None
+
+
+def decode(text: str) -> Any:
+    """Return the value a string from `encode` stands for.
+
+    Raises `ValueError` when `text` is not valid JSON.
+    """
+    return json.loads(text, object_hook=_unpack)
+
+
+def _pack(value: Any, path: str) -> Any:
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, list):
+        return [_pack(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        if TAG not in value and all(type(k) is str for k in value):
+            return {k: _pack(v, f"{path}.{k}") for k, v in value.items()}
+        return _tag(
+            "map", [[_pack(k, f"{path}<key>"), _pack(v, f"{path}.{k}")] for k, v in value.items()]
+        )
+    if isinstance(value, tuple):
+        return _tag("tup", [_pack(item, f"{path}[{i}]") for i, item in enumerate(value)])
+    if isinstance(value, set | frozenset):
+        items = sorted((_pack(item, f"{path}{{}}") for item in value), key=_dumps)
+        return _tag("set" if isinstance(value, set) else "fset", items)
+    if isinstance(value, datetime):
+        return _tag("dt", value.isoformat())
+    if isinstance(value, date):
+        return _tag("d", value.isoformat())
+    if isinstance(value, UUID):
+        return _tag("u", str(value))
+    if isinstance(value, Decimal):
+        return _tag("dec", str(value))
+    if isinstance(value, bytes | bytearray):
+        return _tag("b", base64.b64encode(value).decode("ascii"))
+    raise _Unstorable(path, type(value).__name__)
+
+
+class _Unstorable(Exception):
+    def __init__(self, path: str, type_name: str) -> None:
+        self.path = path
+        self.type_name = type_name
+
+
+def _tag(tag: str, payload: Any) -> dict[str, Any]:
+    return {TAG: tag, "v": payload}
+
+
+def _unpack(obj: dict[str, Any]) -> Any:
+    tag = obj.get(TAG)
+    if tag is None:
+        return obj
+    payload = obj["v"]
+    decoder = _DECODERS.get(tag)
+    if decoder is None:
+        raise ValueError(f"Unknown tag {tag!r} in session data")
+    return decoder(payload)
+
+
+def _map(pairs: list[list[Any]]) -> dict[Any, Any]:
+    return {k: v for k, v in pairs}
+
+
+_DECODERS: dict[str, Any] = {
+    "map": _map,
+    "tup": tuple,
+    "set": set,
+    "fset": frozenset,
+    "dt": datetime.fromisoformat,
+    "d": date.fromisoformat,
+    "u": UUID,
+    "dec": Decimal,
+    "b": base64.b64decode,
+}

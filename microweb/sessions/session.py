@@ -1,0 +1,433 @@
+"""`Session`: the per-request view of one session record.
+
+Rules:
+- The data is a `Record`: decoded lazily, changes found by re-encoding, so
+  nested changes (`s.get("cart").append(x)`) are saved too.
+- `put` encodes at once, so an unstorable value is a `TypeError` naming the
+  key where the bug is; values changed later in place are checked at save.
+- Keys are strings; keys starting with "__" are reserved for meta fields.
+- Reads accept dot paths into nested dicts (and list indexes); an exact
+  top-level key always wins over a path. Writes with a dotted key that is not
+  a top-level key write into nested dicts, as Laravel's `Arr::set` does.
+- Flash data follows Laravel's `Store`: `_flash.new` and `_flash.old` hold key
+  lists; the manager ages them once at the end of a request that used the
+  session (old keys are forgotten, new become old).
+- Every public method marks the session as used (for `Vary: Cookie`), and an
+  unavailable session (store down at load) raises `SessionUnavailable` there.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import HTTPException
+from .record import Record
+from .serializer import encode
+from .store import CREATED
+
+if TYPE_CHECKING:
+    from .manager import SessionManager
+
+__all__ = ["FLASH_NEW", "FLASH_OLD", "TOKEN_KEY", "Session", "SessionUnavailable"]
+
+FLASH_NEW = "_flash.new"
+FLASH_OLD = "_flash.old"
+TOKEN_KEY = "_token"  # noqa: S105 (a key name, not a secret)
+
+_MISSING: Any = object()
+
+
+class SessionUnavailable(HTTPException):
+    """503 with `Retry-After: 5`: the session store could not be reached."""
+
+    def __init__(self) -> None:
+        super().__init__(503, "Session store unavailable", {"Retry-After": "5"})
+
+
+class Session:
+    """The session of one request: a dict-like object with Laravel's methods.
+
+    Built by `SessionManager.load`; never construct it yourself.
+    """
+
+    __slots__ = (
+        "_accessed",
+        "_data",
+        "_exists",
+        "_id",
+        "_id_changed",
+        "_is_new",
+        "_lost",
+        "_manager",
+        "_unavailable",
+        "_values",
+        "_written",
+    )
+
+    def __init__(
+        self,
+        manager: SessionManager,
+        sid: str | None = None,
+        record: dict[str, str] | None = None,
+        *,
+        unavailable: bool = False,
+    ) -> None:
+        """Wrap `record` (as loaded for `sid`), or start an empty new session."""
+        self._manager = manager
+        self._id = sid
+        self._data = Record(record)
+        self._values = self._data.values  # perf: the dict every method reads
+        self._exists = record is not None
+        self._is_new = record is None
+        self._unavailable = unavailable
+        self._accessed = False
+        self._written = False
+        self._lost = False
+        self._id_changed = False
+
+    # -- reading -------------------------------------------------------------
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the value at `key` (a top-level key or a dot path), else `default`.
+
+        `get("_flash." + key)` returns a flashed value, as `get(key)` does.
+        """
+        self._use()
+        value = self._lookup(key)
+        return default if value is _MISSING else value
+
+    def has(self, key: str) -> bool:
+        """Return True when `key` is present and not None."""
+        self._use()
+        value = self._lookup(key)
+        return value is not _MISSING and value is not None
+
+    def exists(self, key: str) -> bool:
+        """Return True when `key` is present, even if its value is None."""
+        self._use()
+        return self._lookup(key) is not _MISSING
+
+    def missing(self, key: str) -> bool:
+        """Return True when `key` is absent."""
+        return not self.exists(key)
+
+    def all(self) -> dict[str, Any]:
+        """Return a new dict of every top-level key (flash and token keys too)."""
+        self._use()
+        return {key: self._value(key) for key in list(self._values)}
+
+    def only(self, *keys: str) -> dict[str, Any]:
+        """Return a dict of the given keys (dot paths allowed) that are present."""
+        self._use()
+        found = {key: self._lookup(key) for key in keys}
+        return {key: value for key, value in found.items() if value is not _MISSING}
+
+    # -- writing -------------------------------------------------------------
+
+    def put(self, key: str | dict[str, Any], value: Any = None) -> None:
+        """Store `value` at `key`, or every item of a dict given as `key`.
+
+        Raises `TypeError` naming the key when the value cannot be stored and
+        `ValueError` for keys starting with "__".
+        """
+        self._use()
+        items = key.items() if isinstance(key, dict) else [(key, value)]
+        for name, item in items:
+            self._set(name, item)
+
+    def forget(self, *keys: str) -> None:
+        """Remove the given keys (dot paths allowed); absent keys are ignored."""
+        self._use()
+        for key in keys:
+            self._remove(key)
+
+    def pull(self, key: str, default: Any = None) -> Any:
+        """Remove `key` and return its value, or `default` when it is absent."""
+        self._use()
+        value = self._lookup(key)
+        if value is _MISSING:
+            return default
+        self._remove(key)
+        return value
+
+    def flush(self) -> None:
+        """Remove every key, flash data and CSRF token included."""
+        self._use()
+        self._values.clear()
+
+    def increment(self, key: str, by: int | float = 1) -> Any:
+        """Add `by` to the number at `key` (0 when absent) and return the result."""
+        self._use()
+        current = self._lookup(key)
+        if current is _MISSING or current is None:
+            current = 0
+        if isinstance(current, bool) or not isinstance(current, int | float):
+            raise TypeError(f"Session key {key!r} holds {type(current).__name__}, not a number")
+        result = current + by
+        self._set(key, result)
+        return result
+
+    def decrement(self, key: str, by: int | float = 1) -> Any:
+        """Subtract `by` from the number at `key` (0 when absent); return the result."""
+        return self.increment(key, -by)
+
+    def push(self, key: str, value: Any) -> None:
+        """Append `value` to the list at `key`, creating the list when absent."""
+        self._use()
+        current = self._lookup(key)
+        if current is _MISSING or current is None:
+            current = []
+        if not isinstance(current, list):
+            raise TypeError(f"Session key {key!r} holds {type(current).__name__}, not a list")
+        current.append(value)
+        self._set(key, current)
+
+    # -- dict protocol -------------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        self._use()
+        value = self._lookup(key)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.put(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if not self.exists(key):
+            raise KeyError(key)
+        self._remove(key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.exists(key)
+
+    def __len__(self) -> int:
+        self._use()
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[str]:
+        self._use()
+        return iter(list(self._values))
+
+    def keys(self) -> list[str]:
+        """Return the top-level keys (so `dict(session)` works)."""
+        self._use()
+        return list(self._values)
+
+    def __repr__(self) -> str:
+        if self._unavailable:
+            return "<Session unavailable>"
+        return f"<Session keys={list(self._values)!r}>"
+
+    # -- flash ---------------------------------------------------------------
+
+    def flash(self, key: str, value: Any = True) -> None:
+        """Store `value` at `key` for this request and the next one only."""
+        self.put(key, value)
+        self._set_flash(FLASH_NEW, _union(self._flash_keys(FLASH_NEW), [key]))
+        self._set_flash(FLASH_OLD, [k for k in self._flash_keys(FLASH_OLD) if k != key])
+
+    def now(self, key: str, value: Any) -> None:
+        """Store `value` at `key` for this request only."""
+        self.put(key, value)
+        self._set_flash(FLASH_OLD, _union(self._flash_keys(FLASH_OLD), [key]))
+
+    def reflash(self) -> None:
+        """Keep all current flash data for one more request."""
+        self._use()
+        old = self._flash_keys(FLASH_OLD)
+        self._set_flash(FLASH_NEW, _union(self._flash_keys(FLASH_NEW), old))
+        self._set_flash(FLASH_OLD, [])
+
+    def keep(self, *keys: str) -> None:
+        """Keep only the given flash keys for one more request."""
+        self._use()
+        self._set_flash(FLASH_NEW, _union(self._flash_keys(FLASH_NEW), list(keys)))
+        self._set_flash(FLASH_OLD, [k for k in self._flash_keys(FLASH_OLD) if k not in keys])
+
+    # -- identity and persistence --------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The session id (created on first use for a new session)."""
+        self._use()
+        if self._id is None:
+            self._id = self._manager.new_id()
+        return self._id
+
+    @property
+    def is_new(self) -> bool:
+        """True when this request's cookie carried no live session."""
+        self._use()
+        return self._is_new
+
+    @property
+    def modified(self) -> bool:
+        """True when saving now would write something (nested changes included)."""
+        self._use()
+        changed, removed = self._data.diff()
+        return bool(changed or removed) and (self._exists or bool(self._values))
+
+    def token(self) -> str:
+        """Return the CSRF token, creating it on first use."""
+        self._use()
+        if TOKEN_KEY not in self._values:
+            self.regenerate_token()
+        return str(self._value(TOKEN_KEY))
+
+    def regenerate_token(self) -> None:
+        """Replace the CSRF token with a new random one."""
+        self._use()
+        self._put_top(TOKEN_KEY, secrets.token_urlsafe(32))
+
+    async def regenerate(self) -> None:
+        """Give the session a new id, keeping its data; the old record is
+        deleted and the CSRF token rotated (call it at login)."""
+        self._use()
+        await self._manager.destroy(self)
+        created = self._data.meta.get(CREATED)
+        self._new_identity()
+        if created is not None:  # regenerating must not extend absolute_lifetime
+            self._data.set_meta(CREATED, created)
+        self.regenerate_token()
+
+    async def invalidate(self) -> None:
+        """Remove all data and give the session a new id; the old record is
+        deleted (call it at logout)."""
+        self._use()
+        await self._manager.destroy(self)
+        self._values.clear()
+        self._new_identity()
+
+    async def save(self) -> None:
+        """Persist the changes now (the middleware also saves at the end)."""
+        self._use()
+        await self._manager.save(self)
+
+    async def index_user(self, user_id: str | int) -> None:
+        """Save the session and index it under `user_id`, so that
+        `SessionManager.destroy_user` can end it (logout everywhere)."""
+        self._use()
+        await self._manager.index_user(self, str(user_id))
+
+    async def destroy_user(self, user_id: str | int) -> None:
+        """Destroy every session indexed under `user_id` (logout everywhere).
+
+        Raises `NotImplementedError` on the cookie driver, which cannot do it.
+        """
+        self._use()
+        await self._manager.destroy_user(user_id)
+
+    # -- internals (used by the manager) -------------------------------------
+
+    def _use(self) -> None:
+        if self._unavailable:
+            raise SessionUnavailable()
+        self._accessed = True
+
+    def _value(self, key: str) -> Any:
+        return self._data.value(key)
+
+    def _lookup(self, key: str) -> Any:
+        if key in self._values:
+            try:
+                return self._value(key)
+            except KeyError:
+                return _MISSING
+        head, dot, rest = key.partition(".")
+        if not dot:
+            return _MISSING
+        if head in self._values:
+            value = _dig(self._lookup(head), rest)
+            if value is not _MISSING:
+                return value
+        if head == "_flash" and rest in self._flash_keys(FLASH_NEW) + self._flash_keys(FLASH_OLD):
+            return self._lookup(rest)
+        return _MISSING
+
+    def _set(self, key: str, value: Any) -> None:
+        head, dot, rest = key.partition(".")
+        if not dot or key in self._values:
+            self._put_top(key, value)
+            return
+        encode(head, value)  # fail before changing anything
+        container = self._lookup(head)
+        if not isinstance(container, dict):
+            container = {}
+        node = container
+        *parents, last = rest.split(".")
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[last] = value
+        self._put_top(head, container)
+
+    def _put_top(self, key: str, value: Any) -> None:
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"Session keys must be non-empty strings, got {key!r}")
+        if key.startswith("__"):
+            raise ValueError(f"Session keys starting with '__' are reserved: {key!r}")
+        encode(key, value)
+        self._values[key] = value
+
+    def _remove(self, key: str) -> None:
+        if key in self._values:
+            del self._values[key]
+            return
+        head, dot, rest = key.partition(".")
+        if not dot or head not in self._values:
+            return
+        *parents, last = rest.split(".")
+        node = _dig(self._lookup(head), ".".join(parents)) if parents else self._lookup(head)
+        if isinstance(node, dict):
+            node.pop(last, None)
+
+    def _flash_keys(self, which: str) -> list[str]:
+        if which not in self._values:
+            return []
+        try:
+            keys = self._value(which)
+        except KeyError:
+            return []
+        return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
+
+    def _set_flash(self, which: str, keys: list[str]) -> None:
+        if keys:
+            self._put_top(which, keys)
+        else:
+            self._values.pop(which, None)
+
+    def _age_flash(self) -> None:
+        """Forget old flash keys and make the new ones old (end of a request)."""
+        for key in self._flash_keys(FLASH_OLD):
+            self._remove(key)
+        self._set_flash(FLASH_OLD, self._flash_keys(FLASH_NEW))
+        self._values.pop(FLASH_NEW, None)
+
+    def _new_identity(self) -> None:
+        """Take a new id; the next save writes the whole record under it."""
+        self._data.forget_stored()
+        self._id = self._manager.new_id()
+        self._id_changed = True
+        self._exists = False
+        self._lost = False
+
+
+def _dig(value: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def _union(first: list[str], second: list[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))

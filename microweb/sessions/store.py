@@ -1,0 +1,108 @@
+"""The interface every session store implements, and helpers they share.
+
+Rules:
+- A record is a `dict[str, str]`: each top-level session key maps to its
+  tagged-JSON string (see `serializer`), and meta fields start with "__"
+  (`"__created"`: creation time as epoch seconds).
+- `save` MERGES: it writes only the changed keys and deletes only the removed
+  ones, atomically, so concurrent requests changing different keys both
+  persist. With `create=False` it writes nothing and returns False when the
+  record is gone: a session destroyed concurrently is never brought back.
+- `load` also counts as activity: it slides the idle expiry in the same step.
+- Ids reaching a store have been validated by `is_valid_id`; stores that build
+  paths or keys from them check again anyway.
+- A store raises whatever its backend raises when the backend is down; the
+  manager turns that into `SessionUnavailable`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from typing import ClassVar
+
+__all__ = ["CREATED", "SessionStore", "is_valid_id", "new_id"]
+
+CREATED = "__created"
+
+# secrets.token_urlsafe(32): 32 random bytes (256 bits) -> 43 url-safe characters.
+_ID_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def new_id() -> str:
+    """Return a fresh session id: 256 random bits, 43 url-safe characters."""
+    return secrets.token_urlsafe(32)
+
+
+def is_valid_id(sid: object) -> bool:
+    """Return True when `sid` has the exact shape `new_id` produces."""
+    return isinstance(sid, str) and _ID_RE.fullmatch(sid) is not None
+
+
+class SessionStore:
+    """Base class of session stores. Subclass it and implement every method.
+
+    `unavailable_errors` lists what the backend raises when it is down.
+    `client_side` is True for a store that keeps the record in the cookie
+    itself (the cookie driver); the manager then asks it to `encode_cookie`
+    and `decode_cookie` instead of calling `load` and `save`.
+    """
+
+    client_side: ClassVar[bool] = False
+    #: Errors meaning "the backend cannot be reached now" (-> 503, not 500).
+    unavailable_errors: ClassVar[tuple[type[BaseException], ...]] = (OSError,)
+
+    async def open(self) -> None:
+        """Open connections or folders; called once at application startup."""
+
+    async def close(self) -> None:
+        """Release what `open` acquired; called once at application shutdown."""
+
+    async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
+        """Return the record of `sid` and extend its idle expiry to `idle_s`
+        seconds from now, or None when there is no live record."""
+        raise NotImplementedError
+
+    async def save(
+        self,
+        sid: str,
+        changed: dict[str, str],
+        removed: Iterable[str],
+        *,
+        create: bool,
+        idle_s: float,
+    ) -> bool:
+        """Merge `changed` into the record of `sid` and delete the `removed`
+        fields, atomically, and set its idle expiry to `idle_s` seconds.
+
+        Returns False, writing nothing, when the record does not exist and
+        `create` is False; True otherwise.
+        """
+        raise NotImplementedError
+
+    async def destroy(self, sid: str) -> None:
+        """Delete the record of `sid`, if there is one."""
+        raise NotImplementedError
+
+    async def touch(self, sid: str, idle_s: float) -> None:
+        """Extend the idle expiry of `sid` to `idle_s` seconds from now."""
+        raise NotImplementedError
+
+    async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
+        """Remember that `sid` belongs to `user_id`; the index entry must live
+        at least `idle_s` seconds. Dead entries may be pruned here."""
+        raise NotImplementedError
+
+    async def destroy_user(self, user_id: str) -> None:
+        """Destroy every session indexed under `user_id`, and the index."""
+        raise NotImplementedError
+
+    def encode_cookie(self, record: dict[str, str]) -> str:
+        """Client-side stores only: return the cookie value holding `record`."""
+        raise NotImplementedError
+
+    def decode_cookie(self, value: str, idle_s: float) -> dict[str, str] | None:
+        """Client-side stores only: return the record in a cookie value, or None
+        when it is tampered with or older than `idle_s` seconds."""
+        raise NotImplementedError

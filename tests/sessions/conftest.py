@@ -1,0 +1,307 @@
+"""Fixtures for the sessions suite.
+
+- `redis_url`: a Redis to test against. `REDIS_URL` (default
+  redis://127.0.0.1:6379/0) if it answers; else a throwaway `redis-server`
+  on a free port if the binary exists; else the test is skipped, or fails
+  when `MICROWEB_REQUIRE_REDIS=1`.
+- `redis_prefix`: a key prefix unique to the test; its keys are deleted after.
+- `redis_server`: a factory starting throwaway servers the test may kill.
+- `session_options`: the options of `session()` for each driver (parametrized).
+- `server_store`: a store instance that counts its calls, for each
+  server-side driver (parametrized).
+- `make_client`: builds the demo app of `build_app` and an open TestClient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from microweb import MicroWeb
+from microweb.sessions import SessionStore, session
+from microweb.sessions.store_file import FileStore
+from microweb.sessions.store_memory import MemoryStore
+from microweb.sessions.store_redis import RedisStore
+from microweb.testing import TestClient
+
+DRIVERS = ["memory", "cookie", "file", "redis"]
+SERVER_DRIVERS = ["memory", "file", "redis"]
+COOKIE = "microweb_session"
+
+
+# -- Redis -------------------------------------------------------------------
+
+
+def _answers(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A throwaway `redis-server` (no persistence) on 127.0.0.1:`port`."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [binary, *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not _answers(self.url):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+def _no_redis(reason: str) -> None:
+    if os.environ.get("MICROWEB_REQUIRE_REDIS") == "1":
+        pytest.fail(f"MICROWEB_REQUIRE_REDIS=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if _answers(url):
+        yield url
+        return
+    if shutil.which("redis-server") is None:
+        _no_redis(f"no Redis answers at {url} and there is no redis-server binary to start")
+    server = RedisServer(free_port()).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    prefix = f"microweb-test:{uuid.uuid4().hex}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[Callable[[int], RedisServer]]:
+    if shutil.which("redis-server") is None:
+        _no_redis("there is no redis-server binary to start a throwaway Redis")
+    started: list[RedisServer] = []
+
+    def start(port: int) -> RedisServer:
+        server = RedisServer(port).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+# -- drivers -----------------------------------------------------------------
+
+
+@pytest.fixture(params=DRIVERS)
+def session_options(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
+    driver = request.param
+    if driver == "cookie":
+        return {"driver": "cookie", "secret": "test-secret"}
+    if driver == "file":
+        return {"driver": "file", "directory": str(tmp_path / "sessions")}
+    if driver == "redis":
+        url = request.getfixturevalue("redis_url")
+        return {"driver": "redis", "url": url, "prefix": request.getfixturevalue("redis_prefix")}
+    return {"driver": "memory"}
+
+
+class CountingStore:
+    """Mixed into a store class: counts the calls made to it in `calls`."""
+
+    calls: Counter[str]
+
+    def reset(self) -> None:
+        self.calls = Counter()
+
+    async def load(self, sid: str, idle_s: float) -> Any:
+        self.calls["load"] += 1
+        return await super().load(sid, idle_s)  # type: ignore[misc]
+
+    async def save(self, sid: str, changed: Any, removed: Any, **kwargs: Any) -> Any:
+        self.calls["save"] += 1
+        return await super().save(sid, changed, removed, **kwargs)  # type: ignore[misc]
+
+    async def destroy(self, sid: str) -> None:
+        self.calls["destroy"] += 1
+        await super().destroy(sid)  # type: ignore[misc]
+
+
+def counting(store_class: type[SessionStore], *args: Any, **kwargs: Any) -> Any:
+    """Return an instance of `store_class` that counts its calls."""
+    cls = type(f"Counting{store_class.__name__}", (CountingStore, store_class), {})
+    store = cls(*args, **kwargs)
+    store.reset()
+    return store
+
+
+@pytest.fixture(params=SERVER_DRIVERS)
+def server_store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    if request.param == "file":
+        return counting(FileStore, tmp_path / "sessions")
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        return counting(RedisStore, url, prefix=request.getfixturevalue("redis_prefix"))
+    return counting(MemoryStore)
+
+
+# -- the demo app ------------------------------------------------------------
+
+
+def build_app(**options: Any) -> MicroWeb:
+    """An app whose routes each do one thing with the session."""
+    app = MicroWeb()
+    middleware = session(**options)
+    app.use(middleware)
+    store = middleware.manager.store
+
+    @app.get("/plain")
+    async def plain(c: Any) -> str:
+        return "plain"
+
+    @app.get("/set/:key/:value")
+    async def put(c: Any) -> str:
+        c.get("session").put(c.req.param("key"), c.req.param("value"))
+        return "ok"
+
+    @app.get("/get/:key")
+    async def get(c: Any) -> Any:
+        return {"value": c.get("session").get(c.req.param("key"))}
+
+    @app.get("/id")
+    async def session_id(c: Any) -> Any:
+        return {"id": c.get("session").id}
+
+    @app.get("/token")
+    async def token(c: Any) -> Any:
+        return {"token": c.get("session").token()}
+
+    @app.get("/flash/:key/:value")
+    async def flash(c: Any) -> str:
+        c.get("session").flash(c.req.param("key"), c.req.param("value"))
+        return "ok"
+
+    @app.get("/flash-each/:keys")
+    async def flash_each(c: Any) -> str:
+        for key in c.req.param("keys").split(","):
+            c.get("session").flash(key, key.upper())
+        return "ok"
+
+    @app.get("/now/:key/:value")
+    async def now(c: Any) -> Any:
+        s = c.get("session")
+        s.now(c.req.param("key"), c.req.param("value"))
+        return {"value": s.get(c.req.param("key"))}
+
+    @app.get("/reflash")
+    async def reflash(c: Any) -> str:
+        c.get("session").reflash()
+        return "ok"
+
+    @app.get("/keep/:key")
+    async def keep(c: Any) -> str:
+        c.get("session").keep(c.req.param("key"))
+        return "ok"
+
+    @app.get("/cart/:item")
+    async def cart(c: Any) -> Any:
+        s = c.get("session")
+        if s.missing("cart"):
+            s.put("cart", [])
+        s.get("cart").append(c.req.param("item"))  # a nested change only
+        return {"cart": s.get("cart")}
+
+    @app.get("/big/:size")
+    async def big(c: Any) -> str:
+        c.get("session").put("blob", os.urandom(int(c.req.param("size"))).hex())
+        return "ok"
+
+    @app.get("/regenerate")
+    async def regenerate(c: Any) -> str:
+        await c.get("session").regenerate()
+        return "ok"
+
+    @app.get("/invalidate")
+    async def invalidate(c: Any) -> str:
+        await c.get("session").invalidate()
+        return "ok"
+
+    @app.get("/stored/:sid")
+    async def stored(c: Any) -> Any:
+        return {"stored": await store.load(c.req.param("sid"), 60) is not None}
+
+    return app
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., TestClient]]:
+    clients: list[TestClient] = []
+
+    def make(**options: Any) -> TestClient:
+        client = TestClient(build_app(**options)).__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient], session_options: dict[str, Any]) -> TestClient:
+    return make_client(**session_options)

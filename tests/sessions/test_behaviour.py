@@ -1,0 +1,245 @@
+"""What every driver does over HTTP: laziness, cookies, ids, timeouts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from microweb import MicroWeb
+from microweb.sessions import session
+from microweb.sessions.store import new_id
+from microweb.testing import TestClient
+
+from .conftest import COOKIE
+
+
+def set_cookies(response: Any) -> list[str]:
+    return [v for v in response.headers.getall("set-cookie") if v.startswith(COOKIE + "=")]
+
+
+def test_untouched_request_sends_no_cookie(client: TestClient) -> None:
+    response = client.get("/plain")
+    assert response.status_code == 200
+    assert set_cookies(response) == []
+
+
+def test_read_only_request_without_session_creates_nothing(client: TestClient) -> None:
+    response = client.get("/get/anything")
+    assert set_cookies(response) == []
+    assert COOKIE not in client.cookies
+
+
+def test_written_session_survives_to_the_next_request(client: TestClient) -> None:
+    client.get("/set/name/ada")
+    assert client.get("/get/name").json() == {"value": "ada"}
+
+
+def test_cookie_has_the_configured_attributes(client: TestClient) -> None:
+    [cookie] = set_cookies(client.get("/set/a/1"))
+    assert "Max-Age=7200" in cookie
+    assert "Path=/" in cookie
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_existing_session_cookie_is_sent_again_with_a_sliding_max_age(
+    client: TestClient,
+) -> None:
+    client.get("/set/a/1")
+    [cookie] = set_cookies(client.get("/get/a"))
+    assert "Max-Age=7200" in cookie
+
+
+def test_untouched_request_on_a_live_session_sends_no_cookie(client: TestClient) -> None:
+    client.get("/set/a/1")
+    response = client.get("/plain")
+    assert set_cookies(response) == []
+    assert client.get("/get/a").json() == {"value": "1"}
+
+
+def test_expire_on_close_cookie_has_no_max_age(
+    make_client: Callable[..., TestClient], session_options: dict[str, Any]
+) -> None:
+    client = make_client(**session_options, expire_on_close=True)
+    [cookie] = set_cookies(client.get("/set/a/1"))
+    assert "Max-Age" not in cookie
+    assert "Expires" not in cookie
+    assert client.get("/get/a").json() == {"value": "1"}
+
+
+def test_session_reading_response_varies_on_cookie(client: TestClient) -> None:
+    assert client.get("/get/a").headers.getall("vary") == ["Cookie"]
+    assert client.get("/plain").headers.get("vary") is None
+
+
+def test_vary_cookie_is_appended_to_the_handlers_vary(session_options: dict[str, Any]) -> None:
+    app = MicroWeb()
+    app.use(session(**session_options))
+
+    @app.get("/")
+    async def index(c: Any) -> Any:
+        c.get("session").get("a")
+        return c.text("hi", headers={"Vary": "Accept-Encoding"})
+
+    with TestClient(app) as client:
+        assert client.get("/").headers.getall("vary") == ["Accept-Encoding", "Cookie"]
+
+
+def test_nested_change_is_persisted(client: TestClient) -> None:
+    client.get("/cart/tea")
+    client.get("/cart/milk")
+    assert client.get("/get/cart").json() == {"value": ["tea", "milk"]}
+
+
+def test_tagged_values_round_trip_between_requests(session_options: dict[str, Any]) -> None:
+    value = {
+        "at": datetime(2024, 5, 1, 12, 0),
+        "on": date(2024, 5, 1),
+        "id": UUID(int=7),
+        "price": Decimal("9.99"),
+        "raw": b"\x00\x01",
+        "tags": {"a", "b"},
+        "point": (1, 2),
+    }
+    app = MicroWeb()
+    app.use(session(**session_options))
+
+    @app.get("/put")
+    async def put(c: Any) -> str:
+        c.get("session").put("value", value)
+        return "ok"
+
+    @app.get("/check")
+    async def check(c: Any) -> Any:
+        return {"equal": c.get("session").get("value") == value}
+
+    with TestClient(app) as client:
+        client.get("/put")
+        assert client.get("/check").json() == {"equal": True}
+
+
+def test_unstorable_value_answers_500(session_options: dict[str, Any]) -> None:
+    app = MicroWeb()
+    app.use(session(**session_options))
+
+    @app.get("/")
+    async def index(c: Any) -> str:
+        c.get("session").put("thing", object())
+        return "never"
+
+    with TestClient(app) as client:
+        assert client.get("/").status_code == 500
+
+
+def test_idle_session_expires_after_lifetime(
+    make_client: Callable[..., TestClient], session_options: dict[str, Any]
+) -> None:
+    client = make_client(**session_options, lifetime=0.02)  # 1.2 s
+    client.get("/set/a/1")
+    time.sleep(1.5)
+    assert client.get("/get/a").json() == {"value": None}
+
+
+def test_activity_keeps_an_idle_session_alive(
+    make_client: Callable[..., TestClient], session_options: dict[str, Any]
+) -> None:
+    client = make_client(**session_options, lifetime=0.02)  # 1.2 s
+    client.get("/set/a/1")
+    for _ in range(3):
+        time.sleep(0.6)
+        assert client.get("/get/a").json() == {"value": "1"}
+
+
+def test_absolute_lifetime_ends_an_active_session(
+    make_client: Callable[..., TestClient], session_options: dict[str, Any]
+) -> None:
+    client = make_client(**session_options, absolute_lifetime=0.02)  # 1.2 s
+    client.get("/set/a/1")
+    time.sleep(0.7)
+    assert client.get("/get/a").json() == {"value": "1"}
+    time.sleep(0.7)
+    assert client.get("/get/a").json() == {"value": None}
+
+
+def test_regenerate_changes_the_id_and_keeps_the_data(client: TestClient) -> None:
+    client.get("/set/a/1")
+    old_id = client.get("/id").json()["id"]
+    old_token = client.get("/token").json()["token"]
+    client.get("/regenerate")
+    assert client.get("/id").json()["id"] != old_id
+    assert client.get("/get/a").json() == {"value": "1"}
+    assert client.get("/token").json()["token"] != old_token
+
+
+def test_invalidate_changes_the_id_and_drops_the_data(client: TestClient) -> None:
+    client.get("/set/a/1")
+    old_id = client.get("/id").json()["id"]
+    response = client.get("/invalidate")
+    [cookie] = set_cookies(response)
+    assert "Max-Age=0" in cookie  # nothing left to store: the cookie is removed
+    assert client.get("/get/a").json() == {"value": None}
+    client.get("/set/b/2")
+    assert client.get("/id").json()["id"] != old_id
+
+
+def test_tampered_cookie_gives_a_new_empty_session(client: TestClient) -> None:
+    client.get("/set/a/1")
+    value = client.cookies.get(COOKIE)
+    assert value is not None
+    client.cookies.set(COOKIE, value[:-2] + ("AA" if value[-2:] != "AA" else "BB"))
+    assert client.get("/get/a").json() == {"value": None}
+
+
+@pytest.mark.parametrize("value", ["", "garbage", "../../etc/passwd", "a" * 5000])
+def test_malformed_cookie_gives_a_new_empty_session(client: TestClient, value: str) -> None:
+    client.cookies.set(COOKIE, value)
+    response = client.get("/set/a/1")
+    assert response.status_code == 200
+    assert client.cookies.get(COOKIE) != value
+    assert client.get("/get/a").json() == {"value": "1"}
+
+
+def test_cookie_over_4_kb_is_a_logged_500_naming_the_size(
+    make_client: Callable[..., TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(driver="cookie", secret="s")
+    response = client.get("/big/3000")  # 6000 hex characters
+    assert response.status_code == 500
+    assert set_cookies(response) == []
+    assert any(
+        "bytes, over the 4096-byte limit" in r.getMessage() + str(r.exc_info)
+        for r in caplog.records
+    )
+
+
+def test_cookie_driver_signed_with_an_old_key_still_verifies(
+    make_client: Callable[..., TestClient],
+) -> None:
+    old = make_client(driver="cookie", secret="old-key")
+    old.get("/set/a/1")
+    new = make_client(driver="cookie", secret=["new-key", "old-key"])
+    new.cookies.set(COOKIE, old.cookies.get(COOKIE) or "")
+    assert new.get("/get/a").json() == {"value": "1"}
+
+
+def test_host_prefixed_cookie_name_works(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(cookie="__Host-session")
+    response = client.get("/set/a/1")
+    assert response.headers.get("set-cookie", "").startswith("__Host-session=")
+    assert client.get("/get/a").json() == {"value": "1"}
+
+
+def test_unknown_session_id_is_never_adopted(make_client: Callable[..., TestClient]) -> None:
+    client = make_client()
+    planted = new_id()
+    client.cookies.set(COOKIE, planted)
+    client.get("/set/a/1")
+    assert client.cookies.get(COOKIE) != planted
+    assert client.get("/id").json()["id"] != planted

@@ -1,0 +1,42 @@
+"""Options are checked when the middleware is built, with clear messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from microweb.sessions import session
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"driver": "mongo"}, "Unknown session driver 'mongo'"),
+        ({"lifetime": 0}, "lifetime must be a positive number"),
+        ({"lifetime": -5}, "lifetime must be a positive number"),
+        ({"absolute_lifetime": 0}, "absolute_lifetime must be a positive number"),
+        ({"same_site": "sometimes"}, "same_site must be 'lax', 'strict' or 'none'"),
+        ({"same_site": "none", "secure": False}, "requires secure=True"),
+        ({"driver": "cookie"}, "requires secret"),
+        ({"secret": ""}, "secret must be"),
+        ({"secret": []}, "secret must be"),
+        ({"cookie": "bad name"}, "Invalid cookie name"),
+        ({"cookie": "__Host-s", "secure": False}, "requires secure=True"),
+        ({"cookie": "__Host-s", "path": "/app"}, "requires path='/'"),
+        ({"cookie": "__Host-s", "domain": "example.com"}, "no domain"),
+        ({"driver": "redis", "prefix": ""}, "prefix must not be empty"),
+        ({"max_sessions": 0}, "max_sessions"),
+    ],
+)
+def test_invalid_option_is_a_clear_value_error(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        session(**options)
+
+
+def test_fractional_lifetime_is_accepted() -> None:
+    assert session(lifetime=0.05).manager.idle_s == pytest.approx(3.0)
+
+
+def test_same_site_is_case_insensitive() -> None:
+    session(same_site="Strict")
