@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LINT := microweb tests examples $(wildcard benchmarks)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -24,13 +25,13 @@ test: install
 	$(BIN)/pytest
 
 check: install
-	$(BIN)/ruff check microweb tests examples benchmarks
-	$(BIN)/ruff format --check microweb tests examples benchmarks
+	$(BIN)/ruff check $(LINT)
+	$(BIN)/ruff format --check $(LINT)
 	$(BIN)/mypy --strict microweb
 
 format: install
-	$(BIN)/ruff check --fix microweb tests examples benchmarks
-	$(BIN)/ruff format microweb tests examples benchmarks
+	$(BIN)/ruff check --fix $(LINT)
+	$(BIN)/ruff format $(LINT)
 
 bench-deps: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .context import NotFoundResponse
-from .response import JSON_TYPE, Response, dump_json
+from .response import JSON_CT, Response, dump_json
 
 if TYPE_CHECKING:
     from .app import MicroWeb
@@ -113,7 +113,7 @@ async def to_response(c: Context, value: Any) -> Response | None:
         if isinstance(value, NotFoundResponse):
             return await c.app.handle_not_found(c)
         prepared = c._headers
-        if prepared is not None and not all(item in value.headers.raw for item in prepared.raw):
+        if prepared is not None and not all(item in value.raw for item in prepared.raw):
             _merge_prepared(value, prepared.raw)
         return value
     if value is None:
@@ -121,7 +121,7 @@ async def to_response(c: Context, value: Any) -> Response | None:
     if isinstance(value, str):
         return c.text(value)
     if isinstance(value, dict | list):
-        return c._build(dump_json(value), None, None, JSON_TYPE)
+        return c._build(dump_json(value), None, None, JSON_CT)
     if isinstance(value, bytes | bytearray | memoryview):
         return c.body(bytes(value))
     raise TypeError(
@@ -130,7 +130,7 @@ async def to_response(c: Context, value: Any) -> Response | None:
 
 
 def _merge_prepared(response: Response, prepared: list[tuple[bytes, bytes]]) -> None:
-    raw = response.headers.raw
+    raw = response.raw
     present = {k for k, _ in raw}
     for item in prepared:
         if item[0] == b"set-cookie" or item[0] == b"vary":

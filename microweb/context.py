@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from .cookies import serialize_cookie
 from .datastructures import Headers
-from .response import HTML_TYPE, JSON_TYPE, TEXT_TYPE, HeadersInit, Response, dump_json
+from .response import (
+    BINARY_CT,
+    HTML_CT,
+    JSON_CT,
+    SSE_CT,
+    TEXT_CT,
+    TEXT_TYPE,
+    HeadersInit,
+    Response,
+    dump_json,
+)
 
 if TYPE_CHECKING:
     from .app import MicroWeb
@@ -185,40 +195,39 @@ class Context:
         body: bytes,
         status: int | None,
         headers: HeadersInit,
-        media_type: str,
+        content_type: tuple[bytes, bytes],
         stream: AsyncIterable[bytes | str] | None = None,
     ) -> Response:
-        # perf: the common case (no defaults, no extra headers) builds the raw list directly.
-        raw: list[tuple[bytes, bytes]] = [(b"content-type", media_type.encode("latin-1"))]
+        # perf: the common case (no defaults, no extra headers) skips every check.
+        if self._headers is None and not headers:
+            return Response.from_raw(
+                body, self._status if status is None else status, [content_type], stream
+            )
+        raw: list[tuple[bytes, bytes]] = [content_type]
         if self._headers is not None:
             prepared = self._headers.raw
             if any(k == b"content-type" for k, _ in prepared):
                 raw = []
             raw.extend(prepared)
-        response = Response(
-            body,
-            self._status if status is None else status,
-            Headers(raw=raw),
-            stream=stream,
-        )
+        response = Response.from_raw(body, self._status if status is None else status, raw, stream)
         if headers:
             extra = headers if isinstance(headers, Headers) else Headers(headers)
             for name in extra:
                 del response.headers[name]
-            response.headers.raw.extend(extra.raw)
+            raw.extend(extra.raw)
         return response
 
     def text(self, text: str, status: int | None = None, headers: HeadersInit = None) -> Response:
         """A text/plain response."""
-        return self._build(text.encode(), status, headers, TEXT_TYPE)
+        return self._build(text.encode(), status, headers, TEXT_CT)
 
     def json(self, obj: Any, status: int | None = None, headers: HeadersInit = None) -> Response:
         """A JSON response."""
-        return self._build(dump_json(obj), status, headers, JSON_TYPE)
+        return self._build(dump_json(obj), status, headers, JSON_CT)
 
     def html(self, html: str, status: int | None = None, headers: HeadersInit = None) -> Response:
         """A text/html response."""
-        return self._build(html.encode(), status, headers, HTML_TYPE)
+        return self._build(html.encode(), status, headers, HTML_CT)
 
     def body(
         self, data: bytes | str | None, status: int | None = None, headers: HeadersInit = None
@@ -226,13 +235,13 @@ class Context:
         """A response with a raw body (application/octet-stream unless headers say otherwise)."""
         if isinstance(data, str):
             data = data.encode()
-        return self._build(data or b"", status, headers, "application/octet-stream")
+        return self._build(data or b"", status, headers, BINARY_CT)
 
     def redirect(self, url: str, status: int = 302) -> Response:
         """A redirect to `url` (302 by default)."""
         if not 300 <= status <= 399:
             raise ValueError(f"Redirect status must be 3xx, got {status}")
-        return self._build(b"", status, {"location": url}, TEXT_TYPE)
+        return self._build(b"", status, {"location": url}, TEXT_CT)
 
     def not_found(self) -> Response:
         """The app's not-found answer."""
@@ -246,7 +255,8 @@ class Context:
         media_type: str = "application/octet-stream",
     ) -> Response:
         """A streamed response: each chunk goes out as soon as it is produced."""
-        return self._build(b"", status, headers, media_type, stream=chunks)
+        content_type = (b"content-type", media_type.encode("latin-1"))
+        return self._build(b"", status, headers, content_type, stream=chunks)
 
     def sse(
         self, events: AsyncIterable[Any], status: int | None = None, headers: HeadersInit = None
@@ -257,6 +267,6 @@ class Context:
             async for event in events:
                 yield _encode_sse(event)
 
-        response = self._build(b"", status, headers, "text/event-stream", stream=encode())
+        response = self._build(b"", status, headers, SSE_CT, stream=encode())
         response.headers.setdefault("cache-control", "no-cache")
         return response

@@ -66,14 +66,16 @@ class Request:
         path: str,
         method: str,
         limits: Limits = DEFAULT_LIMITS,
+        route_entries: Sequence[tuple[Any, Any]] = (),
+        stash: Any = None,
     ) -> None:
         self.scope = scope
         self._receive = receive
         self.path = path
         self.method = method
         self._limits = limits
-        self._route_entries: Sequence[tuple[Any, Any]] = ()
-        self._stash: Any = None
+        self._route_entries = route_entries
+        self._stash = stash
         self.route_index = 0
         self._params: dict[int, dict[str, str]] | None = None
         self._headers: dict[str, str] | None = None

@@ -22,6 +22,12 @@ __all__ = ["JSON_TYPE", "Response", "dump_json"]
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
+# perf: ready-made (name, value) pairs for the responses the context builds.
+TEXT_CT = (b"content-type", TEXT_TYPE.encode())
+JSON_CT = (b"content-type", JSON_TYPE.encode())
+HTML_CT = (b"content-type", HTML_TYPE.encode())
+BINARY_CT = (b"content-type", b"application/octet-stream")
+SSE_CT = (b"content-type", b"text/event-stream")
 
 _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -41,7 +47,9 @@ HeadersInit = Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None
 class Response:
     """An HTTP response: `status`, `headers` and a `body` or a `stream`."""
 
-    __slots__ = ("body", "headers", "status", "stream")
+    # perf: `raw` is the header list ASGI sends; the `Headers` view over it is only
+    # built when someone asks for `headers`, which most responses never do.
+    __slots__ = ("_headers", "body", "raw", "status", "stream")
 
     def __init__(
         self,
@@ -57,9 +65,41 @@ class Response:
         self.body: bytes = body or b""
         self.status = status
         self.stream = stream
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
-        if media_type is not None and b"content-type" not in (k for k, _ in self.headers.raw):
-            self.headers.raw.append((b"content-type", media_type.encode("latin-1")))
+        view = headers if isinstance(headers, Headers) else Headers(headers)
+        self._headers: Headers | None = view
+        self.raw = view.raw
+        if media_type is not None and b"content-type" not in (k for k, _ in self.raw):
+            self.raw.append((b"content-type", media_type.encode("latin-1")))
+
+    @classmethod
+    def from_raw(
+        cls,
+        body: bytes,
+        status: int,
+        raw: list[tuple[bytes, bytes]],
+        stream: AsyncIterable[bytes | str] | None = None,
+    ) -> Response:
+        """A response over a ready ASGI header list, without `__init__`'s checks."""
+        response = cls.__new__(cls)
+        response.body = body
+        response.status = status
+        response.raw = raw
+        response.stream = stream
+        response._headers = None
+        return response
+
+    @property
+    def headers(self) -> Headers:
+        """The response headers (case-insensitive, multi-valued, mutable)."""
+        view = self._headers
+        if view is None:
+            view = self._headers = Headers(raw=self.raw)
+        return view
+
+    @headers.setter
+    def headers(self, headers: Headers) -> None:
+        self._headers = headers
+        self.raw = headers.raw
 
     @property
     def text(self) -> str:
@@ -73,11 +113,14 @@ class Response:
 
     async def send(self, send: Send, receive: Receive, *, head: bool = False) -> None:
         """Send this response over ASGI; a HEAD response gets the headers only."""
-        raw = self.headers.raw
+        raw = self.raw
         if self.stream is None:
-            # perf: the common case builds the header list once and sends two messages.
-            if not any(k == b"content-length" for k, _ in raw):
-                raw = [*raw, (b"content-length", str(len(self.body)).encode())]
+            # perf: the common case adds Content-Length and sends two messages.
+            for name, _ in raw:
+                if name == b"content-length":
+                    break
+            else:
+                raw = [*raw, (b"content-length", b"%d" % len(self.body))]
             await send({"type": "http.response.start", "status": self.status, "headers": raw})
             await send({"type": "http.response.body", "body": b"" if head else self.body})
             return

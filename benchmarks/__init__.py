@@ -1,0 +1,1 @@
+"""Benchmarks for microweb (run them as scripts; see benchmarks/README.md)."""
