@@ -1,15 +1,29 @@
-"""Fixtures shared by the whole suite: a fresh app and a client bound to it.
+"""Fixtures shared by the whole suite.
 
-`client` is opened with `with TestClient(app)`, so the lifespan hooks registered
-before the test asks for it run; routes may be added to `app` afterwards, up to
-the first request.
+- `app` and `client`: a fresh app and a client bound to it. `client` is opened
+  with `with TestClient(app)`, so the lifespan hooks registered before the test
+  asks for it run; routes may be added to `app` afterwards, up to the first
+  request.
+- `redis_url`: a Redis to test against. `REDIS_URL` (default
+  redis://127.0.0.1:6379/0) if it answers; else a throwaway `redis-server`
+  on a free port if the binary exists; else the test is skipped, or fails
+  when `MICROWEB_REQUIRE_REDIS=1`.
+- `redis_prefix`: a key prefix unique to the test; its keys are deleted after.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from microweb import MicroWeb
 from microweb.testing import TestClient
@@ -24,3 +38,94 @@ def app() -> MicroWeb:
 def client(app: MicroWeb) -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
+
+
+# -- Redis -------------------------------------------------------------------
+
+
+def redis_answers(url: str) -> bool:
+    """True when a Redis server answers PING at `url` within half a second."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A throwaway `redis-server` (no persistence) on 127.0.0.1:`port`."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [binary, *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not redis_answers(self.url):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+def no_redis(reason: str) -> None:
+    """Skip the test for `reason`, or fail it when MICROWEB_REQUIRE_REDIS=1."""
+    if os.environ.get("MICROWEB_REQUIRE_REDIS") == "1":
+        pytest.fail(f"MICROWEB_REQUIRE_REDIS=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if redis_answers(url):
+        yield url
+        return
+    if shutil.which("redis-server") is None:
+        no_redis(f"no Redis answers at {url} and there is no redis-server binary to start")
+    server = RedisServer(free_port()).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    prefix = f"microweb-test:{uuid.uuid4().hex}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -33,7 +33,7 @@ from itsdangerous import BadSignature, Signer
 
 from ..cookies import serialize_cookie, validate_cookie_name
 from .session import Session, SessionUnavailable
-from .store import CREATED, SessionStore, is_valid_id, new_id
+from .store import CREATED, USER, SessionStore, is_valid_id, new_id
 
 __all__ = ["COOKIE_LIMIT", "SessionCookieTooLarge", "SessionManager"]
 
@@ -43,7 +43,6 @@ COOKIE_LIMIT = 4096
 DRIVERS = ("memory", "cookie", "file", "redis")
 _SAME_SITE = ("lax", "strict", "none")
 _ID = "__id"
-_USER = "__user"
 _USER_INDEX_UNTIL = "__uidx"
 
 
@@ -209,14 +208,19 @@ class SessionManager:
             self._set_cookie(session)  # fail here, where the caller sees it
             return
         assert session._id is not None
+        create = not session._exists
         with self._store_errors("saving"):
             saved = await self.store.save(
-                session._id, changed, removed, create=not session._exists, idle_s=self.idle_s
+                session._id, changed, removed, create=create, idle_s=self.idle_s
             )
-        if saved:
-            self._saved(session, changed, removed)
-        else:
+        if not saved:
             session._lost = True  # destroyed meanwhile (logout): never bring it back
+            return
+        self._saved(session, changed, removed)
+        user = session._data.meta.get(USER)
+        if create and user is not None:
+            # A logged-in session under a new id (regenerate): index the new id.
+            await self._index(session, user)
 
     async def destroy(self, session: Session) -> None:
         """Delete the stored record of `session` (regenerate, invalidate)."""
@@ -228,12 +232,17 @@ class SessionManager:
         """Save `session` and index it under `user_id` (for `destroy_user`)."""
         if self.store.client_side:
             return
-        session._data.set_meta(_USER, user_id)
+        session._data.set_meta(USER, user_id)
         session._data.set_meta(_USER_INDEX_UNTIL, repr(time.time() + 2 * self.idle_s))
-        await self.save(session)
-        if session._exists and not session._lost and session._id is not None:
-            with self._store_errors("indexing a session"):
-                await self.store.index_user(user_id, session._id, 2 * self.idle_s)
+        created = not session._exists
+        await self.save(session)  # indexes a session it creates
+        if not created and session._exists and not session._lost:
+            await self._index(session, user_id)
+
+    async def _index(self, session: Session, user_id: str) -> None:
+        assert session._id is not None
+        with self._store_errors("indexing a session"):
+            await self.store.index_user(user_id, session._id, 2 * self.idle_s)
 
     async def destroy_user(self, user_id: str | int) -> None:
         """Destroy every session indexed under `user_id` (logout everywhere).
@@ -272,7 +281,7 @@ class SessionManager:
 
     async def _renew_user_index(self, session: Session) -> None:
         meta = session._data.meta
-        user = meta.get(_USER)
+        user = meta.get(USER)
         if user is None or session._id is None:
             return
         try:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import HTTPException
 from .record import Record
 from .serializer import encode
-from .store import CREATED
+from .store import CREATED, USER
 
 if TYPE_CHECKING:
     from .manager import SessionManager
@@ -289,9 +289,12 @@ class Session:
         self._use()
         await self._manager.destroy(self)
         created = self._data.meta.get(CREATED)
+        user = self._data.meta.get(USER)
         self._new_identity()
         if created is not None:  # regenerating must not extend absolute_lifetime
             self._data.set_meta(CREATED, created)
+        if user is not None:  # the save indexes the new id: logout(everywhere=True) finds it
+            self._data.set_meta(USER, user)
         self.regenerate_token()
 
     async def invalidate(self) -> None:

@@ -25,6 +25,7 @@ from typing import ClassVar
 __all__ = ["CREATED", "SessionStore", "is_valid_id", "new_id"]
 
 CREATED = "__created"
+USER = "__user"  # meta field: the user a session is indexed under
 
 # secrets.token_urlsafe(32): 32 random bytes (256 bits) -> 43 url-safe characters.
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{43}")

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import copy
 import inspect
-from typing import TYPE_CHECKING, Any, Self
+import typing
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
 __all__ = ["TypedSession"]
 
 _MISSING: Any = object()
+
+
+def _is_classvar(annotation: Any) -> bool:
+    """True for `ClassVar[...]`, given as an object or (with postponed annotations) a string."""
+    if isinstance(annotation, str):
+        return annotation.replace("typing.", "").startswith("ClassVar")
+    return annotation is ClassVar or typing.get_origin(annotation) is ClassVar
 
 
 class _Field:
@@ -76,8 +84,8 @@ class TypedSession:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         fields = dict(cls.__fields__)
-        for name in inspect.get_annotations(cls):
-            if name.startswith("_"):
+        for name, annotation in inspect.get_annotations(cls).items():
+            if name.startswith("_") or _is_classvar(annotation):
                 continue
             default = cls.__dict__.get(name, _MISSING)
             field = _Field(name, default)

@@ -1,10 +1,8 @@
 """Fixtures for the sessions suite.
 
-- `redis_url`: a Redis to test against. `REDIS_URL` (default
-  redis://127.0.0.1:6379/0) if it answers; else a throwaway `redis-server`
-  on a free port if the binary exists; else the test is skipped, or fails
-  when `MICROWEB_REQUIRE_REDIS=1`.
-- `redis_prefix`: a key prefix unique to the test; its keys are deleted after.
+`redis_url` and `redis_prefix` (and the `RedisServer` and `free_port` helpers,
+re-exported here for this suite's modules) come from tests/conftest.py.
+
 - `redis_server`: a factory starting throwaway servers the test may kill.
 - `session_options`: the options of `session()` for each driver (parametrized).
 - `server_store`: a store instance that counts its calls, for each
@@ -14,19 +12,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from microweb import MicroWeb
 from microweb.sessions import SessionStore, session
@@ -35,104 +27,22 @@ from microweb.sessions.store_memory import MemoryStore
 from microweb.sessions.store_redis import RedisStore
 from microweb.testing import TestClient
 
+from ..conftest import RedisServer, free_port, no_redis
+
+__all__ = ["COOKIE", "RedisServer", "build_app", "free_port"]
+
 DRIVERS = ["memory", "cookie", "file", "redis"]
 SERVER_DRIVERS = ["memory", "file", "redis"]
 COOKIE = "microweb_session"
 
 
-# -- Redis -------------------------------------------------------------------
-
-
-def _answers(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        return bool(client.ping())
-    except (redis.RedisError, OSError):
-        return False
-    finally:
-        client.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A throwaway `redis-server` (no persistence) on 127.0.0.1:`port`."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> RedisServer:
-        binary = shutil.which("redis-server")
-        assert binary is not None
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(
-            [binary, *args],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while not _answers(self.url):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
-
-
-def _no_redis(reason: str) -> None:
-    if os.environ.get("MICROWEB_REQUIRE_REDIS") == "1":
-        pytest.fail(f"MICROWEB_REQUIRE_REDIS=1 but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    if _answers(url):
-        yield url
-        return
-    if shutil.which("redis-server") is None:
-        _no_redis(f"no Redis answers at {url} and there is no redis-server binary to start")
-    server = RedisServer(free_port()).start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"microweb-test:{uuid.uuid4().hex}:"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=prefix + "*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+# -- Redis (`redis_url` and `redis_prefix` live in tests/conftest.py) -----------
 
 
 @pytest.fixture
 def redis_server() -> Iterator[Callable[[int], RedisServer]]:
     if shutil.which("redis-server") is None:
-        _no_redis("there is no redis-server binary to start a throwaway Redis")
+        no_redis("there is no redis-server binary to start a throwaway Redis")
     started: list[RedisServer] = []
 
     def start(port: int) -> RedisServer:

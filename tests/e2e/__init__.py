@@ -1,0 +1,1 @@
+"""Browser tests: examples/app.py in Chromium, driven by Playwright."""

@@ -1,0 +1,352 @@
+"""examples/app.py end to end through TestClient: the HTML flow and the JSON API."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Callable, Iterator
+from html import unescape
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from microweb.testing import TestClient, TestResponse
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "app.py"
+HTML = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+JSON = {"accept": "application/json"}
+COOKIE = "microweb_session"
+
+
+def load_example() -> ModuleType:
+    """A fresh copy of examples/app.py, so each test gets its own memory store."""
+    spec = importlib.util.spec_from_file_location("example_app_under_test", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def example(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.setenv("SESSION_DRIVER", "memory")
+    return load_example()
+
+
+@pytest.fixture
+def browsers(example: ModuleType) -> Iterator[Callable[[], TestClient]]:
+    """Open browsers on the example app: the first runs the lifespan, the others
+    share its memory store."""
+    opened: list[TestClient] = []
+
+    def open_browser() -> TestClient:
+        browser = TestClient(example.app)
+        if not opened:
+            browser.__enter__()
+        opened.append(browser)
+        return browser
+
+    yield open_browser
+    for browser in reversed(opened[1:]):
+        browser.close()
+    if opened:
+        opened[0].__exit__(None, None, None)
+
+
+@pytest.fixture
+def browser(browsers: Callable[[], TestClient]) -> TestClient:
+    return browsers()
+
+
+def form_token(page: TestResponse) -> str:
+    match = re.search(r'name="_token" value="([^"]+)"', page.text)
+    assert match is not None, page.text
+    return unescape(match.group(1))
+
+
+def page_get(browser: TestClient, path: str) -> TestResponse:
+    return browser.get(path, headers=HTML)
+
+
+def submit_login(browser: TestClient, username: str, password: str) -> TestResponse:
+    token = form_token(page_get(browser, "/login"))
+    return browser.post(
+        "/login",
+        headers=HTML,
+        form={"_token": token, "username": username, "password": password},
+    )
+
+
+def flashes(page: TestResponse) -> list[str]:
+    return [unescape(m) for m in re.findall(r'<p class="flash [a-z]+"[^>]*>([^<]*)</p>', page.text)]
+
+
+def post_form(browser: TestClient, page_path: str, action: str) -> TestResponse:
+    """Submit the form posting to `action` found on `page_path`, as a browser would."""
+    page = page_get(browser, page_path)
+    match = re.search(
+        rf'<form method="post" action="{re.escape(action)}">\s*'
+        r'<input type="hidden" name="_token" value="([^"]+)">',
+        page.text,
+    )
+    assert match is not None, page.text
+    return browser.post(action, headers=HTML, form={"_token": unescape(match.group(1))})
+
+
+# -- the HTML flow ---------------------------------------------------------------------
+
+
+def test_login_page_shows_the_form_with_a_csrf_field(browser: TestClient) -> None:
+    page = page_get(browser, "/login")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<form method="post" action="/login">' in page.text
+    assert 'name="username"' in page.text
+    assert 'name="password" type="password"' in page.text
+    assert form_token(page)
+
+
+def test_anonymous_dashboard_visit_redirects_to_the_login_form(browser: TestClient) -> None:
+    response = page_get(browser, "/dashboard")
+    assert response.status_code == 302
+    assert response.headers["location"] == "/login"
+
+
+def test_login_form_post_without_the_token_is_refused(browser: TestClient) -> None:
+    page_get(browser, "/login")
+    response = browser.post(
+        "/login", headers=HTML, form={"username": "alice", "password": "wonderland"}
+    )
+    assert response.status_code == 403
+    assert page_get(browser, "/dashboard").status_code == 302
+
+
+def test_wrong_password_redirects_back_with_an_error_flash(browser: TestClient) -> None:
+    response = submit_login(browser, "alice", "not-it")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    page = page_get(browser, "/login")
+    assert flashes(page) == ["Wrong user name or password."]
+    assert 'class="flash error"' in page.text
+    assert page_get(browser, "/dashboard").status_code == 302
+
+
+def test_unknown_user_gets_the_same_error(browser: TestClient) -> None:
+    submit_login(browser, "mallory", "wonderland")
+    assert flashes(page_get(browser, "/login")) == ["Wrong user name or password."]
+
+
+def test_error_flash_is_shown_once(browser: TestClient) -> None:
+    submit_login(browser, "alice", "not-it")
+    assert flashes(page_get(browser, "/login")) == ["Wrong user name or password."]
+    assert flashes(page_get(browser, "/login")) == []
+
+
+def test_login_redirects_to_the_dashboard(browser: TestClient) -> None:
+    response = submit_login(browser, "bob", "builder")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dashboard"
+
+
+def test_welcome_flash_is_shown_once_on_the_dashboard(browser: TestClient) -> None:
+    submit_login(browser, "bob", "builder")
+    first = page_get(browser, "/dashboard")
+    assert first.status_code == 200
+    assert "<h1>Dashboard of bob</h1>" in first.text
+    assert flashes(first) == ["Welcome back, Bob!"]
+    assert "Signed in as bob" in first.text
+    again = page_get(browser, "/dashboard")
+    assert again.status_code == 200
+    assert flashes(again) == []
+
+
+def test_dashboard_counts_visits_in_this_session(browser: TestClient) -> None:
+    submit_login(browser, "bob", "builder")
+    counts = []
+    for _ in range(3):
+        page = page_get(browser, "/dashboard")
+        match = re.search(r'<p id="visits">Dashboard visits this session: (\d+)</p>', page.text)
+        assert match is not None
+        counts.append(int(match.group(1)))
+    assert counts == [1, 2, 3]
+
+
+def test_login_returns_to_the_page_that_asked_for_it(browser: TestClient) -> None:
+    assert page_get(browser, "/admin").headers["location"] == "/login"
+    response = submit_login(browser, "alice", "wonderland")
+    assert response.headers["location"] == "/admin"
+
+
+def test_a_failed_attempt_does_not_forget_the_page_that_asked_for_login(
+    browser: TestClient,
+) -> None:
+    page_get(browser, "/admin")
+    submit_login(browser, "alice", "wrong")
+    response = submit_login(browser, "alice", "wonderland")
+    assert response.headers["location"] == "/admin"
+
+
+def test_admin_page_is_403_for_bob(browser: TestClient) -> None:
+    submit_login(browser, "bob", "builder")
+    response = page_get(browser, "/admin")
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<h1>403</h1>" in response.text
+
+
+def test_admin_page_is_200_for_alice(browser: TestClient) -> None:
+    submit_login(browser, "alice", "wonderland")
+    response = page_get(browser, "/admin")
+    assert response.status_code == 200
+    assert "<h1>Admin</h1>" in response.text
+    assert "2 users." in response.text
+
+
+def test_logout_ends_the_session_and_says_so(browser: TestClient) -> None:
+    submit_login(browser, "bob", "builder")
+    response = post_form(browser, "/dashboard", "/logout")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    page = page_get(browser, "/login")
+    assert flashes(page) == ["You have been logged out."]
+    assert "Signed in as" not in page.text
+    assert page_get(browser, "/dashboard").status_code == 302
+
+
+def test_logout_without_the_token_is_refused(browser: TestClient) -> None:
+    submit_login(browser, "bob", "builder")
+    assert browser.post("/logout", headers=HTML).status_code == 403
+    assert page_get(browser, "/dashboard").status_code == 200
+
+
+def test_logout_everywhere_ends_the_users_other_sessions(
+    browsers: Callable[[], TestClient],
+) -> None:
+    laptop, phone, bobs = browsers(), browsers(), browsers()
+    submit_login(laptop, "alice", "wonderland")
+    submit_login(phone, "alice", "wonderland")
+    submit_login(bobs, "bob", "builder")
+
+    response = post_form(laptop, "/dashboard", "/logout/everywhere")
+    assert response.status_code == 303
+    assert flashes(page_get(laptop, "/login")) == ["You have been logged out on every device."]
+
+    assert page_get(laptop, "/dashboard").status_code == 302
+    assert page_get(phone, "/dashboard").status_code == 302
+    assert page_get(bobs, "/dashboard").status_code == 200
+
+
+def test_plain_logout_keeps_the_users_other_sessions(browsers: Callable[[], TestClient]) -> None:
+    laptop, phone = browsers(), browsers()
+    submit_login(laptop, "alice", "wonderland")
+    submit_login(phone, "alice", "wonderland")
+    post_form(laptop, "/dashboard", "/logout")
+    assert page_get(laptop, "/dashboard").status_code == 302
+    assert page_get(phone, "/dashboard").status_code == 200
+
+
+def test_session_cookie_is_secure_http_only_and_lax(browser: TestClient) -> None:
+    response = submit_login(browser, "bob", "builder")
+    [cookie] = [v for v in response.headers.getall("set-cookie") if v.startswith(COOKIE + "=")]
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+# -- the JSON API -----------------------------------------------------------------------
+
+
+def api_token(client: TestClient) -> str:
+    response = client.get("/api/csrf-token", headers=JSON)
+    assert response.status_code == 200
+    token: str = response.json()["token"]
+    return token
+
+
+def api_login(client: TestClient, username: str, password: str) -> TestResponse:
+    return client.post(
+        "/api/login",
+        headers={**JSON, "x-csrf-token": api_token(client)},
+        json={"username": username, "password": password},
+    )
+
+
+def test_api_csrf_token_gives_a_token(browser: TestClient) -> None:
+    assert api_token(browser)
+
+
+def test_api_login_without_the_token_is_403(browser: TestClient) -> None:
+    api_token(browser)
+    response = browser.post(
+        "/api/login", headers=JSON, json={"username": "bob", "password": "builder"}
+    )
+    assert response.status_code == 403
+    assert response.json()["status"] == 403
+    assert browser.get("/api/me", headers=JSON).status_code == 401
+
+
+def test_api_login_with_a_wrong_password_is_401(browser: TestClient) -> None:
+    response = api_login(browser, "bob", "nope")
+    assert response.status_code == 401
+    assert response.json() == {"error": "Wrong user name or password"}
+
+
+def test_api_login_answers_the_user_role_and_a_fresh_token(browser: TestClient) -> None:
+    before = api_token(browser)
+    response = browser.post(
+        "/api/login",
+        headers={**JSON, "x-csrf-token": before},
+        json={"username": "bob", "password": "builder"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["user"], body["role"]) == ("bob", "user")
+    assert body["csrf_token"]
+
+
+def test_api_me_is_401_json_before_login(browser: TestClient) -> None:
+    response = browser.get("/api/me", headers=JSON)
+    assert response.status_code == 401
+    assert response.json() == {"error": "Authentication required", "status": 401}
+
+
+def test_api_me_shows_the_logged_in_user(browser: TestClient) -> None:
+    api_login(browser, "bob", "builder")
+    response = browser.get("/api/me", headers=JSON)
+    assert response.json() == {"user": "bob", "role": "user"}
+
+
+def test_api_admin_users_is_403_for_bob(browser: TestClient) -> None:
+    api_login(browser, "bob", "builder")
+    response = browser.get("/api/admin/users", headers=JSON)
+    assert response.status_code == 403
+    assert response.json()["status"] == 403
+
+
+def test_api_admin_users_is_200_for_alice(browser: TestClient) -> None:
+    api_login(browser, "alice", "wonderland")
+    response = browser.get("/api/admin/users", headers=JSON)
+    assert response.status_code == 200
+    assert response.json() == {"users": ["alice", "bob"]}
+
+
+def test_api_pre_login_token_is_refused_after_login(browser: TestClient) -> None:
+    before = api_token(browser)
+    browser.post(
+        "/api/login",
+        headers={**JSON, "x-csrf-token": before},
+        json={"username": "bob", "password": "builder"},
+    )
+    response = browser.post("/api/logout", headers={**JSON, "x-csrf-token": before})
+    assert response.status_code == 403
+    assert browser.get("/api/me", headers=JSON).status_code == 200
+
+
+def test_api_logout_with_the_token_from_login_ends_the_session(browser: TestClient) -> None:
+    token = api_login(browser, "alice", "wonderland").json()["csrf_token"]
+    response = browser.post("/api/logout", headers={**JSON, "x-csrf-token": token})
+    assert response.status_code == 200
+    assert response.json() == {"ok": True}
+    assert browser.get("/api/me", headers=JSON).status_code == 401
+    assert browser.get("/api/admin/users", headers=JSON).status_code == 401
