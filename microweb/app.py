@@ -50,7 +50,10 @@ def _merge_path(base: str, path: str) -> str:
 
 def error_response(c: Context, status: int, message: str) -> Response:
     """A plain error answer in the form the client accepts: JSON, HTML or text."""
-    accept = c.req.header("accept") or ""
+    # Read straight from the scope: this also answers requests whose headers broke a limit.
+    accept = next(
+        (v.decode("latin-1") for k, v in c.req.scope.get("headers", ()) if k == b"accept"), ""
+    )
     if "text/html" in accept:
         page = (
             f"<!doctype html><title>{status} {html.escape(message)}</title>"

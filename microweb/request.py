@@ -35,6 +35,8 @@ class Limits:
     max_form_fields: int = 1000
     max_form_files: int = 100
     max_query_params: int = 1000
+    max_headers: int = 100
+    max_cookie_bytes: int = 16 * 1024
 
 
 DEFAULT_LIMITS = Limits()
@@ -172,8 +174,13 @@ class Request:
 
     def _header_map(self) -> dict[str, str]:
         if self._headers is None:
+            raw_headers = self.scope.get("headers", ())
+            if len(raw_headers) > self._limits.max_headers:
+                raise HTTPException(
+                    431, f"Too many request headers (more than {self._limits.max_headers})"
+                )
             headers: dict[str, str] = {}
-            for raw_name, raw_value in self.scope.get("headers", ()):
+            for raw_name, raw_value in raw_headers:
                 name = raw_name.decode("latin-1").lower()
                 value = raw_value.decode("latin-1")
                 if name in headers:
@@ -195,6 +202,10 @@ class Request:
         """One cookie value by name (or None), or all as a dict."""
         if self._cookies is None:
             header = self._header_map().get("cookie")
+            if header and len(header) > self._limits.max_cookie_bytes:
+                raise HTTPException(
+                    431, f"Cookie header is larger than {self._limits.max_cookie_bytes} bytes"
+                )
             self._cookies = parse_cookie_header(header) if header else {}
         if name is None:
             return dict(self._cookies)

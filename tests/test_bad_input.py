@@ -478,3 +478,28 @@ def test_broken_bodies_never_give_a_500(echo, path, content, content_type):
     response = echo.post(path, content=content, headers={"content-type": content_type})
 
     assert response.status_code < 500
+
+
+def test_too_many_headers_is_a_431() -> None:
+    app = MicroWeb(limits=Limits(max_headers=10))
+    app.get("/", lambda c: c.req.header("x-0") or "none")
+    headers = {f"x-{i}": "v" for i in range(20)}
+
+    with TestClient(app) as client:
+        response = client.get("/", headers=headers)
+
+    assert response.status_code == 431
+    assert "Too many request headers" in response.text
+
+
+def test_oversized_cookie_header_is_a_431() -> None:
+    app = MicroWeb(limits=Limits(max_cookie_bytes=100))
+    app.get("/", lambda c: c.req.cookie("a") or "none")
+
+    with TestClient(app) as client:
+        response = client.get("/", headers={"cookie": "a=" + "x" * 200})
+        small = client.get("/", headers={"cookie": "a=ok"})
+
+    assert response.status_code == 431
+    assert "Cookie header is larger than 100 bytes" in response.text
+    assert small.text == "ok"
