@@ -84,12 +84,15 @@ def page(c: Context, title: str, body: str, status: int = 200) -> Response:
             messages.append(f'<p class="flash {kind}" role="status">{escape(str(text))}</p>')
     user = s.get("user_id")
     nav = '<a href="/">Home</a> <a href="/dashboard">Dashboard</a> <a href="/admin">Admin</a>'
+    meta = ""
     if user:
         nav += f' <span id="who">Signed in as {escape(str(user))}</span>'
+        # Only signed-in pages carry a token, so anonymous visits create no session.
+        meta = f'<meta name="csrf-token" content="{escape(csrf_token(c))}">'
     return c.html(
         f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)} · microweb</title>
-<meta name="csrf-token" content="{escape(csrf_token(c))}">
+{meta}
 <style>body{{font-family:system-ui;max-width:40rem;margin:2rem auto}}
 .flash{{padding:.5rem;border-radius:4px}}.success{{background:#dfd}}.error{{background:#fdd}}</style>
 </head><body><nav>{nav}</nav>{"".join(messages)}<h1>{escape(title)}</h1>{body}</body></html>""",

@@ -350,3 +350,11 @@ def test_api_logout_with_the_token_from_login_ends_the_session(browser: TestClie
     assert response.json() == {"ok": True}
     assert browser.get("/api/me", headers=JSON).status_code == 401
     assert browser.get("/api/admin/users", headers=JSON).status_code == 401
+
+
+def test_anonymous_pages_create_no_session(browser: TestClient) -> None:
+    home = browser.get("/", headers=HTML)
+
+    assert home.status_code == 200
+    assert "set-cookie" not in home.headers
+    assert COOKIE not in browser.cookies
