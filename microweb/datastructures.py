@@ -8,22 +8,25 @@ not something to clean up later.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 __all__ = ["FormData", "Headers", "UploadFile"]
 
-_FORBIDDEN = frozenset("\r\n\x00")
+# RFC 9110 token characters for names; values may be any latin-1 but CR, LF and NUL.
+_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
 
 
 def _encode_name(name: str) -> bytes:
-    if not name or not name.isascii() or any(ch in _FORBIDDEN or ch in " :" for ch in name):
+    if _NAME.fullmatch(name) is None:
         raise ValueError(f"Invalid header name: {name!r}")
     return name.lower().encode("ascii")
 
 
 def _encode_value(value: str) -> bytes:
-    if any(ch in _FORBIDDEN for ch in value):
+    if _BAD_VALUE.search(value) is not None:
         raise ValueError(f"Header value must not contain CR, LF or NUL: {value!r}")
     try:
         return value.encode("latin-1")

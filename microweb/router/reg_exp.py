@@ -6,16 +6,38 @@
 #   wildcard route ("*", "/api/*") is appended to every path it covers that is already
 #   registered, and a new path starts with a copy of the handlers of the longest wildcard
 #   path covering it. So a result needs no sorting or merging at match time.
-# - The first `match` builds, per method, a static map {path: prebuilt result} and ONE
-#   regex for all dynamic paths, compiled from a character trie (Node.build_regexp_str).
+# - The first `match` builds, per method, a static map {path: prebuilt result} and a regex
+#   for the dynamic paths, compiled from a character trie (Node.build_regexp_str).
 #   Each alternative of that regex ends with an empty marker group "()"; the marker that
 #   matched is `m.lastindex` (the last group to close), which the index-replacement table
 #   maps to the prebuilt handler list. The result is (handler list, m): parameter values
 #   are read lazily from the match object (stash[i] == m[i]).
+# - Up to BUCKET_THRESHOLD dynamic paths per method, that is ONE regex of all of them.
+#   Beyond, the paths are bucketed (perf: a match object costs ~0.4 ns per group of its
+#   pattern, even when the first alternative matches, so one regex of hundreds of routes is
+#   slow). A request's key is (parts[i], len(parts)) with parts = path.split("/"), i a
+#   segment index chosen per method (the first of 1..4 that splits the paths well; 1 is
+#   the first segment). A route's shape (_buckets.route_shape) gives the keys it can match:
+#   the literal at segment i, or "any" if that segment is not a plain literal (":id",
+#   "*", "a:b", ...) or comes after something that can span segments; its exact number of
+#   parts, or a minimum when it can span segments (a tail "/*" or "*", or a ":p{regex}"
+#   whose regex is not provably free of "/"). A bucket holds every path whose shape admits
+#   the key, plus the paths its handlers were registered with; its regex is built by a new
+#   Trie of only those paths, inserted in their original order, so it has the same
+#   alternatives as the one regex, in the same order (compareKey), minus some that cannot
+#   match a path with that key: it finds the same alternative, hence the same prebuilt
+#   handler list (computed per bucket, for its group numbers). Keys outside the routes'
+#   literals and counts share an "other" literal / count, so the key space is finite.
+#   Buckets are compiled on first use and cached by key and by path set: a cache of
+#   matchers by path shape, never of results.
+# - A method keeps one regex when bucketing cannot be proven safe (a parameter regex with a
+#   back reference, inline global flags, verbose mode, ...: group numbers or meaning could
+#   differ between regexes) or would not help (no segment splits the paths).
 # - Then `match` is replaced by the built closure, and `add` raises RuntimeError.
 # - A route set that one regex cannot express without ambiguity (e.g. "/:a/x" with
 #   "/b/:c", or two different labels at the same place) raises UnsupportedPathError, from
-#   `add`; SmartRouter then falls back to TrieRouter.
+#   `add`; SmartRouter then falls back to TrieRouter. (Buckets do not change which route
+#   sets are accepted.)
 # - JS -> Python regex: the dynamic regex is applied with `fullmatch` instead of ending each
 #   alternative with `$()` (same backtracking order, and a strict end like JS `$`); every
 #   literal character is re.escape()d (Hono escapes only some meta characters).
@@ -24,7 +46,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar, cast
 
 from microweb.router import (
     MESSAGE_MATCHER_IS_ALREADY_BUILT,
@@ -32,6 +54,7 @@ from microweb.router import (
     Result,
     UnsupportedPathError,
 )
+from microweb.router._buckets import Shape, choose_segment_index, route_shape
 from microweb.router._paths import LABEL_RE, check_optional_parameter
 
 __all__ = ["RegExpRouter"]
@@ -207,6 +230,33 @@ _TOKEN_RE = re.compile(r"(?::[^/]+)|(?:/\*\Z)|.", re.DOTALL)
 _MARKER_RE = re.compile(r"\\.|#(\d+)|@(\d+)", re.DOTALL)
 
 
+def tokenize(path: str) -> list[str]:
+    """A dynamic path's trie tokens: a pattern (:label, :label{[0-9]+}, ...), the tail
+    wildcard "/*", or one character."""
+    groups: list[tuple[str, str]] = []  # (mark, original string)
+
+    def mark(m: re.Match[str]) -> str:
+        mark = f"@\\{len(groups)}"
+        groups.append((mark, m[0]))
+        return mark
+
+    # "{...}" may nest ("{[0-9]{4}}"): mark groups until none is left
+    marked_path = path
+    while True:
+        before = len(groups)
+        marked_path = _GROUP_RE.sub(mark, marked_path)
+        if len(groups) == before:
+            break
+
+    tokens: list[str] = _TOKEN_RE.findall(marked_path)
+    for mark_, original in reversed(groups):
+        for j in range(len(tokens) - 1, -1, -1):
+            if mark_ in tokens[j]:
+                tokens[j] = tokens[j].replace(mark_, original, 1)
+                break
+    return tokens
+
+
 class _BuiltRegExp(NamedTuple):
     fullmatch: Callable[[str], re.Match[str] | None]
     index_replacement: list[int | None]  # capture group number -> handler index
@@ -227,36 +277,16 @@ class Trie:
         # dynamic path -> (handler index, param assoc); static paths are not registered
         self.paths: dict[str, tuple[int, ParamAssoc]] = {}
 
-    def insert(self, path: str, is_static: bool) -> None:
+    def insert(self, path: str, is_static: bool, tokens: list[str] | None = None) -> None:
+        """Insert `path`; `tokens`: its tokenize() result, if known already."""
         if is_static:
             # a static path has no pattern; every character is a literal token
             self._root.insert(list(path), 0, [], self._context, True)
             return
 
         param_assoc: ParamAssoc = []
-        groups: list[tuple[str, str]] = []  # (mark, original string)
-
-        def mark(m: re.Match[str]) -> str:
-            mark = f"@\\{len(groups)}"
-            groups.append((mark, m[0]))
-            return mark
-
-        # "{...}" may nest ("{[0-9]{4}}"): mark groups until none is left
-        marked_path = path
-        while True:
-            before = len(groups)
-            marked_path = _GROUP_RE.sub(mark, marked_path)
-            if len(groups) == before:
-                break
-
-        # pattern (:label, :label{0-9]+}, ...), /* wildcard, character
-        tokens = _TOKEN_RE.findall(marked_path)
-        for mark_, original in reversed(groups):
-            for j in range(len(tokens) - 1, -1, -1):
-                if mark_ in tokens[j]:
-                    tokens[j] = tokens[j].replace(mark_, original, 1)
-                    break
-
+        if tokens is None:
+            tokens = tokenize(path)
         self._root.insert(tokens, self._index, param_assoc, self._context, False)
         self.paths[path] = (self._index, param_assoc)
         self._index += 1
@@ -288,15 +318,33 @@ class Trie:
         return _BuiltRegExp(re.compile(regexp).fullmatch, index_replacement, param_replacement)
 
 
-# (fullmatch of the dynamic regex, handler data by capture group number, static map)
-_Matcher = tuple[
-    Callable[[str], re.Match[str] | None],
-    list[HandlerData[T] | None],
-    dict[str, Result[T]],
-]
-
 _HandlerWithMetadata = tuple[T, str]  # (handler, path it was registered with)
 _HandlerMap = dict[str, dict[str, list[_HandlerWithMetadata[T]]]]  # method -> path -> list
+
+# A compiled dynamic regex: (its fullmatch, handler data by capture group number)
+_Compiled = tuple[Callable[[str], re.Match[str] | None], list[HandlerData[T] | None]]
+# A bucket row: the buckets of one number of parts, by the literal of the key segment (None:
+# a literal no route has).
+_Row = dict[str | None, _Compiled[T]]
+# Per method: (static map, compiled single regex, bucket rows by number of parts, key segment
+# index, bucket lookup for what the rows cannot answer). Without buckets: (..., None, 0, None).
+_Matcher = tuple[
+    dict[str, Result[T]],
+    _Compiled[T],
+    list[_Row[T]] | None,
+    int,
+    Callable[[list[str]], _Compiled[T]] | None,
+]
+
+# A method with more dynamic paths than this gets buckets. perf: computing the key costs
+# about as much as ~400 groups (~200 paths) in one regex; measured with benchmarks/router.py
+# (synthetic tables), buckets win from ~100 dynamic paths per method.
+BUCKET_THRESHOLD = 96
+# Segment indexes a bucket key may use: parts[1] is the first segment of "/a/b".
+_KEY_SEGMENT_INDEXES = (1, 2, 3, 4)
+# perf: bucket rows kept in a list indexed by number of parts (longer paths, rare, take the
+# slow lookup); the counts no route has share one row, so this costs one list slot each.
+_ROWS = 64
 
 _EMPTY_PARAM: tuple[str, ...] = ()
 _WILDCARD_PATH_RE = re.compile(
@@ -308,7 +356,11 @@ _WILDCARD_PATH_RE = re.compile(
 class RegExpRouter(Generic[T]):
     name: str = "RegExpRouter"
 
-    def __init__(self) -> None:
+    def __init__(self, bucket_threshold: int | None = BUCKET_THRESHOLD) -> None:
+        """`bucket_threshold`: a method with more dynamic paths than this matches them through
+        buckets (see the module header); None never does, 0 always does (when it can)."""
+        self._bucket_threshold = bucket_threshold
+        self._bucketed_methods: frozenset[str] = frozenset()  # once built (for tests)
         self._middleware: _HandlerMap[T] | None = {METHOD_ALL: {}}
         self._routes: _HandlerMap[T] | None = {METHOD_ALL: {}}
         self._tries: dict[str, Trie] | None = {METHOD_ALL: Trie()}
@@ -408,10 +460,23 @@ class RegExpRouter(Generic[T]):
             # perf: the hot path. A static path is one dict lookup; a dynamic one is one
             # fullmatch, and m.lastindex (the marker group of the matched alternative)
             # picks the prebuilt handler list. Params stay in `m` until asked for.
-            fullmatch, handler_data, static_map = matchers.get(method, all_matcher)
+            static_map, compiled, rows, index, lookup = matchers.get(method, all_matcher)
             result = static_map.get(path)
             if result is not None:
                 return result
+            if rows is not None:
+                # perf: a match object costs ~0.4 ns per group of its pattern, so one regex
+                # for hundreds of routes is slow even when its first alternative matches.
+                # Instead: the regex of only the routes that can match this path's shape
+                # (one segment, number of parts), compiled on first use. The key costs one
+                # split, one list index and one dict lookup: less than the groups it saves.
+                parts = path.split("/")
+                try:
+                    row = rows[len(parts)]
+                    compiled = row.get(parts[index]) or row[None]
+                except IndexError:  # rare: too many parts for `rows`, too few for the key
+                    compiled = lookup(parts)  # type: ignore[misc]
+            fullmatch, handler_data = compiled
             m = fullmatch(path)
             if m is None:
                 return empty
@@ -423,6 +488,7 @@ class RegExpRouter(Generic[T]):
     def _build_all_matchers(self) -> dict[str, _Matcher[T]]:
         assert self._routes is not None
         matchers = {method: self._build_matcher(method) for method in self._routes}
+        self._bucketed_methods = frozenset(m for m, v in matchers.items() if v[2] is not None)
         # release what only `add` needs
         self._middleware = self._routes = self._tries = None
         self._wildcard_regexp_cache = {}
@@ -434,28 +500,194 @@ class RegExpRouter(Generic[T]):
         assert self._tries is not None
         trie = self._tries[method]
         static_map: dict[str, Result[T]] = {}
-        handler_data: dict[int, HandlerData[T]] = {}
-        fullmatch, index_replacement, param_replacement = trie.build_regexp()
-
+        # dynamic path -> its handlers (a path in both maps keeps the routes' list, as Hono)
+        dynamic: dict[str, list[_HandlerWithMetadata[T]]] = {}
         for r in (self._middleware[method], self._routes[method]):
             for path, handlers in r.items():
-                path_data = trie.paths.get(path)
-                if path_data is None:
-                    no_params: dict[str, int] = {}  # shared: results are read-only
-                    static_map[path] = ([(h, no_params) for h, _ in handlers], _EMPTY_PARAM)
+                if path in trie.paths:
+                    dynamic[path] = handlers
                     continue
-                path_params = path_data[1]
-                data: HandlerData[T] = []
-                for h, handler_path in handlers:
-                    # The handler's i-th parameter is read from the group of the matched
-                    # path's i-th parameter; reversed so that a duplicate name keeps the first.
-                    param_index_map: dict[str, int] = {}
-                    for i, (key, _) in reversed(list(enumerate(trie.paths[handler_path][1]))):
-                        param_index_map[key] = param_replacement[path_params[i][1]]
-                    data.append((h, param_index_map))
-                handler_data[path_data[0]] = data
+                no_params: dict[str, int] = {}  # shared: results are read-only
+                static_map[path] = ([(h, no_params) for h, _ in handlers], _EMPTY_PARAM)
 
-        by_group: list[HandlerData[T] | None] = [
-            None if i is None else handler_data.get(i) for i in index_replacement
+        threshold = self._bucket_threshold
+        if threshold is not None and len(trie.paths) > threshold:
+            buckets = _Buckets.create(trie, dynamic, always=threshold == 0)
+            if buckets is not None:
+                unused = cast("_Compiled[T]", _EMPTY_COMPILED)
+                return static_map, unused, buckets.rows, buckets.index, buckets.lookup
+        return static_map, _compile(trie, dynamic), None, 0, None
+
+
+_EMPTY_COMPILED: _Compiled[object] = (_never, [])
+
+
+def _compile(trie: Trie, dynamic: dict[str, list[_HandlerWithMetadata[T]]]) -> _Compiled[T]:
+    """The regex of every dynamic path of `trie`, and the handler data of each alternative."""
+    fullmatch, index_replacement, param_replacement = trie.build_regexp()
+    handler_data: dict[int, HandlerData[T]] = {}
+    for path, (index, path_params) in trie.paths.items():
+        handlers = dynamic.get(path)
+        if handlers is None:
+            continue
+        data: HandlerData[T] = []
+        for h, handler_path in handlers:
+            # The handler's i-th parameter is read from the group of the matched path's
+            # i-th parameter; reversed so that a duplicate name keeps the first.
+            param_index_map: dict[str, int] = {}
+            for i, (key, _) in reversed(list(enumerate(trie.paths[handler_path][1]))):
+                param_index_map[key] = param_replacement[path_params[i][1]]
+            data.append((h, param_index_map))
+        handler_data[index] = data
+    by_group: list[HandlerData[T] | None] = [
+        None if i is None else handler_data.get(i) for i in index_replacement
+    ]
+    return fullmatch, by_group
+
+
+class _LazyBucket(Generic[T]):
+    """A bucket not compiled yet. Its row entry is (self.fullmatch, self.handler_data): the
+    first call compiles the bucket, fills `handler_data` in place (the caller holds it
+    already) and puts the compiled bucket in the row instead."""
+
+    __slots__ = ("_buckets", "_literal", "_parts", "entry", "handler_data")
+
+    def __init__(self, buckets: _Buckets[T], literal: str | None, parts: int | None) -> None:
+        self._buckets = buckets
+        self._literal = literal
+        self._parts = parts
+        self.handler_data: list[HandlerData[T] | None] = []
+        self.entry: _Compiled[T] = (self.fullmatch, self.handler_data)
+
+    def fullmatch(self, path: str) -> re.Match[str] | None:
+        fullmatch, handler_data = self._buckets.resolve(self._literal, self._parts)
+        self.handler_data[:] = handler_data
+        return fullmatch(path)
+
+
+class _Buckets(Generic[T]):
+    """The dynamic paths of one method, split by the keys of the request paths they can match.
+
+    A bucket holds every path whose shape admits the key, plus the paths its handlers were
+    registered with, and its regex is built by a Trie of those paths in their original order:
+    the same alternatives as the single regex, in the same order, minus some that cannot match
+    a path with that key, so it finds the same alternative.
+    """
+
+    def __init__(
+        self,
+        trie: Trie,
+        dynamic: dict[str, list[_HandlerWithMetadata[T]]],
+        tokens: list[list[str]],
+        shapes: list[Shape],
+        index: int,
+    ) -> None:
+        self._trie = trie  # the method's full trie: the fallback, and a bucket's source
+        self._dynamic = dynamic
+        self._paths = list(trie.paths)
+        self._tokens = tokens
+        self.index = index
+        # the paths (by position) a key can select, by what their shapes fix
+        self._exact: dict[tuple[str | None, int], list[int]] = {}  # (literal, parts)
+        self._spanning: dict[str | None, list[tuple[int, int]]] = {}  # literal: (i, min parts)
+        for i, shape in enumerate(shapes):
+            literal = shape.literal_at(index)
+            if shape.spans:
+                self._spanning.setdefault(literal, []).append((i, shape.parts))
+            else:
+                self._exact.setdefault((literal, shape.parts), []).append(i)
+        position = {path: i for i, path in enumerate(self._paths)}
+        # per path: the other dynamic paths its handlers were registered with
+        self._handler_paths: list[set[int]] = [
+            {position[p] for _, p in dynamic.get(path, ()) if p != path and p in position}
+            for path in self._paths
         ]
-        return fullmatch, by_group, static_map
+        # compiled buckets by normalized key, and by path set (keys often share a path set)
+        self._by_key: dict[tuple[str | None, int | None], _Compiled[T]] = {}
+        self._by_paths: dict[tuple[int, ...], _Compiled[T]] = {}
+        self._full: _Compiled[T] | None = None
+
+        # The key space is finite: the routes' literals (+ None: any other) x the routes'
+        # part counts (+ None: any other). Every row holds a (lazy) bucket for every literal.
+        literals: list[str | None] = [None]
+        literals += sorted({lit for s in shapes if (lit := s.literal_at(index)) is not None})
+        counts = sorted({shape.parts for shape in shapes if not shape.spans})
+        self._rows_by_parts: dict[int | None, _Row[T]] = {
+            parts: {lit: _LazyBucket(self, lit, parts).entry for lit in literals}
+            for parts in [None, *counts]
+        }
+        other_row = self._rows_by_parts[None]
+        self.rows: list[_Row[T]] = [other_row] * max(_ROWS, counts[-1] + 1 if counts else 0)
+        for parts in counts:
+            self.rows[parts] = self._rows_by_parts[parts]
+
+    @classmethod
+    def create(
+        cls, trie: Trie, dynamic: dict[str, list[_HandlerWithMetadata[T]]], always: bool
+    ) -> _Buckets[T] | None:
+        """Buckets for `trie`'s dynamic paths, or None if they would not help (or not be
+        safe: a path whose shape cannot be told)."""
+        tokens = [tokenize(path) for path in trie.paths]
+        shapes: list[Shape] = []
+        for path_tokens in tokens:
+            shape = route_shape(path_tokens)
+            if shape is None:
+                return None
+            shapes.append(shape)
+        choice = choose_segment_index(shapes, _KEY_SEGMENT_INDEXES)
+        if not always and choice.mean * 2 > len(shapes):
+            return None  # no key narrows the set enough to pay for computing it
+        return cls(trie, dynamic, tokens, shapes, choice.segment)
+
+    def lookup(self, parts: list[str]) -> _Compiled[T]:
+        """The bucket of a request path split by "/" (the hot path inlines this, except for
+        paths with more parts than `rows` has, or not enough to have the key segment)."""
+        n = len(parts)
+        row = self.rows[n] if n < len(self.rows) else self._rows_by_parts[None]
+        # no segment at `index`: only routes with no literal there can match ("" says so as
+        # well as any literal, since a route with a literal there has more parts)
+        literal = parts[self.index] if n > self.index else ""
+        return row.get(literal) or row[None]
+
+    def resolve(self, literal: str | None, parts: int | None) -> _Compiled[T]:
+        """Compile the bucket of a key (normalized: None is "any other") into its row."""
+        compiled = self._by_key.get((literal, parts))
+        if compiled is None:
+            compiled = self._by_key[literal, parts] = self._build(literal, parts)
+        self._rows_by_parts[parts][literal] = compiled
+        return compiled
+
+    def _build(self, literal: str | None, parts: int | None) -> _Compiled[T]:
+        selected: set[int] = set()
+        # the paths with this literal at `index` (unless unknown: None) or with none there
+        for route_literal in {None, literal}:
+            if parts is not None:
+                selected.update(self._exact.get((route_literal, parts), ()))
+            for i, min_parts in self._spanning.get(route_literal, ()):
+                # an unknown count may be any count: take every spanning path
+                if parts is None or parts >= min_parts:
+                    selected.add(i)
+        for i in list(selected):
+            selected |= self._handler_paths[i]
+        if not selected:
+            return _never, []
+        if len(selected) == len(self._paths):
+            return self._full_regexp()
+        key = tuple(sorted(selected))
+        compiled = self._by_paths.get(key)
+        if compiled is None:
+            trie = Trie()
+            try:
+                for i in key:
+                    trie.insert(self._paths[i], False, self._tokens[i])
+            except _PathError:  # cannot happen (a subset of a valid set), but be safe
+                compiled = self._full_regexp()
+            else:
+                compiled = _compile(trie, self._dynamic)
+            self._by_paths[key] = compiled
+        return compiled
+
+    def _full_regexp(self) -> _Compiled[T]:
+        if self._full is None:
+            self._full = _compile(self._trie, self._dynamic)
+        return self._full

@@ -102,6 +102,9 @@ class SessionManager:
             "http_only": http_only,
             "same_site": same_site,
         }
+        max_age = None if expire_on_close else math.ceil(self.idle_s)
+        empty = serialize_cookie(cookie, "", max_age=max_age, **self._cookie_options)
+        self._cookie_attributes = empty[len(cookie) + 1 :]  # "; Max-Age=...; Path=/; ..."
         self._signer = Signer(signing_keys, salt="microweb.session.id") if keys else None
         self.store = _make_store(
             driver, keys, self.idle_s, url, client, directory, prefix, max_sessions
@@ -318,8 +321,9 @@ class SessionManager:
             value = self._signer.sign(session._id).decode()
         else:
             value = session._id
-        max_age = None if self.expire_on_close else math.ceil(self.idle_s)
-        header = serialize_cookie(self.cookie_name, value, max_age=max_age, **self._cookie_options)
+        # perf: ids, signatures and the cookie driver's payload are URL-safe base64
+        # and dots, so the value needs no escaping and the attributes are prebuilt.
+        header = f"{self.cookie_name}={value}{self._cookie_attributes}"
         if len(header) > COOKIE_LIMIT:
             raise SessionCookieTooLarge(
                 f"The session cookie {self.cookie_name!r} is {len(header)} bytes, over the "

@@ -25,7 +25,6 @@ from .manager import SessionManager
 
 if TYPE_CHECKING:
     from ..context import Context
-    from ..datastructures import Headers
 
 __all__ = ["SessionMiddleware", "session"]
 
@@ -50,7 +49,7 @@ class MicrowebSessionMiddleware(Middleware):
         extra = await manager.commit(session)
         response = c.res
         if extra and response is not None:
-            _add_headers(response.headers, extra)
+            _add_raw_headers(response.raw, extra)
 
 
 def session(**options: Any) -> MicrowebSessionMiddleware:
@@ -133,13 +132,6 @@ def _scope_cookie(scope: Scope, name: str) -> str | None:
 def _varies_on_cookie(values: list[str]) -> bool:
     tokens = {token.strip().lower() for value in values for token in value.split(",")}
     return "cookie" in tokens or "*" in tokens
-
-
-def _add_headers(headers: Headers, extra: list[tuple[str, str]]) -> None:
-    for name, value in extra:
-        if name == "Vary" and _varies_on_cookie(headers.getall("vary")):
-            continue
-        headers.append(name, value)
 
 
 def _add_raw_headers(raw: list[tuple[bytes, bytes]], extra: list[tuple[str, str]]) -> None:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from typing import Any
 
-from .serializer import decode, encode
+from .serializer import decode, encode, is_scalar
 
 __all__ = ["UNDECODED", "Record"]
 
@@ -28,7 +28,7 @@ UNDECODED: Any = object()
 class Record:
     """The data of one session: `values` (live), `orig` (stored), `meta`."""
 
-    __slots__ = ("meta", "meta_dirty", "orig", "values")
+    __slots__ = ("meta", "meta_dirty", "orig", "put_texts", "values")
 
     def __init__(self, record: dict[str, str] | None = None) -> None:
         """Split a loaded `record` into data and meta; None starts empty."""
@@ -41,6 +41,14 @@ class Record:
             else:
                 self.orig[key] = text
         self.values: dict[str, Any] = dict.fromkeys(self.orig, UNDECODED)
+        self.put_texts: dict[str, tuple[Any, str]] | None = None
+
+    def encoded_at_put(self, key: str, value: Any, text: str) -> None:
+        """Remember the encoding `put` made of a scalar, so `diff` need not redo it."""
+        if is_scalar(value):
+            if self.put_texts is None:
+                self.put_texts = {}
+            self.put_texts[key] = (value, text)
 
     def value(self, key: str) -> Any:
         """Return the decoded value of a present key; KeyError when absent or
@@ -78,10 +86,13 @@ class Record:
         """
         changed: dict[str, str] = {}
         orig = self.orig
+        put_texts = self.put_texts or {}
         for key, value in self.values.items():
             if value is UNDECODED:
                 continue
-            text = encode(key, value)
+            known = put_texts.get(key)
+            # perf: a scalar is immutable; the same object put earlier encodes the same.
+            text = known[1] if known is not None and known[0] is value else encode(key, value)
             if orig.get(key) != text:
                 changed[key] = text
         removed = [key for key in orig if key not in self.values]

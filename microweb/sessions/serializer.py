@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-__all__ = ["TAG", "decode", "encode"]
+__all__ = ["TAG", "decode", "encode", "is_scalar"]
 
 TAG = "__t"
 
@@ -39,7 +39,10 @@ def encode(key: str, value: Any) -> str:
     of `value` cannot be represented.
     """
     # perf: most session values are scalars; skip the walk for them.
-    if type(value) in _PLAIN:
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)  # what json writes for an int, without the encoder
+    if kind in _PLAIN:
         return _dumps(value)
     try:
         return _dumps(_pack(value, ""))
@@ -61,7 +64,7 @@ def decode(text: str) -> Any:
 
     Raises `ValueError` when `text` is not valid JSON.
     """
-    return json.loads(text, object_hook=_unpack)
+    return _decode(text)
 
 
 def _pack(value: Any, path: str) -> Any:
@@ -99,6 +102,11 @@ class _Unstorable(Exception):
         self.type_name = type_name
 
 
+def is_scalar(value: Any) -> bool:
+    """True for the immutable JSON scalars (str, int, float, bool, None)."""
+    return type(value) in _PLAIN
+
+
 def _tag(tag: str, payload: Any) -> dict[str, Any]:
     return {TAG: tag, "v": payload}
 
@@ -129,3 +137,6 @@ _DECODERS: dict[str, Any] = {
     "dec": Decimal,
     "b": base64.b64decode,
 }
+
+# perf: one decoder for every call (json.loads with object_hook builds a new one each time).
+_decode = json.JSONDecoder(object_hook=_unpack).decode

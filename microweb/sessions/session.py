@@ -375,8 +375,9 @@ class Session:
             raise TypeError(f"Session keys must be non-empty strings, got {key!r}")
         if key.startswith("__"):
             raise ValueError(f"Session keys starting with '__' are reserved: {key!r}")
-        encode(key, value)
+        text = encode(key, value)
         self._values[key] = value
+        self._data.encoded_at_put(key, value, text)
 
     def _remove(self, key: str) -> None:
         if key in self._values:
