@@ -10,7 +10,8 @@ Rules:
   concurrent saves merge and a destroyed session is never recreated.
 - A user SET lives at least as long as the longest session in it; dead
   members are pruned whenever a session is indexed.
-- The client made from `url` is opened at startup, closed at shutdown, and
+- The client made from `url` is opened at startup, closed at shutdown, waits
+  for a free pooled connection under bursts (never "too many connections"), and
   retries briefly (a restarted Redis is reconnected without a restart of the
   app; a dead one fails fast). A `client=` given by the caller is never closed.
 """
@@ -21,7 +22,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
@@ -157,8 +158,12 @@ class RedisStore(SessionStore):
 
     def _redis(self) -> Any:
         if self._client is None:
-            self._client = Redis.from_url(
+            # A blocking pool: under a burst, requests wait (up to 5 s) for one of the
+            # 100 connections instead of failing with "Too many connections".
+            pool = BlockingConnectionPool.from_url(
                 self.url,
+                max_connections=100,
+                timeout=5,
                 socket_connect_timeout=2,
                 socket_timeout=5,
                 health_check_interval=30,
@@ -166,6 +171,7 @@ class RedisStore(SessionStore):
                 # ride over a restart: a dead pooled connection is retried once.
                 retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), 2),
             )
+            self._client = Redis.from_pool(pool)
         return self._client
 
     def _script(self, name: str, source: str) -> Any:
