@@ -219,7 +219,8 @@ class Context:
 
     def text(self, text: str, status: int | None = None, headers: HeadersInit = None) -> Response:
         """A text/plain response."""
-        return self._build(text.encode(), status, headers, TEXT_CT)
+        # "replace": a lone surrogate (from a JSON \ud800 escape, say) has no UTF-8 form.
+        return self._build(text.encode("utf-8", "replace"), status, headers, TEXT_CT)
 
     def json(self, obj: Any, status: int | None = None, headers: HeadersInit = None) -> Response:
         """A JSON response."""
@@ -227,7 +228,7 @@ class Context:
 
     def html(self, html: str, status: int | None = None, headers: HeadersInit = None) -> Response:
         """A text/html response."""
-        return self._build(html.encode(), status, headers, HTML_CT)
+        return self._build(html.encode("utf-8", "replace"), status, headers, HTML_CT)
 
     def body(
         self, data: bytes | str | None, status: int | None = None, headers: HeadersInit = None

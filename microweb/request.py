@@ -9,6 +9,7 @@ limit raises 413.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
     from .types import Receive, Scope
 
 __all__ = ["Limits", "Request"]
+
+# Codecs Python knows that are not text encodings a client may label a body with:
+# they decode to lone surrogates or raise errors other than UnicodeDecodeError.
+_NOT_TEXT_CHARSETS = frozenset(
+    {"utf-7", "punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,8 +231,11 @@ class Request:
         if self._body is None:
             limit = self._limits.max_body_size
             declared = self._header_map().get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise HTTPException(413, f"Request body is larger than {limit} bytes")
+            if declared is not None:
+                if not (declared.isascii() and declared.isdigit()):
+                    raise HTTPException(400, f"Malformed Content-Length header: {declared!r}")
+                if int(declared) > limit:
+                    raise HTTPException(413, f"Request body is larger than {limit} bytes")
             chunks: list[bytes] = []
             size = 0
             while True:
@@ -252,10 +262,14 @@ class Request:
             if key.lower() == "charset" and value:
                 charset = value.strip('"')
         try:
-            return data.decode(charset)
-        except LookupError:
-            raise HTTPException(400, f"Unknown charset {charset!r} in Content-Type") from None
-        except UnicodeDecodeError:
+            codec = codecs.lookup(charset).name
+        except (LookupError, ValueError):
+            codec = ""
+        if not codec or codec in _NOT_TEXT_CHARSETS:
+            raise HTTPException(400, f"Unsupported charset {charset!r} in Content-Type")
+        try:
+            return data.decode(codec)
+        except (UnicodeError, LookupError):
             raise HTTPException(400, f"Request body is not valid {charset}") from None
 
     async def json(self) -> Any:

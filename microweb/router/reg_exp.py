@@ -12,27 +12,30 @@
 #   matched is `m.lastindex` (the last group to close), which the index-replacement table
 #   maps to the prebuilt handler list. The result is (handler list, m): parameter values
 #   are read lazily from the match object (stash[i] == m[i]).
-# - Up to BUCKET_THRESHOLD dynamic paths per method, that is ONE regex of all of them.
-#   Beyond, the paths are bucketed (perf: a match object costs ~0.4 ns per group of its
-#   pattern, even when the first alternative matches, so one regex of hundreds of routes is
-#   slow). A request's key is (parts[i], len(parts)) with parts = path.split("/"), i a
-#   segment index chosen per method (the first of 1..4 that splits the paths well; 1 is
-#   the first segment). A route's shape (_buckets.route_shape) gives the keys it can match:
-#   the literal at segment i, or "any" if that segment is not a plain literal (":id",
-#   "*", "a:b", ...) or comes after something that can span segments; its exact number of
-#   parts, or a minimum when it can span segments (a tail "/*" or "*", or a ":p{regex}"
-#   whose regex is not provably free of "/"). A bucket holds every path whose shape admits
-#   the key, plus the paths its handlers were registered with; its regex is built by a new
-#   Trie of only those paths, inserted in their original order, so it has the same
-#   alternatives as the one regex, in the same order (compareKey), minus some that cannot
-#   match a path with that key: it finds the same alternative, hence the same prebuilt
-#   handler list (computed per bucket, for its group numbers). Keys outside the routes'
-#   literals and counts share an "other" literal / count, so the key space is finite.
-#   Buckets are compiled on first use and cached by key and by path set: a cache of
-#   matchers by path shape, never of results.
-# - A method keeps one regex when bucketing cannot be proven safe (a parameter regex with a
-#   back reference, inline global flags, verbose mode, ...: group numbers or meaning could
-#   differ between regexes) or would not help (no segment splits the paths).
+# - That is ONE regex of all of a method's dynamic paths, unless buckets would leave out
+#   more than BUCKET_THRESHOLD of them on average: then the paths are bucketed (perf: a
+#   match object costs ~0.4 ns per group of its pattern, even when the first alternative
+#   matches, so one regex of hundreds of routes is slow).
+#   - A request's key is (parts[i], len(parts)) with parts = path.split("/") and i a segment
+#     index chosen per method (of 1..4, the one that splits the paths best; 1 is the first
+#     segment of "/a/b").
+#   - A route's shape (_buckets.route_shape) says which keys it can match: the literal at
+#     segment i, or "any" when that segment is not a plain literal (":id", "*", "a:b") or
+#     comes after something that can span segments; its exact number of parts, or a minimum
+#     when it can span segments (a tail "/*" or "*", a ":p{regex}" whose regex is not
+#     provably free of "/": conservative, anything unknown spans).
+#   - A bucket holds every path whose shape admits its key, plus the paths their handlers
+#     were registered with. Its regex comes from a new Trie of only those paths, inserted in
+#     their original order: the same alternatives as the one regex, in the same order
+#     (compareKey), minus some that cannot match a path with that key. So it finds the same
+#     alternative, hence the same prebuilt handler list (computed per bucket, for its group
+#     numbers), and the same parameters.
+#   - Literals and counts that no route has map to a shared "other" literal / count: the key
+#     space is finite. Buckets are compiled on first use and cached by key and by path set:
+#     a cache of matchers by path shape, never of results.
+#   - A method keeps one regex when bucketing cannot be proven safe (a parameter regex with
+#     a back reference, inline global flags, verbose mode, ...: group numbers or meaning
+#     could differ between regexes) or would not pay.
 # - Then `match` is replaced by the built closure, and `add` raises RuntimeError.
 # - A route set that one regex cannot express without ambiguity (e.g. "/:a/x" with
 #   "/b/:c", or two different labels at the same place) raises UnsupportedPathError, from
@@ -336,10 +339,12 @@ _Matcher = tuple[
     Callable[[list[str]], _Compiled[T]] | None,
 ]
 
-# A method with more dynamic paths than this gets buckets. perf: computing the key costs
-# about as much as ~400 groups (~200 paths) in one regex; measured with benchmarks/router.py
-# (synthetic tables), buckets win from ~100 dynamic paths per method.
-BUCKET_THRESHOLD = 96
+# A method gets buckets when they leave out, on average, more than this many of its dynamic
+# paths (perf: computing the key costs about as much as ~250 groups, ~170 paths, in one
+# regex. Measured with benchmarks/router.py and the like: buckets are a wash at 117 dynamic
+# paths of which they leave out 115, and lose at 198 of which they leave out 172 (GitHub's
+# API, where "/repos" holds half of them); they win by 30% at 384 of which they leave 382.)
+BUCKET_THRESHOLD = 200
 # Segment indexes a bucket key may use: parts[1] is the first segment of "/a/b".
 _KEY_SEGMENT_INDEXES = (1, 2, 3, 4)
 # perf: bucket rows kept in a list indexed by number of parts (longer paths, rare, take the
@@ -357,8 +362,9 @@ class RegExpRouter(Generic[T]):
     name: str = "RegExpRouter"
 
     def __init__(self, bucket_threshold: int | None = BUCKET_THRESHOLD) -> None:
-        """`bucket_threshold`: a method with more dynamic paths than this matches them through
-        buckets (see the module header); None never does, 0 always does (when it can)."""
+        """`bucket_threshold`: a method matches its dynamic paths through buckets (see the
+        module header) when they leave out, on average, more than this many of them; None
+        never does, 0 always does (when it can: tests)."""
         self._bucket_threshold = bucket_threshold
         self._bucketed_methods: frozenset[str] = frozenset()  # once built (for tests)
         self._middleware: _HandlerMap[T] | None = {METHOD_ALL: {}}
@@ -512,7 +518,7 @@ class RegExpRouter(Generic[T]):
 
         threshold = self._bucket_threshold
         if threshold is not None and len(trie.paths) > threshold:
-            buckets = _Buckets.create(trie, dynamic, always=threshold == 0)
+            buckets = _Buckets.create(trie, dynamic, threshold)
             if buckets is not None:
                 unused = cast("_Compiled[T]", _EMPTY_COMPILED)
                 return static_map, unused, buckets.rows, buckets.index, buckets.lookup
@@ -623,10 +629,11 @@ class _Buckets(Generic[T]):
 
     @classmethod
     def create(
-        cls, trie: Trie, dynamic: dict[str, list[_HandlerWithMetadata[T]]], always: bool
+        cls, trie: Trie, dynamic: dict[str, list[_HandlerWithMetadata[T]]], threshold: int
     ) -> _Buckets[T] | None:
-        """Buckets for `trie`'s dynamic paths, or None if they would not help (or not be
-        safe: a path whose shape cannot be told)."""
+        """Buckets for `trie`'s dynamic paths, or None if they would not leave out more than
+        `threshold` paths on average, or would not be safe (a path whose shape cannot be
+        told)."""
         tokens = [tokenize(path) for path in trie.paths]
         shapes: list[Shape] = []
         for path_tokens in tokens:
@@ -635,8 +642,8 @@ class _Buckets(Generic[T]):
                 return None
             shapes.append(shape)
         choice = choose_segment_index(shapes, _KEY_SEGMENT_INDEXES)
-        if not always and choice.mean * 2 > len(shapes):
-            return None  # no key narrows the set enough to pay for computing it
+        if threshold and len(shapes) - choice.mean <= threshold:
+            return None  # the groups they save would not pay for computing the key
         return cls(trie, dynamic, tokens, shapes, choice.segment)
 
     def lookup(self, parts: list[str]) -> _Compiled[T]:

@@ -57,7 +57,7 @@ class Record:
         if value is UNDECODED:
             try:
                 value = decode(self.orig[key])
-            except (ValueError, TypeError, ArithmeticError):
+            except Exception:  # stored data is untrusted: any failure drops the key
                 logger.warning("Dropping undecodable session key %r", key)
                 del self.values[key]
                 raise KeyError(key) from None

@@ -116,7 +116,8 @@ class Session:
     def all(self) -> dict[str, Any]:
         """Return a new dict of every top-level key (flash and token keys too)."""
         self._use()
-        return {key: self._value(key) for key in list(self._values)}
+        found = {key: self._lookup(key) for key in list(self._values)}
+        return {key: value for key, value in found.items() if value is not _MISSING}
 
     def only(self, *keys: str) -> dict[str, Any]:
         """Return a dict of the given keys (dot paths allowed) that are present."""
@@ -274,9 +275,11 @@ class Session:
     def token(self) -> str:
         """Return the CSRF token, creating it on first use."""
         self._use()
-        if TOKEN_KEY not in self._values:
+        token = self._lookup(TOKEN_KEY)
+        if not isinstance(token, str) or not token:
             self.regenerate_token()
-        return str(self._value(TOKEN_KEY))
+            token = self._values[TOKEN_KEY]
+        return str(token)
 
     def regenerate_token(self) -> None:
         """Replace the CSRF token with a new random one."""
