@@ -4,6 +4,10 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/profile_server.py [--server microweb] [--row hello]
         [--sampler py-spy|cprofile] [--duration 10] [--connections 64] [--top 15]
+        [--match microweb/sessions]
+
+    # a session row: the server must serve it (see SERVES in benchmarks/http.py)
+    .venv/bin/python benchmarks/profile_server.py --server microweb-redis --row session-redis
 
 ``py-spy`` (``pip install py-spy``) samples the running uvicorn from outside and barely slows
 it, so its shares are the honest ones; frames without Python code on top (uvloop's C event loop,
@@ -26,6 +30,7 @@ sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
 import collections  # noqa: E402
+import contextlib  # noqa: E402
 import os  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
@@ -41,11 +46,13 @@ from benchmarks.http import (  # noqa: E402
     REPO_ROOT,
     ROWS,
     SERVERS,
+    SERVES,
     BenchmarkError,
     Server,
     _cpu_pinning,
     _free_port,
     check_answers,
+    clean_redis,
     run_wrk,
     start_server,
     stop_server,
@@ -114,14 +121,22 @@ def _short(path: str) -> str:
 
 
 def _area(location: str) -> str:
+    if location.startswith("microweb/sessions/"):
+        return "microweb sessions"
     if location.startswith("microweb/"):
         return "microweb"
     if location.startswith("benchmarks/"):
         return "app handlers"
     if location.startswith(("uvicorn/", "httptools/")):
         return "uvicorn"
-    if location.startswith(("starlette/", "anyio/")):
+    if location.startswith("redis/"):
+        return "redis-py"
+    if location.startswith(
+        ("starlette/", "anyio/", "litestar/", "blacksheep/", "fastapi/", "pydantic", "msgspec/")
+    ):
         return location.split("/", 1)[0]
+    if location.startswith("asyncio/"):
+        return "asyncio (Python)"
     if "Runner.run" in location or "run_forever" in location:
         return "event loop (C)"
     return "stdlib / builtins"
@@ -266,6 +281,9 @@ def profile(args: argparse.Namespace) -> str:
                 sampler.kill()
                 sampler.wait()
             stop_server(server)
+            if args.row == "session-redis":
+                with contextlib.suppress(Exception):
+                    clean_redis()  # only the benchmark's own key prefixes
         heading = (
             f"## {args.server}, {row.label}: {result.requests_per_sec:,.0f} req/s "
             f"while profiled ({args.sampler}, {args.duration:g} s, {args.connections} conns)\n"
@@ -293,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--match", default="", help="list only functions whose file:name contains this"
     )
     args = parser.parse_args(argv)
+    if args.row not in SERVES[args.server]:
+        parser.error(f"{args.server} serves {', '.join(SERVES[args.server])}, not {args.row}")
     try:
         print(profile(args))
     except BenchmarkError as error:
