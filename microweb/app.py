@@ -9,11 +9,12 @@ and kind are read once, and the router compiles its tables on first match.
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 from .compose import Entry, Middleware, call_entry, compose, is_middleware, to_response
 from .context import Context, NotFoundResponse
@@ -65,6 +66,32 @@ def error_response(c: Context, status: int, message: str) -> Response:
     return c._build(message.encode(), status, None, TEXT_CT)
 
 
+class RouteMethod(Protocol):
+    """`app.get`, `app.post`, ...: `app.on(METHOD, path, *handlers)` with the method fixed.
+
+    Typed so that `@app.get("/path")` keeps the decorated handler's type.
+    """
+
+    @overload
+    def __call__(self, path: str | Iterable[str], /) -> Callable[[H], H]: ...
+    @overload
+    def __call__(self, path: str | Iterable[str], /, *handlers: Handler) -> Any: ...
+
+
+class _Verb:
+    """The descriptor behind `app.get` and friends."""
+
+    __slots__ = ("method",)
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+
+    def __get__(self, app: MicroWeb | None, owner: type[MicroWeb]) -> RouteMethod:
+        if app is None:
+            raise AttributeError(f"{self.method} routes are registered on an app instance")
+        return functools.partial(app.on, self.method)
+
+
 class MicroWeb:
     """The application: routes, middleware, error handlers and lifespan hooks."""
 
@@ -106,6 +133,12 @@ class MicroWeb:
         if shutdown is not None and shutdown not in self._shutdown:
             self._shutdown.append(shutdown)
 
+    @overload
+    def on(self, method: str | Iterable[str], path: str | Iterable[str]) -> Callable[[H], H]: ...
+    @overload
+    def on(
+        self, method: str | Iterable[str], path: str | Iterable[str], *handlers: Handler
+    ) -> Any: ...
     def on(self, method: str | Iterable[str], path: str | Iterable[str], *handlers: Handler) -> Any:
         """Register `handlers` for a method (or several) on a path (or several).
 
@@ -134,26 +167,13 @@ class MicroWeb:
         register(*handlers)
         return self
 
-    def get(self, path: str, *handlers: Handler) -> Any:
-        return self.on("GET", path, *handlers)
-
-    def post(self, path: str, *handlers: Handler) -> Any:
-        return self.on("POST", path, *handlers)
-
-    def put(self, path: str, *handlers: Handler) -> Any:
-        return self.on("PUT", path, *handlers)
-
-    def patch(self, path: str, *handlers: Handler) -> Any:
-        return self.on("PATCH", path, *handlers)
-
-    def delete(self, path: str, *handlers: Handler) -> Any:
-        return self.on("DELETE", path, *handlers)
-
-    def options(self, path: str, *handlers: Handler) -> Any:
-        return self.on("OPTIONS", path, *handlers)
-
-    def all(self, path: str, *handlers: Handler) -> Any:
-        return self.on(METHOD_ALL, path, *handlers)
+    get = _Verb("GET")
+    post = _Verb("POST")
+    put = _Verb("PUT")
+    patch = _Verb("PATCH")
+    delete = _Verb("DELETE")
+    options = _Verb("OPTIONS")
+    all = _Verb(METHOD_ALL)
 
     def use(self, *args: Any) -> MicroWeb:
         """`use(*middleware)` on every path, or `use(path, *middleware)`."""
