@@ -23,7 +23,8 @@ from microweb import (
 from microweb.auth import intended
 from microweb.context import Context
 from microweb.sessions.store_memory import MemoryStore
-from microweb.testing import CookieJar, TestClient, TestResponse
+from microweb.testing import TestClient
+from tests.browsers import Browser
 
 COOKIE = "microweb_session"
 HTML = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -167,27 +168,6 @@ def server_side_options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[
 @pytest.fixture(params=["memory", "cookie", "file", "redis"])
 def any_driver_options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     return driver_options(request, tmp_path)
-
-
-class Browser:
-    """One browser's cookie jar, sending through a shared TestClient (one event loop)."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.jar = CookieJar()
-
-    def request(self, method: str, path: str, **kwargs: Any) -> TestResponse:
-        saved, self.client.cookies = self.client.cookies, self.jar
-        try:
-            return self.client.request(method, path, **kwargs)
-        finally:
-            self.client.cookies = saved
-
-    def get(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.request("POST", path, **kwargs)
 
 
 # -- login -------------------------------------------------------------------

@@ -22,7 +22,8 @@ import pytest
 
 from microweb import MicroWeb, login, logout, require_auth, session
 from microweb.context import Context
-from microweb.testing import CookieJar, TestClient, TestResponse
+from microweb.testing import TestClient
+from tests.browsers import Browser
 
 COOKIE = "microweb_session"
 
@@ -48,25 +49,6 @@ def build_app(**options: Any) -> MicroWeb:
         return {"ok": True}
 
     return app
-
-
-class Browser:
-    """One browser's cookie jar, sending through a shared TestClient."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.jar = CookieJar()
-
-    def request(self, method: str, path: str, **kwargs: Any) -> TestResponse:
-        saved, self.client.cookies = self.client.cookies, self.jar
-        try:
-            return self.client.request(method, path, **kwargs)
-        finally:
-            self.client.cookies = saved
-
-    def replay(self, path: str, cookie: str) -> TestResponse:
-        """Send `cookie` as is, whatever its Max-Age said (an attacker's copy)."""
-        return self.client.request("GET", path, headers={"Cookie": f"{COOKIE}={cookie}"})
 
 
 @pytest.fixture(params=["memory", "cookie", "file", "redis"])
