@@ -38,7 +38,7 @@ bench-deps: install
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 
 bench: bench-deps
-	$(BIN)/python benchmarks/http.py
+	$(BIN)/python benchmarks/throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .sessions

@@ -14,7 +14,7 @@ Usage (from the repository root)::
   ``tracemalloc`` counts what is still allocated afterwards; the result is that growth divided
   by the number of sessions created (the session id, the record and the store's bookkeeping).
 
-``benchmarks/http.py`` runs this script (``--json``) and puts both numbers in RESULTS.md.
+``benchmarks/throughput.py`` runs this script (``--json``) and puts both numbers in RESULTS.md.
 """
 
 from __future__ import annotations
@@ -22,11 +22,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# ``benchmarks/http.py`` would shadow the standard library's ``http``: keep this folder off
-# sys.path and put the repository root there instead.
+# Run as a script: put the repository root on sys.path so `benchmarks` imports.
 _HERE = Path(__file__).resolve().parent
-if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
-    del sys.path[0]
 REPO_ROOT = _HERE.parent
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -132,7 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=10, help="interpreter starts per variant")
     parser.add_argument("--sessions", type=int, default=100_000, help="idle sessions to create")
-    parser.add_argument("--json", action="store_true", help="print JSON (for benchmarks/http.py)")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON (for benchmarks/throughput.py)"
+    )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.sessions < 1:
         parser.error("--runs and --sessions must be >= 1")

@@ -1,4 +1,4 @@
-"""Where a server spends its time per request, under the same load as ``benchmarks/http.py``.
+"""Where a server spends its time per request, under the same load as ``benchmarks/throughput.py``.
 
 Usage (from the repository root)::
 
@@ -6,7 +6,7 @@ Usage (from the repository root)::
         [--sampler py-spy|cprofile] [--duration 10] [--connections 64] [--top 15]
         [--match microweb/sessions]
 
-    # a session row: the server must serve it (see SERVES in benchmarks/http.py)
+    # a session row: the server must serve it (see SERVES in benchmarks/throughput.py)
     .venv/bin/python benchmarks/profile_server.py --server microweb-redis --row session-redis
 
 ``py-spy`` (``pip install py-spy``) samples the running uvicorn from outside and barely slows
@@ -21,11 +21,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# ``benchmarks/http.py`` would shadow the standard library's ``http`` (uvicorn imports it): keep
-# this folder off sys.path and put the repository root there instead.
+# Run as a script: put the repository root on sys.path so `benchmarks` imports.
 _HERE = Path(__file__).resolve().parent
-if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
-    del sys.path[0]
 sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
@@ -42,7 +39,7 @@ import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from types import FrameType  # noqa: E402
 
-from benchmarks.http import (  # noqa: E402
+from benchmarks.throughput import (  # noqa: E402
     REPO_ROOT,
     ROWS,
     SERVERS,

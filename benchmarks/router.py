@@ -44,12 +44,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-# Python puts this folder first on sys.path, where benchmarks/http.py would shadow the standard
-# library's `http` (Starlette imports http.client): replace it with the repository root.
+# Run as a script: put the repository root on sys.path so `benchmarks` imports.
 _HERE = Path(__file__).resolve().parent
 REPO_ROOT = _HERE.parent
-if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
-    del sys.path[0]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 

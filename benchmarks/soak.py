@@ -28,33 +28,27 @@ was any error. Every process it started is killed on exit, Ctrl-C included.
 
 from __future__ import annotations
 
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
-# This folder holds ``http.py``, which would shadow the standard library's ``http`` package
-# (that httpx imports) if the folder stayed first on sys.path.
+import httpx
+
 _HERE = Path(__file__).resolve().parent
-if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
-    del sys.path[0]
-
-import argparse  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from contextlib import suppress  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from types import FrameType  # noqa: E402
-
-import httpx  # noqa: E402
-
 REPO_ROOT = _HERE.parent
 APP = "examples.app:app"
 COOKIE = "microweb_session"

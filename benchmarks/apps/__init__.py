@@ -1,4 +1,4 @@
-"""The servers ``benchmarks/http.py`` compares; each module exposes one or more ASGI apps.
+"""The servers ``benchmarks/throughput.py`` compares; each module exposes one or more ASGI apps.
 
 The basic apps (``app``) serve the same three endpoints:
 
@@ -8,5 +8,5 @@ The basic apps (``app``) serve the same three endpoints:
 
 Session apps serve ``GET /session`` -> ``{"visits": n}`` (n counted in the session), and
 middleware apps serve ``GET /`` behind five no-op middlewares. ``SERVERS`` and ``SERVES`` in
-``benchmarks/http.py`` say which app is measured on which row.
+``benchmarks/throughput.py`` say which app is measured on which row.
 """

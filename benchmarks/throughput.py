@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/http.py [--duration 5] [--rounds 3] [--connections 64]
+    .venv/bin/python benchmarks/throughput.py [--duration 5] [--rounds 3] [--connections 64]
                                         [--only hello,json] [--servers bare,microweb]
                                         [--results benchmarks/RESULTS.md]
 
@@ -19,37 +19,30 @@ and add it to ``SERVERS`` and ``SERVES``.
 
 from __future__ import annotations
 
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
-# perf-irrelevant but vital: this file is named ``http.py`` and Python puts its folder first
-# on sys.path, where it would shadow the standard library's ``http`` package for anything
-# imported later. Drop that entry before importing anything else.
 _HERE = Path(__file__).resolve().parent
-if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
-    del sys.path[0]
-
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import importlib.metadata  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import resource  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator, Sequence  # noqa: E402
-from contextlib import contextmanager, suppress  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from types import FrameType  # noqa: E402
-from typing import Any  # noqa: E402
-
 REPO_ROOT = _HERE.parent
 BASELINE = "bare"
 SUBJECT = "microweb"
@@ -782,7 +775,7 @@ def target_verdicts(servers: Sequence[Server], rows: Sequence[Row]) -> list[str]
 WHERE_HEADING = "## Where the time goes"
 WHERE_PLACEHOLDER = (
     "_Placeholder: filled in by hand from `benchmarks/profile_server.py` runs. "
-    "`benchmarks/http.py` keeps this section when it rewrites the file._"
+    "`benchmarks/throughput.py` keeps this section when it rewrites the file._"
 )
 VERSIONED = ("uvicorn", "uvloop", "httptools", "starlette", "litestar", "blacksheep", "fastapi")
 
@@ -908,7 +901,7 @@ def write_results(
     warnings: Sequence[str],
 ) -> None:
     command = (
-        f"benchmarks/http.py --duration {args.duration:g} --rounds {args.rounds} "
+        f"benchmarks/throughput.py --duration {args.duration:g} --rounds {args.rounds} "
         f"--connections {args.connections}"
     )
     defaults = (args.duration, args.rounds, args.connections) == (
