@@ -10,24 +10,24 @@ Rules:
   concurrent saves merge and a destroyed session is never recreated.
 - A user SET lives at least as long as the longest session in it; dead
   members are pruned whenever a session is indexed.
-- The client made from `url` is opened at startup, closed at shutdown, waits
-  for a free pooled connection under bursts (never "too many connections"), and
-  retries briefly (a restarted Redis is reconnected without a restart of the
-  app; a dead one fails fast). A `client=` given by the caller is never closed.
+- With `url`, commands go through an `AutoPipeline`: the commands of
+  concurrent requests share one connection and are written in batches; a
+  restarted Redis is reconnected without a restart of the app, a dead one
+  fails fast, a hung one times out after 5 s. A `client=` given by the caller
+  runs every command itself (`RedisCluster` too) and is never closed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any, ClassVar, NamedTuple
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
 from redis.exceptions import NoScriptError, RedisError
 
+from .redis_pipeline import AutoPipeline
 from .store import SessionStore, is_valid_id
 
 __all__ = ["RedisStore"]
@@ -87,20 +87,19 @@ class RedisStore(SessionStore):
             raise ValueError("The Redis session prefix must not be empty")
         self.url = url
         self.prefix = prefix
-        self._owns_client = client is None
         self._client: Any = client
+        self._pipeline: AutoPipeline | None = None
 
     async def open(self) -> None:
-        client = self._redis()
         try:
-            await client.ping()
+            await self._run("PING")
         except RedisError as exc:
             logger.warning("Redis session store not reachable at startup: %s", exc)
 
     async def close(self) -> None:
-        if self._owns_client and self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
+        if self._pipeline is not None:
+            pipeline, self._pipeline = self._pipeline, None
+            await pipeline.close()
 
     async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         if not is_valid_id(sid):
@@ -130,70 +129,53 @@ class RedisStore(SessionStore):
 
     async def destroy(self, sid: str) -> None:
         if is_valid_id(sid):
-            await self._redis().delete(self.prefix + sid)
+            await self._run("DEL", self.prefix + sid)
 
     async def touch(self, sid: str, idle_s: float) -> None:
         if is_valid_id(sid):
-            await self._redis().pexpire(self.prefix + sid, _ms(idle_s))
+            await self._run("PEXPIRE", self.prefix + sid, _ms(idle_s))
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         _check(sid)
         key = self._user_key(user_id)
         await self._eval(_INDEX, key, sid, _ms(idle_s))
-        members = [_text(m) for m in await self._redis().smembers(key)]
+        members = [_text(m) for m in await self._run("SMEMBERS", key)]
         others = [m for m in members if m != sid]
         if not others:
             return
-        pipe = self._redis().pipeline(transaction=False)
-        for member in others:
-            pipe.exists(self.prefix + member)
-        alive = await pipe.execute()
+        alive = await asyncio.gather(*(self._run("EXISTS", self.prefix + m) for m in others))
         dead = [m for m, exists in zip(others, alive, strict=True) if not exists]
         if dead:
-            await self._redis().srem(key, *dead)
+            await self._run("SREM", key, *dead)
 
     async def destroy_user(self, user_id: str) -> None:
         key = self._user_key(user_id)
-        members = [_text(m) for m in await self._redis().smembers(key)]
-        sessions = [self.prefix + m for m in members if is_valid_id(m)]
-        if sessions:
-            pipe = self._redis().pipeline(transaction=False)
-            for session_key in sessions:
-                pipe.delete(session_key)
-            await pipe.execute()
-        await self._redis().delete(key)
+        members = [_text(m) for m in await self._run("SMEMBERS", key)]
+        # One DEL per session: on Redis Cluster the sessions live in different slots.
+        await asyncio.gather(
+            *(self._run("DEL", self.prefix + m) for m in members if is_valid_id(m))
+        )
+        await self._run("DEL", key)
 
     def _user_key(self, user_id: str) -> str:
         return f"{self.prefix}user:{user_id}"
 
-    def _redis(self) -> Any:
-        if self._client is None:
-            # A blocking pool: under a burst, requests wait (up to 5 s) for one of the
-            # 100 connections instead of failing with "Too many connections".
-            pool = BlockingConnectionPool.from_url(
-                self.url,
-                max_connections=100,
-                timeout=5,
-                socket_connect_timeout=2,
-                socket_timeout=5,
-                health_check_interval=30,
-                # Fail fast while Redis is down (the request answers 503), and
-                # ride over a restart: a dead pooled connection is retried once.
-                retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), 2),
-            )
-            self._client = Redis.from_pool(pool)
-        return self._client
+    def _run(self, *args: Any) -> Awaitable[Any]:
+        """Run one Redis command: through the caller's client, or batched with the
+        commands of concurrent requests on this store's own connection."""
+        if self._client is not None:
+            return self._client.execute_command(*args)  # type: ignore[no-any-return]
+        if self._pipeline is None:
+            self._pipeline = AutoPipeline(self.url)
+        return self._pipeline.execute(*args)
 
     async def _eval(self, script: _Script, key: str, *args: str | int) -> Any:
         """Run `script` on one key: EVALSHA, loading the script first if Redis lost it."""
-        # perf: EVALSHA straight from the client; redis-py's Script object adds
-        # about 10 us of client-side checks per call.
-        client = self._redis()
         try:
-            return await client.evalsha(script.sha, 1, key, *args)
+            return await self._run("EVALSHA", script.sha, 1, key, *args)
         except NoScriptError:  # first use, or Redis restarted without its scripts
-            await client.script_load(script.source)
-            return await client.evalsha(script.sha, 1, key, *args)
+            await self._run("SCRIPT LOAD", script.source)
+            return await self._run("EVALSHA", script.sha, 1, key, *args)
 
 
 def _ms(seconds: float) -> int:

@@ -309,21 +309,24 @@ def test_redis_store_uses_a_ready_client_and_never_closes_it(
 
 
 def test_redis_user_index_is_renewed_by_activity(redis_url: str, redis_prefix: str) -> None:
+    from redis.asyncio import Redis
+
     async def scenario() -> tuple[int, int]:
         manager = SessionManager(
             driver="redis", url=redis_url, prefix=redis_prefix, lifetime=0.02
         )  # idle 1.2 s: the index lives 2.4 s and is renewed within 1.2 s of its end
+        client = Redis.from_url(redis_url)
         s = await manager.load(None)
         s.put("user_id", "ada")
         await s.index_user("ada")
         await manager.commit(s)
         for _ in range(2):  # keep the session alive past the index's first half
             await asyncio.sleep(0.7)
-            client = manager.store._redis()  # type: ignore[attr-defined]
             before = await client.pttl(redis_prefix + "user:ada")
             await manager.commit(await manager.load(s.id))
         after = await client.pttl(redis_prefix + "user:ada")
         await manager.shutdown()
+        await client.aclose()
         return before, after
 
     before, after = asyncio.run(scenario())

@@ -1,0 +1,220 @@
+"""`AutoPipeline`: the Redis commands of concurrent requests share one connection
+and go out in batches.
+
+Rules:
+- `execute(*args)` queues a command. One writer task sends everything queued
+  in one write (a batch); one reader task hands each reply to its command in
+  order, as Redis answers a connection's commands in the order they arrive.
+  Under load a batch carries the commands of many requests: one system call
+  and one wake-up where a pooled client makes one per command, and no pool to
+  wait for.
+- The connection is redis-py's, made from the URL (AUTH, SELECT, TLS, the RESP
+  parser and its errors); only the scheduling is done here.
+- An error reply (a `ResponseError`, such as NOSCRIPT) fails its own command.
+  A broken connection fails every command in flight on it with
+  `ConnectionError`, and the next command opens a new connection; `execute`
+  tries a command that failed that way once more (a restarted Redis costs no
+  request), so commands must be idempotent.
+- A command without a reply after `timeout` seconds fails with `TimeoutError`,
+  and the connection is dropped with everything in flight on it: a hung Redis
+  never hangs a request.
+- A connection belongs to the event loop that opened it; a command on another
+  loop opens a new one.
+- Blocking commands (BLPOP, WAIT, ...) would hold up everyone behind them on
+  the shared connection; the session store sends none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+from redis.asyncio.connection import AbstractConnection, ConnectionPool
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+
+__all__ = ["AutoPipeline"]
+
+_Command = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
+
+
+class _Link:
+    """One open connection, the commands sent on it (oldest first, with the
+    loop time each was sent) and its reader task."""
+
+    __slots__ = ("broken", "connection", "in_flight", "loop", "reader", "watchdog")
+
+    def __init__(self, connection: AbstractConnection, loop: asyncio.AbstractEventLoop) -> None:
+        self.connection = connection
+        self.loop = loop
+        self.in_flight: deque[tuple[asyncio.Future[Any], float]] = deque()
+        self.reader: asyncio.Task[None] | None = None
+        self.watchdog: asyncio.TimerHandle | None = None
+        self.broken = False
+
+
+class AutoPipeline:
+    """Run Redis commands for many concurrent callers over one connection."""
+
+    def __init__(self, url: str, *, timeout: float = 5.0, connect_timeout: float = 2.0) -> None:
+        # No retry inside redis-py: `execute` decides what is tried again.
+        self._pool = ConnectionPool.from_url(
+            url,
+            socket_connect_timeout=connect_timeout,
+            socket_timeout=None,  # the watchdog times replies out, once per batch
+            retry=Retry(NoBackoff(), 0),
+        )
+        self.timeout = timeout
+        self._queue: list[_Command] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._link: _Link | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    async def execute(self, *args: Any) -> Any:
+        """Send one command and return its reply (redis-py's parsed RESP value).
+
+        Raises `ResponseError` for an error reply, `ConnectionError` when Redis
+        cannot be reached twice in a row, `TimeoutError` after `timeout`.
+        """
+        try:
+            return await self._submit(args)
+        except ConnectionError:  # the connection broke: once more, on a new one
+            return await self._submit(args)
+
+    async def close(self) -> None:
+        """Fail whatever is queued and close the connection."""
+        self._fail_queued(ConnectionError("The Redis session store is closed"))
+        link, self._link = self._link, None
+        if link is not None:
+            self._break(link, ConnectionError("The Redis session store is closed"))
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    # -- internals -------------------------------------------------------------
+
+    def _submit(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.append((args, future))
+        writer = self._writer
+        if writer is None or writer.get_loop() is not loop:
+            self._writer = loop.create_task(self._write())
+        return future
+
+    async def _write(self) -> None:
+        """Send what is queued, batch after batch, until the queue is empty."""
+        try:
+            while self._queue:
+                try:
+                    link = await self._open()
+                except Exception as exc:  # Redis down: whatever waits fails now
+                    self._fail_queued(_connection_error(exc))
+                    return
+                batch, self._queue = self._queue, []
+                batch = [(args, future) for args, future in batch if not future.done()]
+                if not batch:
+                    continue
+                connection = link.connection
+                try:
+                    packed = connection.pack_commands(args for args, _ in batch)
+                except Exception as exc:  # an argument redis-py cannot encode
+                    for _, future in batch:
+                        future.set_exception(exc)
+                    continue
+                sent_at = link.loop.time()
+                link.in_flight.extend((future, sent_at) for _, future in batch)
+                if link.watchdog is None:
+                    link.watchdog = link.loop.call_later(self.timeout, self._watch, link)
+                try:
+                    await connection.send_packed_command(packed, check_health=False)
+                except Exception as exc:
+                    self._break(link, _connection_error(exc))
+        finally:
+            if self._writer is asyncio.current_task():
+                self._writer = None
+
+    async def _open(self) -> _Link:
+        loop = asyncio.get_running_loop()
+        link = self._link
+        if link is not None and link.loop is loop and not link.broken:
+            return link
+        self._link = None  # a link of another loop is left to that loop
+        connection = self._pool.connection_class(**self._pool.connection_kwargs)
+        await connection.connect()  # type: ignore[no-untyped-call]
+        link = _Link(connection, loop)
+        link.reader = loop.create_task(self._read(link))
+        self._link = link
+        return link
+
+    async def _read(self, link: _Link) -> None:
+        """Hand each reply on `link` to the oldest command waiting for one."""
+        connection, in_flight = link.connection, link.in_flight
+        try:
+            while True:
+                try:
+                    reply: Any = await connection.read_response()
+                    failed = False
+                except ResponseError as exc:  # an error reply: this command's alone
+                    reply, failed = exc, True
+                if not in_flight:
+                    raise ConnectionError("Redis sent a reply nobody asked for")
+                future, _ = in_flight.popleft()
+                if not future.done():  # a cancelled request no longer waits
+                    if failed:
+                        future.set_exception(reply)
+                    else:
+                        future.set_result(reply)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._break(link, _connection_error(exc))
+
+    def _watch(self, link: _Link) -> None:
+        """Drop `link` when its oldest command has waited `timeout` seconds."""
+        link.watchdog = None
+        if link.broken or not link.in_flight:
+            return
+        waited = link.loop.time() - link.in_flight[0][1]
+        if waited >= self.timeout:
+            self._break(link, TimeoutError(f"Redis did not answer within {self.timeout:g} s"))
+        else:
+            link.watchdog = link.loop.call_later(self.timeout - waited, self._watch, link)
+
+    def _break(self, link: _Link, exc: Exception) -> None:
+        """Fail everything in flight on `link` with `exc` and close it."""
+        if link.broken:
+            return
+        link.broken = True
+        if self._link is link:
+            self._link = None
+        if link.watchdog is not None:
+            link.watchdog.cancel()
+        while link.in_flight:
+            future, _ = link.in_flight.popleft()
+            if not future.done():
+                future.set_exception(exc)
+        if link.reader is not None and link.reader is not asyncio.current_task():
+            link.reader.cancel()
+        if link.loop.is_closed():
+            return  # its socket went with its loop
+        closing = link.loop.create_task(link.connection.disconnect(nowait=True))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+
+    def _fail_queued(self, exc: Exception) -> None:
+        queued, self._queue = self._queue, []
+        for _, future in queued:
+            if not future.done():
+                future.set_exception(exc)
+
+
+def _connection_error(exc: Exception) -> Exception:
+    """`exc` as redis-py would raise it: timeouts stay timeouts, the rest is a
+    `ConnectionError` (so `execute` tries once more)."""
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return exc
+    if isinstance(exc, asyncio.TimeoutError):
+        return TimeoutError(str(exc) or "Timeout talking to Redis")
+    return ConnectionError(f"{type(exc).__name__}: {exc}")
