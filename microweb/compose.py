@@ -149,8 +149,9 @@ async def call_entry(entry: Entry, c: Context, next: Next | None) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, entry.fn, c)
 
 
-async def compose(c: Context, entries: Sequence[tuple[Entry, Any]], app: MicroWeb) -> None:
-    """Run `entries` as an onion around `c`, leaving the answer in `c._res`."""
+def compose(c: Context, entries: Sequence[tuple[Entry, Any]], app: MicroWeb) -> Awaitable[None]:
+    """Return the run of `entries` as an onion around `c`, which leaves the answer in
+    `c._res` (the first level's coroutine itself: no coroutine wraps the chain)."""
     index = -1
     count = len(entries)
     req = c.req
@@ -186,7 +187,7 @@ async def compose(c: Context, entries: Sequence[tuple[Entry, Any]], app: MicroWe
         except Exception as err:
             c._res = await app.handle_error(err, c)
 
-    await dispatch(0)
+    return dispatch(0)
 
 
 class _Next:

@@ -198,6 +198,21 @@ class Request:
             self._headers = headers
         return self._headers
 
+    def _cookie_header(self) -> str | None:
+        if self._headers is not None:
+            return self._headers.get("cookie")
+        # perf: session middleware reads the cookie on every request; find it
+        # without decoding every header.
+        raw_headers = self.scope.get("headers", ())
+        if len(raw_headers) > self._limits.max_headers:
+            return self._header_map().get("cookie")  # raises the 431
+        cookie: str | None = None
+        for name, value in raw_headers:
+            if len(name) == 6 and name.lower() == b"cookie":
+                text = value.decode("latin-1")
+                cookie = text if cookie is None else f"{cookie}; {text}"
+        return cookie
+
     def header(self, name: str | None = None) -> Any:
         """One header by case-insensitive name (or None), or all as a dict (lower-case names)."""
         headers = self._header_map()
@@ -208,7 +223,7 @@ class Request:
     def cookie(self, name: str | None = None) -> Any:
         """One cookie value by name (or None), or all as a dict."""
         if self._cookies is None:
-            header = self._header_map().get("cookie")
+            header = self._cookie_header()
             if header and len(header) > self._limits.max_cookie_bytes:
                 raise HTTPException(
                     431, f"Cookie header is larger than {self._limits.max_cookie_bytes} bytes"

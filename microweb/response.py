@@ -15,7 +15,7 @@ from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 
 from .datastructures import Headers
-from .types import Receive, Send
+from .types import Message, Receive, Send
 
 __all__ = ["JSON_TYPE", "Response", "dump_json"]
 
@@ -111,20 +111,24 @@ class Response:
     def __repr__(self) -> str:
         return f"<Response {self.status}>"
 
+    def start_message(self) -> Message:
+        """The `http.response.start` message of a response with a body (not a stream):
+        its headers, plus Content-Length unless they have one."""
+        raw = self.raw
+        for name, _ in raw:
+            if name == b"content-length":
+                break
+        else:
+            raw = [*raw, (b"content-length", b"%d" % len(self.body))]
+        return {"type": "http.response.start", "status": self.status, "headers": raw}
+
     async def send(self, send: Send, receive: Receive, *, head: bool = False) -> None:
         """Send this response over ASGI; a HEAD response gets the headers only."""
-        raw = self.raw
         if self.stream is None:
-            # perf: the common case adds Content-Length and sends two messages.
-            for name, _ in raw:
-                if name == b"content-length":
-                    break
-            else:
-                raw = [*raw, (b"content-length", b"%d" % len(self.body))]
-            await send({"type": "http.response.start", "status": self.status, "headers": raw})
+            await send(self.start_message())
             await send({"type": "http.response.body", "body": b"" if head else self.body})
             return
-        await send({"type": "http.response.start", "status": self.status, "headers": raw})
+        await send({"type": "http.response.start", "status": self.status, "headers": self.raw})
         if head:
             await send({"type": "http.response.body", "body": b""})
             return

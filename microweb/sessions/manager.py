@@ -22,11 +22,10 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
@@ -44,6 +43,7 @@ DRIVERS = ("memory", "cookie", "file", "redis")
 _SAME_SITE = ("lax", "strict", "none")
 _ID = "__id"
 _USER_INDEX_UNTIL = "__uidx"
+_VARY_COOKIE = (b"vary", b"Cookie")
 
 
 class SessionCookieTooLarge(RuntimeError):
@@ -111,6 +111,10 @@ class SessionManager:
         )
         self._started = False
         self._start_lock: asyncio.Lock | None = None
+        self._saving = _StoreErrors(self.store, "saving")
+        self._destroying = _StoreErrors(self.store, "destroying a session")
+        self._indexing = _StoreErrors(self.store, "indexing a session")
+        self._destroying_user = _StoreErrors(self.store, "destroying a user's sessions")
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -144,7 +148,8 @@ class SessionManager:
     async def load(self, cookie_value: str | None) -> Session:
         """Return the session a request's cookie value names: the stored one,
         a new empty one, or an unavailable one when the store is down."""
-        await self.ensure_started()
+        if not self._started:
+            await self.ensure_started()
         if not cookie_value:
             return Session(self)
         if self.store.client_side:
@@ -164,7 +169,8 @@ class SessionManager:
             if record is None:
                 return Session(self)
             session = Session(self, sid, record)
-            await self._renew_user_index(session)
+            if USER in record:
+                await self._renew_user_index(session)
         except self.store.unavailable_errors as exc:
             logger.error(
                 "Session store unavailable, requests using the session answer 503: %s: %s",
@@ -174,20 +180,20 @@ class SessionManager:
             return Session(self, unavailable=True)
         return session
 
-    async def commit(self, session: Session) -> list[tuple[str, str]]:
+    async def commit(self, session: Session) -> list[tuple[bytes, bytes]]:
         """End the request of `session`: age flash data and save if it was used;
-        return the (name, value) headers to add to the response."""
+        return the headers to add to the response, as ASGI (name, value) pairs."""
         if session._unavailable:
             return []
-        headers: list[tuple[str, str]] = []
+        headers: list[tuple[bytes, bytes]] = []
         if session._accessed:
-            headers.append(("Vary", "Cookie"))
+            headers.append(_VARY_COOKIE)
             session._age_flash()
         if session._accessed or session._data.meta_dirty:
             await self.save(session)
         cookie = self._set_cookie(session)
         if cookie is not None:
-            headers.append(("Set-Cookie", cookie))
+            headers.append((b"set-cookie", cookie.encode("latin-1")))
         return headers
 
     async def save(self, session: Session) -> None:
@@ -212,7 +218,7 @@ class SessionManager:
             return
         assert session._id is not None
         create = not session._exists
-        with self._store_errors("saving"):
+        with self._saving:
             saved = await self.store.save(
                 session._id, changed, removed, create=create, idle_s=self.idle_s
             )
@@ -228,7 +234,7 @@ class SessionManager:
     async def destroy(self, session: Session) -> None:
         """Delete the stored record of `session` (regenerate, invalidate)."""
         if session._exists and session._id is not None and not self.store.client_side:
-            with self._store_errors("destroying a session"):
+            with self._destroying:
                 await self.store.destroy(session._id)
 
     async def index_user(self, session: Session, user_id: str) -> None:
@@ -244,26 +250,16 @@ class SessionManager:
 
     async def _index(self, session: Session, user_id: str) -> None:
         assert session._id is not None
-        with self._store_errors("indexing a session"):
+        with self._indexing:
             await self.store.index_user(user_id, session._id, 2 * self.idle_s)
 
     async def destroy_user(self, user_id: str | int) -> None:
         """Destroy every session indexed under `user_id` (logout everywhere).
         Raises `NotImplementedError` on the cookie driver."""
-        with self._store_errors("destroying a user's sessions"):
+        with self._destroying_user:
             await self.store.destroy_user(str(user_id))
 
     # -- helpers -------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _store_errors(self, doing: str) -> Iterator[None]:
-        """Turn the store's "backend down" errors into `SessionUnavailable` (503)."""
-        try:
-            yield
-        except self.store.unavailable_errors as exc:
-            name = type(exc).__name__
-            logger.error("Session store unavailable while %s: %s: %s", doing, name, exc)
-            raise SessionUnavailable() from exc
 
     def _unsign(self, value: str) -> str | None:
         if self._signer is not None:
@@ -331,6 +327,26 @@ class SessionManager:
                 "a server-side driver (memory, file, redis)"
             )
         return header
+
+
+class _StoreErrors:
+    """`with` block turning the store's "backend down" errors into
+    `SessionUnavailable` (503), with one log line naming what failed."""
+
+    __slots__ = ("doing", "errors")
+
+    def __init__(self, store: SessionStore, doing: str) -> None:
+        self.errors = store.unavailable_errors
+        self.doing = doing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
+        if exc is not None and isinstance(exc, self.errors):
+            name = type(exc).__name__
+            logger.error("Session store unavailable while %s: %s: %s", self.doing, name, exc)
+            raise SessionUnavailable() from exc
 
 
 def _check_positive(name: str, value: object) -> None:

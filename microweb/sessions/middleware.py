@@ -129,18 +129,20 @@ def _scope_cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
-def _varies_on_cookie(values: list[str]) -> bool:
-    tokens = {token.strip().lower() for value in values for token in value.split(",")}
-    return "cookie" in tokens or "*" in tokens
+def _add_raw_headers(raw: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]) -> None:
+    for header in extra:
+        if header[0] == b"vary" and _varies_on_cookie(raw):
+            continue
+        raw.append(header)
 
 
-def _add_raw_headers(raw: list[tuple[bytes, bytes]], extra: list[tuple[str, str]]) -> None:
-    for name, value in extra:
-        if name == "Vary":
-            present = [v.decode("latin-1") for k, v in raw if k.lower() == b"vary"]
-            if _varies_on_cookie(present):
-                continue
-        raw.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+def _varies_on_cookie(raw: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in raw:
+        if name.lower() == b"vary":
+            tokens = {token.strip().lower() for token in value.split(b",")}
+            if b"cookie" in tokens or b"*" in tokens:
+                return True
+    return False
 
 
 async def _send_error(send: Send, exc: HTTPException) -> None:

@@ -64,6 +64,10 @@ def decode(text: str) -> Any:
 
     Raises `ValueError` when `text` is not valid JSON.
     """
+    # perf: counters and ids are the commonest values; int() reads the digits JSON
+    # writes for a non-negative int several times faster than the JSON decoder.
+    if text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1):
+        return int(text)
     return _decode(text)
 
 
