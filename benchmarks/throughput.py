@@ -58,6 +58,7 @@ SERVERS: dict[str, str] = {
     "litestar": "benchmarks.apps.litestar_app:app",
     "fastapi": "benchmarks.apps.fastapi_app:app",
     "microweb": "benchmarks.apps.microweb_app:app",
+    "bare-memory": "benchmarks.apps.bare_memory:app",
     "starlette-cookie": "benchmarks.apps.starlette_app:session_app",
     "litestar-memory": "benchmarks.apps.litestar_app:session_memory_app",
     "microweb-memory": "benchmarks.apps.microweb_app:session_memory_app",
@@ -79,6 +80,7 @@ SERVES: dict[str, tuple[str, ...]] = {
     "litestar": _BASIC,
     "fastapi": ("json", "echo"),
     "microweb": _BASIC,
+    "bare-memory": ("session",),
     "starlette-cookie": ("session",),
     "litestar-memory": ("session",),
     "microweb-memory": ("session",),
@@ -930,14 +932,15 @@ def write_results(
         "wrk thread.",
         "",
         "- `vs bare`: this server's req/s / the bare ASGI app's, in rows that have one "
-        "(`bare` for the basic rows, `bare-redis` for Redis sessions).",
+        "(`bare` for the basic rows, `bare-memory` and `bare-redis` for sessions).",
         "- `microweb vs this`: microweb's req/s / this server's; above 1.00x microweb is faster.",
         "- `spread`: (max - min) / median over the rounds. `others' CPU`: CPU other processes "
         "took during the worst kept round (a measurement where they took over "
         f"{BUSY_LIMIT:.0%} of a CPU is taken again, within {RETRY_BUDGET_SECONDS:.0f} s per run).",
         "- `session, in process`: `microweb-memory` (memory driver), `litestar-memory` "
         "(server-side sessions, `MemoryStore`), `starlette-cookie` (Starlette's "
-        "`SessionMiddleware`: the data in a signed cookie).",
+        "`SessionMiddleware`: the data in a signed cookie), `bare-memory` (hand-written "
+        "ASGI, sessions in a dict: the floor).",
         "- `session, Redis`: `microweb-redis` (Redis driver), `litestar-redis` (server-side "
         "sessions, `RedisStore`), `bare-redis` (hand-written ASGI, one GET and one SET a "
         "request).",

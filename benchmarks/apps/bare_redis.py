@@ -27,7 +27,7 @@ _redis: Redis | None = None
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def _cookie(scope: Scope) -> str | None:
+def cookie_value(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"cookie":
             for part in value.decode("latin-1").split(";"):
@@ -39,7 +39,7 @@ def _cookie(scope: Scope) -> str | None:
 
 async def _visits(send: Send, scope: Scope) -> None:
     assert _redis is not None
-    sid = _cookie(scope)
+    sid = cookie_value(scope)
     record: dict[str, Any] | None = None
     if sid is not None:
         raw = await _redis.get(REDIS_PREFIX + sid)
