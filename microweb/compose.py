@@ -172,7 +172,7 @@ def compose(c: Context, entries: Sequence[tuple[Entry, Any]], app: MicroWeb) -> 
             if not entry.is_async:
                 result = await call_entry(entry, c, None)
             elif entry.takes_next:
-                result = await entry.fn(c, _Next(dispatch, i + 1))
+                result = await entry.fn(c, functools.partial(dispatch, i + 1))
             else:
                 result = await entry.fn(c)
             if result is not None:
@@ -188,16 +188,3 @@ def compose(c: Context, entries: Sequence[tuple[Entry, Any]], app: MicroWeb) -> 
             c._res = await app.handle_error(err, c)
 
     return dispatch(0)
-
-
-class _Next:
-    """The `next` a middleware awaits: runs the rest of the chain, once."""
-
-    __slots__ = ("_dispatch", "_index")
-
-    def __init__(self, dispatch: Callable[[int], Awaitable[None]], index: int) -> None:
-        self._dispatch = dispatch
-        self._index = index
-
-    def __call__(self) -> Awaitable[None]:
-        return self._dispatch(self._index)
