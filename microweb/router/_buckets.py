@@ -1,11 +1,12 @@
 # The shape analysis behind RegExpRouter's buckets (see reg_exp.py's header for the rules).
 #
-# A request path's *key* is (parts[i], len(parts)) with parts = path.split("/"): one segment
-# at a fixed index i (i = 1 is the first segment of "/a/b") and the number of parts
-# (number of "/" + 1). A route path's *shape* says which keys it can match: the literal
-# segment at each index it fixes, and its exact number of parts (or the minimum, when it can
-# span segments). Everything here is conservative: when in doubt a segment is "any" and a
-# route "spans"; a regex we cannot reason about makes the whole method unbucketed.
+# A request path's *key* is parts[i] with parts = path.split("/"): its segment at a fixed
+# index i (i = 1 is the first segment of "/a/b"); a path with no segment there (at most i
+# parts, number of "/" + 1) is keyed by its number of parts instead. A route path's *shape*
+# says which keys it can match: the literal segment at each index it fixes, and its exact
+# number of parts (or the minimum, when it can span segments). Everything here is
+# conservative: when in doubt a segment is "any" and a route "spans"; a regex we cannot
+# reason about makes the whole method unbucketed.
 from __future__ import annotations
 
 from collections import Counter
@@ -20,6 +21,7 @@ __all__ = [
     "bucket_sizes",
     "choose_segment_index",
     "route_shape",
+    "short_shapes",
     "slash_free",
 ]
 
@@ -210,55 +212,48 @@ def route_shape(tokens: Sequence[str]) -> Shape | None:
 class SegmentChoice(NamedTuple):
     segment: int  # the segment index of the key
     largest: int  # the most routes one key can select (an upper bound)
-    mean: float  # the routes a request for a random route selects, on average (upper bound)
+    # the routes a request for a random route selects, on average (an upper bound; a path
+    # without the key segment counts as selecting every route)
+    mean: float
 
 
 def bucket_sizes(shapes: Sequence[Shape], index: int) -> SegmentChoice:
     """How well keys on segment `index` split `shapes` (sizes count routes, not regexes)."""
-    exact: Counter[tuple[str, int]] = Counter()  # (literal, parts) of non-spanning routes
-    spanning: Counter[str] = Counter()  # literal of spanning routes
-    any_exact: Counter[int] = Counter()  # parts of non-spanning routes with no literal
-    any_spanning = 0
+    literals: Counter[str] = Counter()  # routes with a literal at `index`
+    any_literal = 0  # routes that match paths with any segment at `index`
     for shape in shapes:
         literal = shape.literal_at(index)
-        if literal is None:
-            if shape.spans:
-                any_spanning += 1
-            else:
-                any_exact[shape.parts] += 1
-        elif shape.spans:
-            spanning[literal] += 1
-        else:
-            exact[literal, shape.parts] += 1
-
-    def size(literal: str | None, parts: int | None) -> int:
-        # the routes a key selects (spanning ones counted whatever their minimum)
-        n = any_spanning + (0 if parts is None else any_exact[parts])
         if literal is not None:
-            n += spanning[literal] + (0 if parts is None else exact[literal, parts])
-        return n
-
-    # the largest bucket with an unknown literal, by parts, and with a known one
-    by_parts: dict[int | None, int] = {None: size(None, None)}
-    for parts in any_exact:
-        by_parts[parts] = size(None, parts)
-    for literal, parts in exact:
-        by_parts[parts] = max(by_parts.get(parts, 0), size(literal, parts))
-    for literal in spanning:
-        for count in [None, *{p for _, p in exact}, *any_exact]:
-            by_parts[count] = max(by_parts.get(count, 0), size(literal, count))
-    largest = max(by_parts.values())
+            literals[literal] += 1
+        elif shape.spans or shape.parts > index:
+            any_literal += 1
+    # the largest bucket: of a path with a segment at `index`, or of one without (by parts)
+    largest = max(
+        any_literal + max(literals.values(), default=0),
+        *(len(short_shapes(shapes, parts)) for parts in range(1, index + 1)),
+    )
 
     total = 0
     for shape in shapes:
         literal = shape.literal_at(index)
-        if shape.spans:
-            total += largest  # a spanning route can be in any bucket of its literal
-        elif literal is None:
-            total += by_parts[shape.parts]
+        if literal is not None:
+            total += any_literal + literals[literal]
+        elif not shape.spans and shape.parts <= index:
+            # perf: its paths lack the key segment and take a slow lookup (an exception),
+            # which costs about as much as a regex of every route
+            total += len(shapes)
         else:
-            total += size(literal, shape.parts)
+            total += largest  # its paths may have any segment at `index`
     return SegmentChoice(index, largest, total / len(shapes) if shapes else 0.0)
+
+
+def short_shapes(shapes: Sequence[Shape], parts: int) -> list[int]:
+    """The positions in `shapes` of the routes that can match a path of `parts` parts."""
+    return [
+        i
+        for i, shape in enumerate(shapes)
+        if shape.parts == parts or (shape.spans and shape.parts <= parts)
+    ]
 
 
 def choose_segment_index(shapes: Sequence[Shape], candidates: Sequence[int]) -> SegmentChoice:

@@ -16,9 +16,10 @@
 #   more than BUCKET_THRESHOLD of them on average: then the paths are bucketed (perf: a
 #   match object costs ~0.4 ns per group of its pattern, even when the first alternative
 #   matches, so one regex of hundreds of routes is slow).
-#   - A request's key is (parts[i], len(parts)) with parts = path.split("/") and i a segment
-#     index chosen per method (of 1..4, the one that splits the paths best; 1 is the first
-#     segment of "/a/b").
+#   - A request's key is parts[i], with parts = path.split("/") and i a segment index chosen
+#     per method (of 1..4, the one that splits the paths best; 1 is the first segment of
+#     "/a/b"), taken as path.split("/", i + 1)[i] (perf: no split past the key). A path
+#     without that segment (at most i parts; rare) is keyed by its number of parts instead.
 #   - A route's shape (_buckets.route_shape) says which keys it can match: the literal at
 #     segment i, or "any" when that segment is not a plain literal (":id", "*", "a:b") or
 #     comes after something that can span segments; its exact number of parts, or a minimum
@@ -30,9 +31,9 @@
 #     (compareKey), minus some that cannot match a path with that key. So it finds the same
 #     alternative, hence the same prebuilt handler list (computed per bucket, for its group
 #     numbers), and the same parameters.
-#   - Literals and counts that no route has map to a shared "other" literal / count: the key
-#     space is finite. Buckets are compiled on first use and cached by key and by path set:
-#     a cache of matchers by path shape, never of results.
+#   - Segments that no route has at i share the "other" bucket (the routes with "any"
+#     there), compiled with the method; the other buckets are compiled on first use and
+#     cached by key: a cache of matchers by path shape, never of results.
 #   - A method keeps one regex when bucketing cannot be proven safe (a parameter regex with
 #     a back reference, inline global flags, verbose mode, ...: group numbers or meaning
 #     could differ between regexes) or would not pay.
@@ -43,13 +44,16 @@
 #   sets are accepted.)
 # - JS -> Python regex: the dynamic regex is applied with `fullmatch` instead of ending each
 #   alternative with `$()` (same backtracking order, and a strict end like JS `$`); every
-#   literal character is re.escape()d (Hono escapes only some meta characters).
+#   literal character is re.escape()d (Hono escapes only some meta characters); a "[^/]+"
+#   segment that only "/" or the end can follow is possessive, "[^/]++" (perf: the same
+#   matches, since giving characters back cannot help, but a failing path does not
+#   backtrack through it).
 from __future__ import annotations
 
 import functools
 import re
 from collections.abc import Callable
-from typing import Generic, NamedTuple, TypeVar, cast
+from typing import Generic, NamedTuple, TypeVar
 
 from microweb.router import (
     MESSAGE_MATCHER_IS_ALREADY_BUILT,
@@ -57,7 +61,7 @@ from microweb.router import (
     Result,
     UnsupportedPathError,
 )
-from microweb.router._buckets import Shape, choose_segment_index, route_shape
+from microweb.router._buckets import Shape, choose_segment_index, route_shape, short_shapes
 from microweb.router._paths import LABEL_RE, check_optional_parameter
 
 __all__ = ["RegExpRouter"]
@@ -65,6 +69,7 @@ __all__ = ["RegExpRouter"]
 T = TypeVar("T")
 
 LABEL_REG_EXP_STR = "[^/]+"
+POSSESSIVE_LABEL_REG_EXP_STR = "[^/]++"
 ONLY_WILDCARD_REG_EXP_STR = ".*"
 TAIL_WILDCARD_REG_EXP_STR = "(?:|/.*)"
 
@@ -186,6 +191,10 @@ class Node:
             raise _PathError
         node._index = -1 if is_static else index
 
+    def _ends_segment(self) -> bool:
+        """Whether every path through this node goes on with "/" or ends here."""
+        return all(k == "/" or k == TAIL_WILDCARD_REG_EXP_STR for k in self._children)
+
     def build_regexp_str(self) -> str:
         """The regex source of this subtree, with markers: `#<handler index>` where a dynamic
         path ends and `@<var index>` after a parameter group. '' for static-only subtrees."""
@@ -196,6 +205,10 @@ class Node:
             # an empty child_str means a static-only branch, which is handled by the static map
             if not child_str:
                 continue
+            if k == LABEL_REG_EXP_STR and c._ends_segment():
+                # perf: the segment never gives characters back (what follows needs a "/" or
+                # the end), so a failed match does not backtrack through it
+                k = POSSESSIVE_LABEL_REG_EXP_STR
             if c._var_index is not None:
                 str_list.append(f"({k})@{c._var_index}{child_str}")
             elif len(k) == 1:
@@ -326,30 +339,28 @@ _HandlerMap = dict[str, dict[str, list[_HandlerWithMetadata[T]]]]  # method -> p
 
 # A compiled dynamic regex: (its fullmatch, handler data by capture group number)
 _Compiled = tuple[Callable[[str], re.Match[str] | None], list[HandlerData[T] | None]]
-# A bucket row: the buckets of one number of parts, by the literal of the key segment (None:
-# a literal no route has).
-_Row = dict[str | None, _Compiled[T]]
-# Per method: (static map, compiled single regex, bucket rows by number of parts, key segment
-# index, bucket lookup for what the rows cannot answer). Without buckets: (..., None, 0, None).
+# Per method: (static map, compiled single regex, None, 0, 0, None), or with buckets:
+# (static map, "other" bucket, buckets by key segment, maxsplit, key segment index, bucket
+# of a path without the key segment).
 _Matcher = tuple[
     dict[str, Result[T]],
     _Compiled[T],
-    list[_Row[T]] | None,
+    dict[str, _Compiled[T]] | None,
     int,
-    Callable[[list[str]], _Compiled[T]] | None,
+    int,
+    Callable[[str], _Compiled[T]] | None,
 ]
 
 # A method gets buckets when they leave out, on average, more than this many of its dynamic
-# paths (perf: computing the key costs about as much as ~250 groups, ~170 paths, in one
-# regex. Measured with benchmarks/router.py and the like: buckets are a wash at 117 dynamic
-# paths of which they leave out 115, and lose at 198 of which they leave out 172 (GitHub's
-# API, where "/repos" holds half of them); they win by 30% at 384 of which they leave 382.)
-BUCKET_THRESHOLD = 200
+# paths (perf: the key costs about as much as ~100 groups of one regex, and a request that
+# matches no route, which creates no match object, pays for it with nothing to save.
+# Measured with benchmarks/router.py: buckets lose at 37 dynamic paths of which they leave
+# out 32 (misses 30% slower), are a wash at 44 of which they leave out 42, and win at 84 of
+# which they leave out 83, and at 198 of which they leave out 116: GitHub's API, "/repos"
+# holding 121.)
+BUCKET_THRESHOLD = 50
 # Segment indexes a bucket key may use: parts[1] is the first segment of "/a/b".
 _KEY_SEGMENT_INDEXES = (1, 2, 3, 4)
-# perf: bucket rows kept in a list indexed by number of parts (longer paths, rare, take the
-# slow lookup); the counts no route has share one row, so this costs one list slot each.
-_ROWS = 64
 
 _EMPTY_PARAM: tuple[str, ...] = ()
 _WILDCARD_PATH_RE = re.compile(
@@ -466,22 +477,23 @@ class RegExpRouter(Generic[T]):
             # perf: the hot path. A static path is one dict lookup; a dynamic one is one
             # fullmatch, and m.lastindex (the marker group of the matched alternative)
             # picks the prebuilt handler list. Params stay in `m` until asked for.
-            static_map, compiled, rows, index, lookup = matchers.get(method, all_matcher)
+            static_map, compiled, buckets, maxsplit, index, short = matchers.get(
+                method, all_matcher
+            )
             result = static_map.get(path)
             if result is not None:
                 return result
-            if rows is not None:
+            if buckets is not None:
                 # perf: a match object costs ~0.4 ns per group of its pattern, so one regex
                 # for hundreds of routes is slow even when its first alternative matches.
-                # Instead: the regex of only the routes that can match this path's shape
-                # (one segment, number of parts), compiled on first use. The key costs one
-                # split, one list index and one dict lookup: less than the groups it saves.
-                parts = path.split("/")
+                # Instead: the regex of only the routes that can match this path's segment
+                # at `index` (`compiled` is the bucket of the segments no route has there).
+                # The key costs one split, no further than the key, and one dict lookup:
+                # less than the groups it saves.
                 try:
-                    row = rows[len(parts)]
-                    compiled = row.get(parts[index]) or row[None]
-                except IndexError:  # rare: too many parts for `rows`, too few for the key
-                    compiled = lookup(parts)  # type: ignore[misc]
+                    compiled = buckets.get(path.split("/", maxsplit)[index], compiled)
+                except IndexError:  # rare: no segment at `index`
+                    compiled = short(path)  # type: ignore[misc]
             fullmatch, handler_data = compiled
             m = fullmatch(path)
             if m is None:
@@ -520,12 +532,15 @@ class RegExpRouter(Generic[T]):
         if threshold is not None and len(trie.paths) > threshold:
             buckets = _Buckets.create(trie, dynamic, threshold)
             if buckets is not None:
-                unused = cast("_Compiled[T]", _EMPTY_COMPILED)
-                return static_map, unused, buckets.rows, buckets.index, buckets.lookup
-        return static_map, _compile(trie, dynamic), None, 0, None
-
-
-_EMPTY_COMPILED: _Compiled[object] = (_never, [])
+                return (
+                    static_map,
+                    buckets.other,
+                    buckets.buckets,
+                    buckets.index + 1,
+                    buckets.index,
+                    buckets.short,
+                )
+        return static_map, _compile(trie, dynamic), None, 0, 0, None
 
 
 def _compile(trie: Trie, dynamic: dict[str, list[_HandlerWithMetadata[T]]]) -> _Compiled[T]:
@@ -552,27 +567,26 @@ def _compile(trie: Trie, dynamic: dict[str, list[_HandlerWithMetadata[T]]]) -> _
 
 
 class _LazyBucket(Generic[T]):
-    """A bucket not compiled yet. Its row entry is (self.fullmatch, self.handler_data): the
-    first call compiles the bucket, fills `handler_data` in place (the caller holds it
-    already) and puts the compiled bucket in the row instead."""
+    """A bucket not compiled yet. Its entry in `buckets` is (self.fullmatch,
+    self.handler_data): the first call compiles the bucket, fills `handler_data` in place
+    (the caller holds it already) and puts the compiled bucket in `buckets` instead."""
 
-    __slots__ = ("_buckets", "_literal", "_parts", "entry", "handler_data")
+    __slots__ = ("_buckets", "_literal", "entry", "handler_data")
 
-    def __init__(self, buckets: _Buckets[T], literal: str | None, parts: int | None) -> None:
+    def __init__(self, buckets: _Buckets[T], literal: str) -> None:
         self._buckets = buckets
         self._literal = literal
-        self._parts = parts
         self.handler_data: list[HandlerData[T] | None] = []
         self.entry: _Compiled[T] = (self.fullmatch, self.handler_data)
 
     def fullmatch(self, path: str) -> re.Match[str] | None:
-        fullmatch, handler_data = self._buckets.resolve(self._literal, self._parts)
+        fullmatch, handler_data = self._buckets.resolve(self._literal)
         self.handler_data[:] = handler_data
         return fullmatch(path)
 
 
 class _Buckets(Generic[T]):
-    """The dynamic paths of one method, split by the keys of the request paths they can match.
+    """The dynamic paths of one method, split by the key of the request paths they can match.
 
     A bucket holds every path whose shape admits the key, plus the paths its handlers were
     registered with, and its regex is built by a Trie of those paths in their original order:
@@ -588,44 +602,35 @@ class _Buckets(Generic[T]):
         shapes: list[Shape],
         index: int,
     ) -> None:
-        self._trie = trie  # the method's full trie: the fallback, and a bucket's source
+        self._trie = trie  # the method's full trie: a bucket's source
         self._dynamic = dynamic
         self._paths = list(trie.paths)
         self._tokens = tokens
+        self._shapes = shapes
         self.index = index
-        # the paths (by position) a key can select, by what their shapes fix
-        self._exact: dict[tuple[str | None, int], list[int]] = {}  # (literal, parts)
-        self._spanning: dict[str | None, list[tuple[int, int]]] = {}  # literal: (i, min parts)
+        # the paths (by position) a path with a segment at `index` can select: those with a
+        # literal there, by literal, and those with any segment there
+        self._by_literal: dict[str, list[int]] = {}
+        self._any: list[int] = []
         for i, shape in enumerate(shapes):
             literal = shape.literal_at(index)
-            if shape.spans:
-                self._spanning.setdefault(literal, []).append((i, shape.parts))
-            else:
-                self._exact.setdefault((literal, shape.parts), []).append(i)
+            if literal is not None:
+                self._by_literal.setdefault(literal, []).append(i)
+            elif shape.spans or shape.parts > index:
+                self._any.append(i)
         position = {path: i for i, path in enumerate(self._paths)}
         # per path: the other dynamic paths its handlers were registered with
         self._handler_paths: list[set[int]] = [
             {position[p] for _, p in dynamic.get(path, ()) if p != path and p in position}
             for path in self._paths
         ]
-        # compiled buckets by normalized key, and by path set (keys often share a path set)
-        self._by_key: dict[tuple[str | None, int | None], _Compiled[T]] = {}
-        self._by_paths: dict[tuple[int, ...], _Compiled[T]] = {}
+        # the buckets of paths without a segment at `index`, by number of parts
+        self._short: dict[int, _Compiled[T]] = {}
         self._full: _Compiled[T] | None = None
-
-        # The key space is finite: the routes' literals (+ None: any other) x the routes'
-        # part counts (+ None: any other). Every row holds a (lazy) bucket for every literal.
-        literals: list[str | None] = [None]
-        literals += sorted({lit for s in shapes if (lit := s.literal_at(index)) is not None})
-        counts = sorted({shape.parts for shape in shapes if not shape.spans})
-        self._rows_by_parts: dict[int | None, _Row[T]] = {
-            parts: {lit: _LazyBucket(self, lit, parts).entry for lit in literals}
-            for parts in [None, *counts]
+        self.other = self._build(self._any)
+        self.buckets: dict[str, _Compiled[T]] = {
+            literal: _LazyBucket(self, literal).entry for literal in self._by_literal
         }
-        other_row = self._rows_by_parts[None]
-        self.rows: list[_Row[T]] = [other_row] * max(_ROWS, counts[-1] + 1 if counts else 0)
-        for parts in counts:
-            self.rows[parts] = self._rows_by_parts[parts]
 
     @classmethod
     def create(
@@ -646,53 +651,34 @@ class _Buckets(Generic[T]):
             return None  # the groups they save would not pay for computing the key
         return cls(trie, dynamic, tokens, shapes, choice.segment)
 
-    def lookup(self, parts: list[str]) -> _Compiled[T]:
-        """The bucket of a request path split by "/" (the hot path inlines this, except for
-        paths with more parts than `rows` has, or not enough to have the key segment)."""
-        n = len(parts)
-        row = self.rows[n] if n < len(self.rows) else self._rows_by_parts[None]
-        # no segment at `index`: only routes with no literal there can match ("" says so as
-        # well as any literal, since a route with a literal there has more parts)
-        literal = parts[self.index] if n > self.index else ""
-        return row.get(literal) or row[None]
-
-    def resolve(self, literal: str | None, parts: int | None) -> _Compiled[T]:
-        """Compile the bucket of a key (normalized: None is "any other") into its row."""
-        compiled = self._by_key.get((literal, parts))
-        if compiled is None:
-            compiled = self._by_key[literal, parts] = self._build(literal, parts)
-        self._rows_by_parts[parts][literal] = compiled
+    def resolve(self, literal: str) -> _Compiled[T]:
+        """Compile the bucket of a literal some route has at `index` into `buckets`."""
+        compiled = self.buckets[literal] = self._build(self._any + self._by_literal[literal])
         return compiled
 
-    def _build(self, literal: str | None, parts: int | None) -> _Compiled[T]:
-        selected: set[int] = set()
-        # the paths with this literal at `index` (unless unknown: None) or with none there
-        for route_literal in {None, literal}:
-            if parts is not None:
-                selected.update(self._exact.get((route_literal, parts), ()))
-            for i, min_parts in self._spanning.get(route_literal, ()):
-                # an unknown count may be any count: take every spanning path
-                if parts is None or parts >= min_parts:
-                    selected.add(i)
-        for i in list(selected):
+    def short(self, path: str) -> _Compiled[T]:
+        """The bucket of a path without a segment at `index` (the hot path's fallback)."""
+        parts = path.count("/") + 1
+        compiled = self._short.get(parts)
+        if compiled is None:
+            compiled = self._short[parts] = self._build(short_shapes(self._shapes, parts))
+        return compiled
+
+    def _build(self, paths: list[int]) -> _Compiled[T]:
+        selected = set(paths)
+        for i in paths:
             selected |= self._handler_paths[i]
         if not selected:
             return _never, []
         if len(selected) == len(self._paths):
             return self._full_regexp()
-        key = tuple(sorted(selected))
-        compiled = self._by_paths.get(key)
-        if compiled is None:
-            trie = Trie()
-            try:
-                for i in key:
-                    trie.insert(self._paths[i], False, self._tokens[i])
-            except _PathError:  # cannot happen (a subset of a valid set), but be safe
-                compiled = self._full_regexp()
-            else:
-                compiled = _compile(trie, self._dynamic)
-            self._by_paths[key] = compiled
-        return compiled
+        trie = Trie()
+        try:
+            for i in sorted(selected):
+                trie.insert(self._paths[i], False, self._tokens[i])
+        except _PathError:  # cannot happen (a subset of a valid set), but be safe
+            return self._full_regexp()
+        return _compile(trie, self._dynamic)
 
     def _full_regexp(self) -> _Compiled[T]:
         if self._full is None:

@@ -11,6 +11,10 @@
 #   (node, params) pairs instead of being stored on the nodes, so a search leaves no state
 #   behind (safe to share between threads).
 # - Result shape: (entries, None) with entries = [(handler, {name: raw value})].
+# - perf: the result of every path registered without a pattern (no ":" or "*") is the
+#   trie's own answer, computed in advance per method on the first `match` after an `add`
+#   (a new route may match any path), so such a request is one dict lookup. Those results
+#   are shared between calls, as RegExpRouter's static ones.
 from __future__ import annotations
 
 import itertools
@@ -199,11 +203,37 @@ class TrieRouter(Generic[T]):
 
     def __init__(self) -> None:
         self._node: Node[T] = Node()
+        self._methods: set[str] = set()
+        self._static_routes: list[tuple[str, str]] = []  # (method, path) without a pattern
+        # static path -> method -> result; None: to compute before the next match
+        self._static: dict[str, dict[str, Result[T]]] | None = None
 
     def add(self, method: str, path: str, handler: T) -> None:
         paths = check_optional_parameter(path)
         for p in [path] if paths is None else paths:
             self._node.insert(method, p, handler)
+            if ":" not in p and "*" not in p:
+                self._static_routes.append((method, p))
+        self._methods.add(method)
+        self._static = None
 
     def match(self, method: str, path: str) -> Result[T]:
+        static = self._static
+        if static is None:
+            static = self._static = self._static_results()
+        by_method = static.get(path)
+        if by_method is not None:
+            result = by_method.get(method)
+            if result is not None:
+                return result
         return self._node.search(method, path)
+
+    def _static_results(self) -> dict[str, dict[str, Result[T]]]:
+        results: dict[str, dict[str, Result[T]]] = {}
+        for method, path in self._static_routes:
+            by_method = results.setdefault(path, {})
+            # a route for every method answers the path for each method routes have
+            for m in self._methods if method == METHOD_ALL else (method,):
+                if m not in by_method:
+                    by_method[m] = self._node.search(m, path)
+        return results
