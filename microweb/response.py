@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 
+from ._json import compact_json
 from .datastructures import Headers
 from .types import Message, Receive, Send
 
@@ -29,13 +30,11 @@ HTML_CT = (b"content-type", HTML_TYPE.encode())
 BINARY_CT = (b"content-type", b"application/octet-stream")
 SSE_CT = (b"content-type", b"text/event-stream")
 
-_json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
 
 def dump_json(obj: Any) -> bytes:
     """Encode `obj` as compact UTF-8 JSON."""
     try:
-        return _json_encoder.encode(obj).encode()
+        return compact_json(obj).encode()
     except UnicodeEncodeError:
         # A lone surrogate cannot be UTF-8; an ASCII-only \\uXXXX escape can carry it.
         return json.dumps(obj, separators=(",", ":")).encode()

@@ -24,11 +24,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from .._json import compact_json
+
 __all__ = ["TAG", "decode", "encode", "is_scalar"]
 
 TAG = "__t"
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = compact_json
 _PLAIN = (str, int, float, bool, type(None))
 
 
