@@ -334,13 +334,10 @@ class Session:
             raise SessionUnavailable()
         self._accessed = True
 
-    def _value(self, key: str) -> Any:
-        return self._data.value(key)
-
     def _lookup(self, key: str) -> Any:
         if key in self._values:
             try:
-                return self._value(key)
+                return self._data.value(key)
             except KeyError:
                 return _MISSING
         head, dot, rest = key.partition(".")
@@ -398,7 +395,7 @@ class Session:
         if which not in self._values:
             return []
         try:
-            keys = self._value(which)
+            keys = self._data.value(which)
         except KeyError:
             return []
         return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
@@ -411,6 +408,8 @@ class Session:
 
     def _age_flash(self) -> None:
         """Forget old flash keys and make the new ones old (end of a request)."""
+        if FLASH_OLD not in self._values and FLASH_NEW not in self._values:
+            return  # perf: most requests flash nothing
         for key in self._flash_keys(FLASH_OLD):
             self._remove(key)
         self._set_flash(FLASH_OLD, self._flash_keys(FLASH_NEW))
