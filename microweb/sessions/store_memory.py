@@ -5,13 +5,15 @@ Rules:
 - No method awaits between reading and writing the dict, so each operation
   is atomic on the event loop: concurrent merges cannot lose keys.
 - Entries are kept in least-recently-used order. Expired entries are dropped
-  when met and by a sweep from the old end on every access (cheap: it stops at
-  the first live entry). Past `max_sessions`, the least recently used go.
+  when met and by a sweep from the old end on an access once the oldest may
+  have expired (it stops at the first live entry). Past `max_sessions`, the
+  least recently used go.
 - Records are copied in and out, so a caller never shares a dict with the store.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -38,6 +40,7 @@ class MemoryStore(SessionStore):
         self.max_sessions = max_sessions
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._users: dict[str, set[str]] = {}
+        self._sweep_at = math.inf  # no entry expires before this (a lower bound)
 
     def __len__(self) -> int:
         """Return how many sessions are held (expired ones not yet swept included)."""
@@ -47,7 +50,7 @@ class MemoryStore(SessionStore):
         entry = self._live(sid)
         if entry is None:
             return None
-        entry.expires = time.monotonic() + idle_s
+        self._refresh(entry, idle_s)
         return dict(entry.record)
 
     async def save(
@@ -67,7 +70,7 @@ class MemoryStore(SessionStore):
         entry.record.update(changed)
         for key in removed:
             entry.record.pop(key, None)
-        entry.expires = time.monotonic() + idle_s
+        self._refresh(entry, idle_s)
         while len(self._entries) > self.max_sessions:
             self._entries.popitem(last=False)
         return True
@@ -78,7 +81,7 @@ class MemoryStore(SessionStore):
     async def touch(self, sid: str, idle_s: float) -> None:
         entry = self._live(sid)
         if entry is not None:
-            entry.expires = time.monotonic() + idle_s
+            self._refresh(entry, idle_s)
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         sids = self._users.setdefault(user_id, set())
@@ -89,17 +92,25 @@ class MemoryStore(SessionStore):
         for sid in self._users.pop(user_id, ()):
             self._entries.pop(sid, None)
 
+    def _refresh(self, entry: _Entry, idle_s: float) -> None:
+        entry.expires = time.monotonic() + idle_s
+        if entry.expires < self._sweep_at:
+            self._sweep_at = entry.expires
+
     def _live(self, sid: str) -> _Entry | None:
         """Return the live entry of `sid`, marked most recently used, after a sweep."""
         now = time.monotonic()
         entries = self._entries
-        # perf: LRU order is also expiry order for one idle time, so the
-        # sweep stops at the first live entry.
-        while entries:
-            oldest = next(iter(entries.values()))
-            if oldest.expires > now:
-                break
-            entries.popitem(last=False)
+        if now >= self._sweep_at:
+            # perf: LRU order is also expiry order for one idle time, so the
+            # sweep stops at the first live entry, and need not run before it expires.
+            self._sweep_at = math.inf
+            while entries:
+                oldest = next(iter(entries.values()))
+                if oldest.expires > now:
+                    self._sweep_at = oldest.expires
+                    break
+                entries.popitem(last=False)
         entry = entries.get(sid)
         if entry is None:
             return None

@@ -177,6 +177,22 @@ def test_memory_store_evicts_least_recently_used_beyond_max_sessions(
     assert values == ["0", None, "2"]
 
 
+def test_memory_store_drops_expired_sessions_without_being_asked_for_them() -> None:
+    async def scenario() -> tuple[int, int, int]:
+        store = MemoryStore()
+        for _ in range(3):
+            await store.save(new_id(), {"n": "1"}, [], create=True, idle_s=0.2)
+        held = len(store)
+        await asyncio.sleep(0.3)
+        live = new_id()
+        await store.save(live, {"n": "2"}, [], create=True, idle_s=60)
+        after_expiry = len(store)  # the three expired ones went on this access
+        assert await store.load(live, 60) == {"n": "2"}
+        return held, after_expiry, len(store)
+
+    assert asyncio.run(scenario()) == (3, 1, 1)
+
+
 def test_memory_store_cap_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_sessions"):
         SessionManager(max_sessions=0)
