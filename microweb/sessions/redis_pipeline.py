@@ -18,8 +18,9 @@ Rules:
 - A command without a reply after `timeout` seconds fails with `TimeoutError`,
   and the connection is dropped with everything in flight on it: a hung Redis
   never hangs a request.
-- A connection belongs to the event loop that opened it; a command on another
-  loop opens a new one.
+- Each event loop has its own queue, writer and connection (a connection
+  belongs to the loop that opened it), so several loops, in several threads,
+  may share one pipeline.
 - Blocking commands (BLPOP, WAIT, ...) would hold up everyone behind them on
   the shared connection; the session store sends none.
 """
@@ -55,8 +56,22 @@ class _Link:
         self.broken = False
 
 
+class _LoopState:
+    """What one event loop uses: its queue, its writer task, its connection and
+    the tasks closing its broken connections."""
+
+    __slots__ = ("closing", "link", "loop", "queue", "writer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: list[_Command] = []
+        self.writer: asyncio.Task[None] | None = None
+        self.link: _Link | None = None
+        self.closing: set[asyncio.Task[None]] = set()
+
+
 class AutoPipeline:
-    """Run Redis commands for many concurrent callers over one connection."""
+    """Run Redis commands for many concurrent callers over one connection per event loop."""
 
     def __init__(self, url: str, *, timeout: float = 5.0, connect_timeout: float = 2.0) -> None:
         # No retry inside redis-py: `execute` decides what is tried again.
@@ -67,10 +82,7 @@ class AutoPipeline:
             retry=Retry(NoBackoff(), 0),
         )
         self.timeout = timeout
-        self._queue: list[_Command] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._link: _Link | None = None
-        self._closing: set[asyncio.Task[None]] = set()
+        self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
 
     async def execute(self, *args: Any) -> Any:
         """Send one command and return its reply (redis-py's parsed RESP value).
@@ -84,35 +96,48 @@ class AutoPipeline:
             return await self._submit(args)
 
     async def close(self) -> None:
-        """Fail whatever is queued and close the connection."""
-        self._fail_queued(ConnectionError("The Redis session store is closed"))
-        link, self._link = self._link, None
-        if link is not None:
-            self._break(link, ConnectionError("The Redis session store is closed"))
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
+        """Fail whatever this event loop has queued and close its connection
+        (another loop's connection goes with that loop)."""
+        state = self._states.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            closed = ConnectionError("The Redis session store is closed")
+            _fail(state.queue, closed)
+            state.queue = []
+            if state.link is not None:
+                self._break(state, state.link, closed)
+            if state.closing:
+                await asyncio.gather(*state.closing, return_exceptions=True)
 
     # -- internals -------------------------------------------------------------
 
-    def _submit(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+    def _state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.append((args, future))
-        writer = self._writer
-        if writer is None or writer.get_loop() is not loop:
-            self._writer = loop.create_task(self._write())
+        state = self._states.get(loop)
+        if state is None:
+            for old in [old for old in list(self._states) if old.is_closed()]:
+                self._states.pop(old, None)
+            state = self._states[loop] = _LoopState(loop)
+        return state
+
+    def _submit(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        state = self._state()
+        future = state.loop.create_future()
+        state.queue.append((args, future))
+        if state.writer is None:
+            state.writer = state.loop.create_task(self._write(state))
         return future
 
-    async def _write(self) -> None:
+    async def _write(self, state: _LoopState) -> None:
         """Send what is queued, batch after batch, until the queue is empty."""
         try:
-            while self._queue:
+            while state.queue:
                 try:
-                    link = await self._open()
+                    link = await self._open(state)
                 except Exception as exc:  # Redis down: whatever waits fails now
-                    self._fail_queued(_connection_error(exc))
+                    queued, state.queue = state.queue, []
+                    _fail(queued, _connection_error(exc))
                     return
-                batch, self._queue = self._queue, []
+                batch, state.queue = state.queue, []
                 batch = [(args, future) for args, future in batch if not future.done()]
                 if not batch:
                     continue
@@ -120,35 +145,30 @@ class AutoPipeline:
                 try:
                     packed = connection.pack_commands(args for args, _ in batch)
                 except Exception as exc:  # an argument redis-py cannot encode
-                    for _, future in batch:
-                        future.set_exception(exc)
+                    _fail(batch, exc)
                     continue
-                sent_at = link.loop.time()
+                sent_at = state.loop.time()
                 link.in_flight.extend((future, sent_at) for _, future in batch)
                 if link.watchdog is None:
-                    link.watchdog = link.loop.call_later(self.timeout, self._watch, link)
+                    link.watchdog = state.loop.call_later(self.timeout, self._watch, state, link)
                 try:
                     await connection.send_packed_command(packed, check_health=False)
                 except Exception as exc:
-                    self._break(link, _connection_error(exc))
+                    self._break(state, link, _connection_error(exc))
         finally:
-            if self._writer is asyncio.current_task():
-                self._writer = None
+            state.writer = None
 
-    async def _open(self) -> _Link:
-        loop = asyncio.get_running_loop()
-        link = self._link
-        if link is not None and link.loop is loop and not link.broken:
+    async def _open(self, state: _LoopState) -> _Link:
+        link = state.link
+        if link is not None and not link.broken:
             return link
-        self._link = None  # a link of another loop is left to that loop
         connection = self._pool.connection_class(**self._pool.connection_kwargs)
         await connection.connect()  # type: ignore[no-untyped-call]
-        link = _Link(connection, loop)
-        link.reader = loop.create_task(self._read(link))
-        self._link = link
+        link = state.link = _Link(connection, state.loop)
+        link.reader = state.loop.create_task(self._read(state, link))
         return link
 
-    async def _read(self, link: _Link) -> None:
+    async def _read(self, state: _LoopState, link: _Link) -> None:
         """Hand each reply on `link` to the oldest command waiting for one."""
         connection, in_flight = link.connection, link.in_flight
         try:
@@ -169,26 +189,27 @@ class AutoPipeline:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self._break(link, _connection_error(exc))
+            self._break(state, link, _connection_error(exc))
 
-    def _watch(self, link: _Link) -> None:
+    def _watch(self, state: _LoopState, link: _Link) -> None:
         """Drop `link` when its oldest command has waited `timeout` seconds."""
         link.watchdog = None
         if link.broken or not link.in_flight:
             return
-        waited = link.loop.time() - link.in_flight[0][1]
+        waited = state.loop.time() - link.in_flight[0][1]
         if waited >= self.timeout:
-            self._break(link, TimeoutError(f"Redis did not answer within {self.timeout:g} s"))
+            late = TimeoutError(f"Redis did not answer within {self.timeout:g} s")
+            self._break(state, link, late)
         else:
-            link.watchdog = link.loop.call_later(self.timeout - waited, self._watch, link)
+            link.watchdog = state.loop.call_later(self.timeout - waited, self._watch, state, link)
 
-    def _break(self, link: _Link, exc: Exception) -> None:
+    def _break(self, state: _LoopState, link: _Link, exc: Exception) -> None:
         """Fail everything in flight on `link` with `exc` and close it."""
         if link.broken:
             return
         link.broken = True
-        if self._link is link:
-            self._link = None
+        if state.link is link:
+            state.link = None
         if link.watchdog is not None:
             link.watchdog.cancel()
         while link.in_flight:
@@ -197,17 +218,15 @@ class AutoPipeline:
                 future.set_exception(exc)
         if link.reader is not None and link.reader is not asyncio.current_task():
             link.reader.cancel()
-        if link.loop.is_closed():
-            return  # its socket went with its loop
-        closing = link.loop.create_task(link.connection.disconnect(nowait=True))
-        self._closing.add(closing)
-        closing.add_done_callback(self._closing.discard)
+        closing = state.loop.create_task(link.connection.disconnect(nowait=True))
+        state.closing.add(closing)
+        closing.add_done_callback(state.closing.discard)
 
-    def _fail_queued(self, exc: Exception) -> None:
-        queued, self._queue = self._queue, []
-        for _, future in queued:
-            if not future.done():
-                future.set_exception(exc)
+
+def _fail(commands: list[_Command], exc: Exception) -> None:
+    for _, future in commands:
+        if not future.done():
+            future.set_exception(exc)
 
 
 def _connection_error(exc: Exception) -> Exception:

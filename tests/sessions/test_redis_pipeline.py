@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
@@ -140,3 +141,24 @@ def test_a_pipeline_follows_its_caller_to_a_new_event_loop(redis_url: str) -> No
     pipeline = AutoPipeline(redis_url)
     assert asyncio.run(pipeline.execute("PING")) in (True, b"PONG")
     assert asyncio.run(pipeline.execute("ECHO", "again")) == b"again"
+
+
+def test_event_loops_in_several_threads_share_one_pipeline(
+    redis_url: str, redis_prefix: str
+) -> None:
+    pipeline = AutoPipeline(redis_url)
+
+    def worker(name: str) -> list[object]:
+        async def scenario() -> list[object]:
+            keys = [f"{redis_prefix}{name}:{n}" for n in range(200)]
+            await asyncio.gather(*(pipeline.execute("SET", k, n) for n, k in enumerate(keys)))
+            values = await asyncio.gather(*(pipeline.execute("GET", k) for k in keys))
+            await pipeline.close()
+            return values
+
+        return asyncio.run(scenario())
+
+    with ThreadPoolExecutor(max_workers=3) as threads:
+        results = list(threads.map(worker, ["a", "b", "c"]))
+    expected = [str(n).encode() for n in range(200)]
+    assert results == [expected, expected, expected]
