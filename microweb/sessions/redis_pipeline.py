@@ -45,11 +45,10 @@ class _Link:
     """One open connection, the commands sent on it (oldest first, with the
     loop time each was sent) and its reader task."""
 
-    __slots__ = ("broken", "connection", "in_flight", "loop", "reader", "watchdog")
+    __slots__ = ("broken", "connection", "in_flight", "reader", "watchdog")
 
-    def __init__(self, connection: AbstractConnection, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, connection: AbstractConnection) -> None:
         self.connection = connection
-        self.loop = loop
         self.in_flight: deque[tuple[asyncio.Future[Any], float]] = deque()
         self.reader: asyncio.Task[None] | None = None
         self.watchdog: asyncio.TimerHandle | None = None
@@ -164,7 +163,7 @@ class AutoPipeline:
             return link
         connection = self._pool.connection_class(**self._pool.connection_kwargs)
         await connection.connect()  # type: ignore[no-untyped-call]
-        link = state.link = _Link(connection, state.loop)
+        link = state.link = _Link(connection)
         link.reader = state.loop.create_task(self._read(state, link))
         return link
 
