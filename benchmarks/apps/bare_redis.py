@@ -16,25 +16,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .bare import _NOT_FOUND_BODY, _NOT_FOUND_START, Receive, Scope, Send
+from .bare import Receive, Scope, Send
+from .bare_session import IDLE_SECONDS, cookie_value, dumps, send_visits, session_app
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_PREFIX = "bare-bench:"
-COOKIE = "sid"
-IDLE_SECONDS = 7200
 
 _redis: Redis | None = None
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def cookie_value(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"cookie":
-            for part in value.decode("latin-1").split(";"):
-                key, _, val = part.strip().partition("=")
-                if key == COOKIE and val:
-                    return val
-    return None
 
 
 async def _visits(send: Send, scope: Scope) -> None:
@@ -45,18 +33,13 @@ async def _visits(send: Send, scope: Scope) -> None:
         raw = await _redis.get(REDIS_PREFIX + sid)
         if raw is not None:
             record = json.loads(raw)
-    headers = [(b"content-type", b"application/json")]
+    new_sid = None
     if record is None or sid is None:
-        sid = secrets.token_urlsafe(32)
+        sid = new_sid = secrets.token_urlsafe(32)
         record = {}
-        cookie = f"{COOKIE}={sid}; Path=/; Max-Age={IDLE_SECONDS}; HttpOnly; SameSite=lax"
-        headers.append((b"set-cookie", cookie.encode("latin-1")))
     count = record["visits"] = record.get("visits", 0) + 1
-    await _redis.set(REDIS_PREFIX + sid, _dumps(record), ex=IDLE_SECONDS)
-    body = _dumps({"visits": count}).encode()
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await _redis.set(REDIS_PREFIX + sid, dumps(record), ex=IDLE_SECONDS)
+    await send_visits(send, count, new_sid)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -73,13 +56,4 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] != "http":
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-        return
-    if scope["path"] == "/session" and scope["method"] == "GET":
-        await _visits(send, scope)
-    else:
-        await send(_NOT_FOUND_START)
-        await send(_NOT_FOUND_BODY)
+app = session_app(_visits, _lifespan)
