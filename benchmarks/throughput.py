@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import importlib.metadata
 import json
 import os
@@ -1049,7 +1050,8 @@ def benchmark(args: argparse.Namespace) -> int:
                         watch = [server.process.pid]
                         if row.name == "session-redis" and redis_pid is not None:
                             watch.append(redis_pid)
-                        result = run_wrk(
+                        measure = functools.partial(
+                            run_wrk,
                             wrk_prefix,
                             server.port,
                             row,
@@ -1058,6 +1060,7 @@ def benchmark(args: argparse.Namespace) -> int:
                             args.duration,
                             watch,
                         )
+                        result = measure()
                         # Something else took the CPUs meanwhile: wait for a quiet moment and
                         # measure again (twice at most, within the time budget of the run);
                         # keep the least disturbed measurement.
@@ -1076,15 +1079,7 @@ def benchmark(args: argparse.Namespace) -> int:
                             budget -= wait_for_quiet(BUSY_LIMIT / 2, min(10.0, budget / 2))
                             retries += 1
                             started_retry = time.monotonic()
-                            again = run_wrk(
-                                wrk_prefix,
-                                server.port,
-                                row,
-                                scripts.get(row.name),
-                                args.connections,
-                                args.duration,
-                                watch,
-                            )
+                            again = measure()
                             budget -= time.monotonic() - started_retry
                             if (again.others_cpu or 0.0) < (result.others_cpu or 0.0):
                                 result = again
