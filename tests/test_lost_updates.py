@@ -110,6 +110,19 @@ async def pairs(app: MicroWeb, cookie: str, paths: list[tuple[str, str]]) -> Non
         assert f"{COOKIE}={first.cookies.get(COOKIE)}" == cookie
 
 
+def run_pairs(app: MicroWeb, paths: list[tuple[str, str]]) -> dict[str, Any]:
+    """Start a session, send `paths` as concurrent pairs on it and return all its data."""
+
+    async def scenario() -> dict[str, Any]:
+        async with lifespan(app):
+            cookie = await start_session(app)
+            await pairs(app, cookie, paths)
+            response = await app.request("/all", headers={"cookie": cookie})
+            return response.json()  # type: ignore[no-any-return]
+
+    return asyncio.run(scenario())
+
+
 @pytest.fixture(params=["memory", "file", "redis"])
 def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     driver = request.param
@@ -126,16 +139,8 @@ def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
 
 def test_concurrent_pairs_writing_different_keys_lose_nothing(options: dict[str, Any]) -> None:
     app = build_app(**options)
-
-    async def scenario() -> dict[str, Any]:
-        async with lifespan(app):
-            cookie = await start_session(app)
-            paths = [(f"/put/a{i}?pair={i}", f"/put/b{i}?pair={i}") for i in range(PAIRS)]
-            await pairs(app, cookie, paths)
-            response = await app.request("/all", headers={"cookie": cookie})
-            return response.json()  # type: ignore[no-any-return]
-
-    data = asyncio.run(scenario())
+    paths = [(f"/put/a{i}?pair={i}", f"/put/b{i}?pair={i}") for i in range(PAIRS)]
+    data = run_pairs(app, paths)
 
     missing = [f"{p}{i}" for i in range(PAIRS) for p in "ab" if f"{p}{i}" not in data]
     assert missing == [], f"{len(missing)} keys lost, e.g. {missing[:10]}"
@@ -147,16 +152,8 @@ def test_concurrent_pairs_incrementing_different_counters_lose_nothing(
     options: dict[str, Any],
 ) -> None:
     app = build_app(**options)
-
-    async def scenario() -> dict[str, Any]:
-        async with lifespan(app):
-            cookie = await start_session(app)
-            paths = [(f"/incr/ca?pair={i}", f"/incr/cb?pair={i}") for i in range(PAIRS)]
-            await pairs(app, cookie, paths)
-            response = await app.request("/all", headers={"cookie": cookie})
-            return response.json()  # type: ignore[no-any-return]
-
-    data = asyncio.run(scenario())
+    paths = [(f"/incr/ca?pair={i}", f"/incr/cb?pair={i}") for i in range(PAIRS)]
+    data = run_pairs(app, paths)
 
     assert data == {"base": 0, "ca": PAIRS, "cb": PAIRS}
     assert app.overlaps == 2 * PAIRS  # type: ignore[attr-defined]
