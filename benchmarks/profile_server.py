@@ -51,6 +51,7 @@ from benchmarks.throughput import (  # noqa: E402
     check_answers,
     clean_redis,
     run_wrk,
+    spawn_server,
     start_server,
     stop_server,
     wait_until_ready,
@@ -95,16 +96,7 @@ def serve_with_cprofile(target: str, port: int, output: str) -> None:
 def start_cprofile_server(name: str, prefix: Sequence[str], output: Path, log: Path) -> Server:
     port = _free_port()
     command = [*prefix, sys.executable, __file__, "_serve", SERVERS[name], str(port), str(output)]
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return Server(name, SERVERS[name], port, process, log)
+    return spawn_server(name, SERVERS[name], port, command, log)
 
 
 # -- reports -----------------------------------------------------------------------------

@@ -240,6 +240,14 @@ def start_server(name: str, target: str, prefix: Sequence[str], log_dir: Path) -
         "--log-level",
         "warning",
     ]
+    return spawn_server(name, target, port, command, log_path)
+
+
+def spawn_server(
+    name: str, target: str, port: int, command: Sequence[str], log_path: Path
+) -> Server:
+    """Run `command` (a server of `target` on `port`) from the repository root, its output
+    in `log_path`."""
     with log_path.open("wb") as log:
         # A new session: Ctrl-C in the terminal reaches only us, and we stop the server
         # (and anything it spawned) through its own process group.
