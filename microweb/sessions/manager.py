@@ -163,7 +163,7 @@ class SessionManager:
             return Session(self)
         try:
             record = await self.store.load(sid, self.idle_s)
-            if record is not None and self.absolute_s is not None and self._too_old(record):
+            if record is not None and self._too_old(record):
                 await self.store.destroy(sid)
                 record = None
             if record is None:
