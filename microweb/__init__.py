@@ -2,7 +2,7 @@
 
 from .app import MicroWeb
 from .auth import login, logout, require_auth, require_role
-from .compose import Middleware, middleware
+from .compose import Middleware, create_middleware
 from .context import Context
 from .csrf import csrf, csrf_field
 from .datastructures import FormData, Headers, UploadFile
@@ -27,11 +27,11 @@ __all__ = [
     "TypedSession",
     "UnauthorizedError",
     "UploadFile",
+    "create_middleware",
     "csrf",
     "csrf_field",
     "login",
     "logout",
-    "middleware",
     "require_auth",
     "require_role",
     "session",

@@ -15,6 +15,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .app import MicroWeb
     from .context import Context
 
-__all__ = ["Entry", "Middleware", "Next", "compose", "is_middleware", "middleware"]
+__all__ = ["Entry", "Middleware", "Next", "compose", "create_middleware", "is_middleware"]
 
 Next = Callable[[], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,7 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _MARK = "__microweb_middleware__"
 
 
-def middleware(fn: F) -> F:
+def create_middleware(fn: F) -> F:
     """Mark `fn` (an `async def mw(c, next)`) as middleware, so a route decorator accepts it."""
     setattr(fn, _MARK, True)
     return fn
@@ -145,8 +146,11 @@ async def call_entry(entry: Entry, c: Context, next: Next | None) -> Any:
         if entry.takes_next:
             return await entry.fn(c, next)
         return await entry.fn(c)
-    # Plain `def` handlers may block; run them off the event loop, as Starlette does.
-    return await asyncio.get_running_loop().run_in_executor(None, entry.fn, c)
+    # Plain `def` handlers may block; run them off the event loop, as Starlette does, in a
+    # copy of this request's context so contextvars (request id, `get_context()`) reach them.
+    return await asyncio.get_running_loop().run_in_executor(
+        None, contextvars.copy_context().run, entry.fn, c
+    )
 
 
 def compose(c: Context, entries: Sequence[tuple[Entry, Any]], app: MicroWeb) -> Awaitable[None]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from microweb import MicroWeb, Middleware, middleware
+from microweb import MicroWeb, Middleware, create_middleware
 from microweb.testing import TestClient
 
 # -- methods -------------------------------------------------------------------
@@ -92,7 +92,7 @@ def test_decorator_returns_the_function_unchanged(app):
 def test_decorator_with_marked_middleware_runs_it_before_the_handler(app, client):
     calls = []
 
-    @middleware
+    @create_middleware
     async def guard(c, next):
         calls.append("guard")
         c.set("who", "guarded")
@@ -128,7 +128,7 @@ def test_decorator_with_middleware_subclass_instance_runs_it_before_the_handler(
 def test_route_middleware_short_circuit_keeps_the_handler_from_running(app, client):
     ran = []
 
-    @middleware
+    @create_middleware
     async def deny(c, next):
         return c.text("denied", 403)
 

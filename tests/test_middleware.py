@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from microweb import HTTPException, Middleware, middleware
+from microweb import HTTPException, Middleware, create_middleware
 
 
 def test_code_before_and_after_next_runs_as_an_onion(app, client):
@@ -302,7 +302,7 @@ def test_plain_value_returned_after_next_is_converted(app, client):
 
 
 def test_middleware_marked_with_decorator_works_with_use(app, client):
-    @middleware
+    @create_middleware
     async def tag(c, next):
         await next()
         c.res.headers["x-marked"] = "1"
