@@ -244,28 +244,38 @@ class Request:
     async def body(self) -> bytes:
         """The whole body as bytes (read once, then cached); 413 over the size limit."""
         if self._body is None:
-            limit = self._limits.max_body_size
-            declared = self._header_map().get("content-length")
-            if declared is not None:
-                if not (declared.isascii() and declared.isdigit()):
-                    raise HTTPException(400, f"Malformed Content-Length header: {declared!r}")
-                if int(declared) > limit:
-                    raise HTTPException(413, f"Request body is larger than {limit} bytes")
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                message = await self._receive()
-                if message["type"] == "http.disconnect":
-                    raise HTTPException(400, "Client disconnected before sending the body")
-                chunk = message.get("body", b"")
-                if chunk:
-                    size += len(chunk)
-                    if size > limit:
-                        raise HTTPException(413, f"Request body is larger than {limit} bytes")
-                    chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-            self._body = b"".join(chunks)
+            return await self.read_body(self._limits.max_body_size)
+        return self._body
+
+    async def read_body(self, max_size: int) -> bytes:
+        """Read and cache the body, counting the bytes received: over `max_size` (or a
+        Content-Length saying so) is HTTPException(413). A body cached already is only
+        measured."""
+        if self._body is not None:
+            if len(self._body) > max_size:
+                raise HTTPException(413, f"Request body is larger than {max_size} bytes")
+            return self._body
+        declared = self._header_map().get("content-length")
+        if declared is not None:
+            if not (declared.isascii() and declared.isdigit()):
+                raise HTTPException(400, f"Malformed Content-Length header: {declared!r}")
+            if int(declared) > max_size:
+                raise HTTPException(413, f"Request body is larger than {max_size} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise HTTPException(400, "Client disconnected before sending the body")
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > max_size:
+                    raise HTTPException(413, f"Request body is larger than {max_size} bytes")
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        self._body = b"".join(chunks)
         return self._body
 
     async def text(self) -> str:

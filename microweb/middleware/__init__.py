@@ -1,0 +1,62 @@
+"""The built-in middleware: Hono's box, in snake_case.
+
+Each name is a factory returning middleware usable with `app.use(...)`,
+`app.use(path, ...)` and per route. Options are checked when the factory is
+called: a contradictory or malformed option raises ValueError at start-up,
+never at request time. Optional libraries (PyJWT, brotli, zstd, redis) are
+imported only by the factory that needs them.
+"""
+
+from .basic_auth import basic_auth
+from .bearer_auth import bearer_auth
+from .body_limit import body_limit
+from .combine import every, some, unless
+from .compress import compress
+from .context_storage import context_storage, get_context
+from .cors import cors
+from .etag import etag
+from .https_redirect import https_redirect
+from .ip_restriction import ip_restriction
+from .jwt import jwt
+from .logger import logger
+from .pretty_json import pretty_json
+from .rate_limit import rate_limit
+from .request_id import RequestIdFilter, request_id
+from .secure_headers import NONCE, csp_nonce, secure_headers
+from .timeout import timeout
+from .timing import end_time, set_metric, start_time, timer, timing
+from .trailing_slash import trailing_slash
+from .trusted_host import trusted_host
+
+__all__ = [
+    "NONCE",
+    "RequestIdFilter",
+    "basic_auth",
+    "bearer_auth",
+    "body_limit",
+    "compress",
+    "context_storage",
+    "cors",
+    "csp_nonce",
+    "end_time",
+    "etag",
+    "every",
+    "get_context",
+    "https_redirect",
+    "ip_restriction",
+    "jwt",
+    "logger",
+    "pretty_json",
+    "rate_limit",
+    "request_id",
+    "secure_headers",
+    "set_metric",
+    "some",
+    "start_time",
+    "timeout",
+    "timer",
+    "timing",
+    "trailing_slash",
+    "trusted_host",
+    "unless",
+]

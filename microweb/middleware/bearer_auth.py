@@ -1,0 +1,88 @@
+"""`bearer_auth()`: bearer tokens (RFC 6750).
+
+Rules:
+- No `Authorization: Bearer` header: 401 with `WWW-Authenticate: Bearer
+  realm="..."` (no error code, as RFC 6750 section 3.1 says).
+- A malformed header (another scheme, an empty token, characters outside
+  the b64token grammar): 400 with `error="invalid_request"`.
+- A wrong token: 401 with `error="invalid_token"`. Tokens are compared in
+  constant time, every configured token tried.
+- The token that passed is in `c.get("token")`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..compose import Next, create_middleware
+from ..exceptions import HTTPException, UnauthorizedError
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+__all__ = ["bearer_auth"]
+
+# RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+Verify = Callable[[str, "Context"], "bool | Awaitable[bool]"]
+
+
+def bearer_auth(
+    token: str | None = None,
+    tokens: Iterable[str] | None = None,
+    verify: Verify | None = None,
+    realm: str = "",
+) -> Callable[..., Any]:
+    """Bearer token middleware: one `token`, several `tokens`, or `verify(token, c) -> bool`."""
+    accepted = [t.encode() for t in ([token] if token is not None else []) + list(tokens or ())]
+    if not accepted and verify is None:
+        raise ValueError("bearer_auth(): give token, tokens or verify")
+    for t in accepted:
+        if not _TOKEN.fullmatch(t.decode()):
+            raise ValueError("bearer_auth(): a token may only hold RFC 6750 b64token characters")
+    if '"' in realm or "\\" in realm:
+        raise ValueError("bearer_auth(): the realm must not contain quotes or backslashes")
+    prefix = f'Bearer realm="{realm}"' if realm else "Bearer"
+
+    def challenge(error: str | None) -> dict[str, str]:
+        if error is None:
+            return {"www-authenticate": prefix}
+        separator = ", " if realm else " "
+        return {"www-authenticate": f'{prefix}{separator}error="{error}"'}
+
+    async def check(given: str, c: Context) -> bool:
+        data = given.encode()
+        matched = False
+        for candidate in accepted:
+            matched |= hmac.compare_digest(data, candidate)
+        if matched:
+            return True
+        if verify is not None:
+            result = verify(given, c)
+            if inspect.isawaitable(result):
+                result = await result
+            return bool(result)
+        return False
+
+    @create_middleware
+    async def bearer_auth_middleware(c: Context, next: Next) -> None:
+        header = c.req.header("authorization")
+        if not header:
+            raise UnauthorizedError("Authentication required", headers=challenge(None))
+        scheme, _, value = header.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() != "bearer" or not _TOKEN.fullmatch(value):
+            raise HTTPException(
+                400, "Malformed Authorization header", headers=challenge("invalid_request")
+            )
+        if not await check(value, c):
+            raise UnauthorizedError("Invalid token", headers=challenge("invalid_token"))
+        c.set("token", value)
+        await next()
+
+    return bearer_auth_middleware

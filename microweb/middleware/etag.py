@@ -1,0 +1,65 @@
+"""`etag()`: entity tags and conditional GETs (RFC 9110 sections 8.8.3 and 13.1.2).
+
+Rules:
+- A 2xx answer to GET or HEAD with a complete body gets an `ETag` (a hash of
+  the body; `W/` prefixed with `weak=True`), unless the handler set one.
+- A streamed body is never hashed: it may be endless (SSE) and must never be
+  read to its end. It passes through untouched.
+- `If-None-Match` (a list, `*`, weak comparison) matching the tag gives 304
+  with no body, keeping only Cache-Control, Content-Location, Date, ETag,
+  Expires and Vary, the headers RFC 9110 section 15.4.5 lists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..compose import Next, create_middleware
+from ..response import Response
+from ._headers import header_tokens
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+__all__ = ["etag", "etag_matches"]
+
+KEPT_ON_304 = frozenset(
+    {b"cache-control", b"content-location", b"date", b"etag", b"expires", b"vary"}
+)
+
+
+def etag_matches(if_none_match: str | None, tag: str) -> bool:
+    """Whether `If-None-Match` matches `tag`, by the weak comparison (W/ ignored)."""
+    tokens = header_tokens(if_none_match)
+    if "*" in tokens:
+        return True
+    opaque = tag.removeprefix("W/")
+    return any(token.removeprefix("W/") == opaque for token in tokens)
+
+
+def etag(weak: bool = False) -> Callable[..., Any]:
+    """ETag middleware."""
+    prefix = "W/" if weak else ""
+
+    @create_middleware
+    async def etag_middleware(c: Context, next: Next) -> Response | None:
+        await next()
+        res = c.res
+        if res is None or c.req.method not in ("GET", "HEAD") or not 200 <= res.status < 300:
+            return None
+        headers = res.headers
+        tag = headers.get("etag")
+        if tag is None:
+            if res.stream is not None:
+                return None
+            digest = hashlib.blake2b(res.body, digest_size=16).hexdigest()
+            tag = f'{prefix}"{digest}"'
+            headers["etag"] = tag
+        if etag_matches(c.req.header("if-none-match"), tag):
+            kept = [(k, v) for k, v in res.raw if k in KEPT_ON_304]
+            return Response.from_raw(b"", 304, kept)
+        return None
+
+    return etag_middleware

@@ -1,0 +1,93 @@
+"""`jwt()`: JSON Web Tokens verified by PyJWT (the `microweb[jwt]` extra).
+
+Rules:
+- `algorithms` is required and `none` is refused: the token never chooses how
+  it is checked, so an RS256 public key can never be used as an HS256 secret
+  (algorithm confusion) and an unsigned token never passes.
+- The token comes from `Authorization: Bearer ...`, or from the cookie named
+  by `cookie=`. Missing, malformed, expired, not yet valid, wrongly signed, or
+  with the wrong audience or issuer: 401 with
+  `WWW-Authenticate: Bearer error="invalid_token"`.
+- The verified payload is in `c.get("jwt_payload")`.
+- PyJWT is imported when the factory is called, never by `import microweb`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..compose import Next, create_middleware
+from ..exceptions import UnauthorizedError
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+__all__ = ["jwt"]
+
+_HMAC = {"HS256", "HS384", "HS512"}
+
+
+def jwt(
+    secret: Any,
+    algorithms: Iterable[str],
+    cookie: str | None = None,
+    audience: str | Iterable[str] | None = None,
+    issuer: str | None = None,
+    leeway: float = 0,
+) -> Callable[..., Any]:
+    """JWT middleware. `secret` is the HMAC secret or the public key (PEM or a key object)."""
+    try:
+        import jwt as pyjwt
+    except ImportError as err:  # pragma: no cover - the dev install has it
+        raise ImportError("jwt() needs PyJWT: pip install 'microweb[jwt]'") from err
+    if isinstance(algorithms, str):
+        raise ValueError('jwt(): algorithms is a list, e.g. algorithms=["HS256"]')
+    allowed = list(algorithms)
+    if not allowed:
+        raise ValueError('jwt(): algorithms is required, e.g. algorithms=["HS256"]')
+    if any(a.lower() == "none" for a in allowed):
+        raise ValueError('jwt(): the "none" algorithm would accept unsigned tokens; it is refused')
+    if not secret:
+        raise ValueError("jwt(): a secret or public key is required")
+    if set(allowed) & _HMAC and set(allowed) - _HMAC:
+        raise ValueError(
+            "jwt(): mixing HMAC (HS*) and public-key algorithms lets a public key serve as an "
+            "HMAC secret; use one family"
+        )
+    decoder = pyjwt.PyJWT()
+    aud = audience if audience is None or isinstance(audience, str) else list(audience)
+    challenge = {"www-authenticate": 'Bearer error="invalid_token"'}
+
+    def token_of(c: Context) -> str | None:
+        header: str | None = c.req.header("authorization")
+        if header:
+            scheme, _, token = header.strip().partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            return None
+        if cookie is not None:
+            value = c.req.cookie(cookie)
+            return value if isinstance(value, str) and value else None
+        return None
+
+    @create_middleware
+    async def jwt_middleware(c: Context, next: Next) -> None:
+        token = token_of(c)
+        if token is None:
+            raise UnauthorizedError("Authentication required", headers=challenge)
+        try:
+            payload = decoder.decode(
+                token,
+                secret,
+                algorithms=allowed,
+                audience=aud,
+                issuer=issuer,
+                leeway=leeway,
+            )
+        except pyjwt.PyJWTError as err:
+            raise UnauthorizedError(f"Invalid token: {err}", headers=challenge) from None
+        c.set("jwt_payload", payload)
+        await next()
+
+    return jwt_middleware

@@ -1,0 +1,43 @@
+"""`pretty_json()`: indent JSON answers when the query asks (`?pretty`), as Hono's does.
+
+Rules:
+- Only complete bodies whose Content-Type is JSON (`application/json` or
+  `+json`) are re-indented; a body that does not parse is left as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..compose import Next, create_middleware
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+__all__ = ["pretty_json"]
+
+
+def pretty_json(space: int = 2, query: str = "pretty") -> Callable[..., Any]:
+    """Pretty JSON middleware: `?<query>` indents JSON bodies by `space`."""
+    if space < 0:
+        raise ValueError("pretty_json(): space must be >= 0")
+
+    @create_middleware
+    async def pretty_json_middleware(c: Context, next: Next) -> None:
+        await next()
+        res = c.res
+        if res is None or (res.stream is None and not res.body) or c.req.query(query) is None:
+            return
+        kind = (res.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+        if res.stream is not None or not (kind == "application/json" or kind.endswith("+json")):
+            return
+        try:
+            value = json.loads(res.body)
+        except ValueError:
+            return
+        res.body = json.dumps(value, indent=space, ensure_ascii=False).encode()
+        del res.headers["content-length"]
+
+    return pretty_json_middleware

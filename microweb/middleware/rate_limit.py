@@ -1,0 +1,250 @@
+"""`rate_limit()`: at most N requests per window per key, in process or shared through Redis.
+
+Rules:
+- Fixed windows: `"5/minute"` allows 5 requests in each minute-long window of
+  a key (the peer address by default, or `key(c)`). Over the limit is 429
+  with `Retry-After` (seconds to the window's end); every answer carries
+  `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+- `store="memory"`: one count per process (each worker counts alone). Expired
+  windows are swept as time passes, so memory stays bounded by the keys seen
+  in one window.
+- `store="redis"`: one count for every worker and host. Each request is ONE
+  Lua script on ONE key (INCR, and PEXPIRE when it was the first), atomic, so
+  no read-then-write race lets extra requests through, and it runs on Redis
+  Cluster. A prefix with `{` or `}` is refused (it would pin every key to one
+  cluster slot).
+- A Redis outage fails open (the request passes, logged once per outage) or,
+  with `on_store_error="closed"`, answers 503.
+- A malformed limit (`"5/fortnight"`, `"0/minute"`) is a ValueError at start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..compose import Middleware, Next
+from ..exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+__all__ = ["RateLimit", "parse_rate", "rate_limit"]
+
+log = logging.getLogger("microweb.ratelimit")
+
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d+)?\s*([a-z]+?)s?\s*")
+
+# KEYS[1]: the window's counter. ARGV[1]: the window in ms. Returns {count, ms left}.
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {count, ttl}
+"""
+_HIT_SHA = hashlib.sha1(_HIT.encode(), usedforsecurity=False).hexdigest()
+
+
+def parse_rate(limit: str) -> tuple[int, float]:
+    """`"5/minute"`, `"100/hour"`, `"10/30 seconds"` -> (count, window in seconds)."""
+    match = _RATE.fullmatch(limit.lower()) if isinstance(limit, str) else None
+    if match is None or match.group(3) not in _UNITS:
+        raise ValueError(
+            f"rate_limit(): {limit!r} is not a rate; write N/second, N/minute, N/hour, N/day "
+            "or N/<k> <unit>s (e.g. '10/30 seconds')"
+        )
+    count = int(match.group(1))
+    window = int(match.group(2) or 1) * _UNITS[match.group(3)]
+    if count < 1 or window < 1:
+        raise ValueError(f"rate_limit(): {limit!r} must allow at least 1 request per window")
+    return count, float(window)
+
+
+class _Store(Protocol):
+    async def hit(self, key: str, window: float) -> tuple[int, float]:
+        """Count one request for `key`; the count so far and seconds to the window's end."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class _MemoryStore:
+    __slots__ = ("_next_sweep", "_windows")
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}  # key -> (count, window end)
+        self._next_sweep = 0.0
+
+    async def hit(self, key: str, window: float) -> tuple[int, float]:
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+            self._next_sweep = now + window
+        count, end = self._windows.get(key, (0, 0.0))
+        if end <= now:
+            count, end = 0, now + window
+        count += 1
+        self._windows[key] = (count, end)
+        return count, end - now
+
+    async def close(self) -> None:
+        self._windows.clear()
+
+
+class _RedisStore:
+    __slots__ = ("_client", "_owned", "_url")
+
+    def __init__(self, url: str | None, client: Any) -> None:
+        self._url = url or "redis://127.0.0.1:6379/0"
+        self._client = client
+        self._owned = client is None
+
+    def _redis(self) -> Any:
+        if self._client is None:
+            from ..redis_connect import connect
+
+            self._client = connect(self._url)
+        return self._client
+
+    async def hit(self, key: str, window: float) -> tuple[int, float]:
+        from redis.exceptions import NoScriptError
+
+        client = self._redis()
+        ms = max(1, round(window * 1000))
+        try:
+            count, ttl = await client.evalsha(_HIT_SHA, 1, key, ms)
+        except NoScriptError:
+            # EVAL runs on the key's own node: right after a failover the new primary has
+            # no script cache, and SCRIPT LOAD would go to every primary.
+            count, ttl = await client.eval(_HIT, 1, key, ms)
+        return int(count), int(ttl) / 1000
+
+    async def close(self) -> None:
+        if self._owned and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+
+class RateLimit(Middleware):
+    """The middleware `rate_limit()` returns; `startup`/`shutdown` open and close Redis."""
+
+    def __init__(
+        self,
+        limit: str,
+        key: Callable[[Context], str] | None,
+        store: _Store,
+        prefix: str,
+        fail_open: bool,
+    ) -> None:
+        self.count, self.window = parse_rate(limit)
+        self.key = key
+        self.store = store
+        self.prefix = prefix
+        self.fail_open = fail_open
+        self._outage = False
+
+    async def shutdown(self) -> None:
+        await self.store.close()
+
+    def _key_of(self, c: Context) -> str:
+        if self.key is not None:
+            return str(self.key(c))
+        client = c.req.client
+        return client[0] if client else "unknown"
+
+    async def __call__(self, c: Context, next: Next) -> Any:
+        key = f"{self.prefix}{self._key_of(c)}"
+        try:
+            count, reset = await self.store.hit(key, self.window)
+        except Exception as err:
+            if not _unavailable(err):
+                raise
+            if not self._outage:
+                self._outage = True
+                how = "letting requests through" if self.fail_open else "refusing requests"
+                log.error("Rate limit store unavailable, %s: %s", how, err)
+            if self.fail_open:
+                await next()
+                return None
+            raise HTTPException(503, "Rate limit store unavailable") from None
+        if self._outage:
+            self._outage = False
+            log.warning("Rate limit store reachable again")
+        remaining = max(0, self.count - count)
+        reset_s = max(1, math.ceil(reset))
+        headers = {
+            "ratelimit-limit": str(self.count),
+            "ratelimit-remaining": str(remaining),
+            "ratelimit-reset": str(reset_s),
+        }
+        if count > self.count:
+            raise HTTPException(
+                429, "Too Many Requests", headers={**headers, "retry-after": str(reset_s)}
+            )
+        await next()
+        if c.res is not None:
+            for name, value in headers.items():
+                c.res.headers[name] = value
+        return None
+
+
+def _unavailable(err: Exception) -> bool:
+    if isinstance(err, OSError):
+        return True
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(err, RedisError)
+
+
+def rate_limit(
+    limit: str = "5/minute",
+    key: Callable[[Context], str] | None = None,
+    store: str = "memory",
+    url: str | None = None,
+    client: Any = None,
+    prefix: str = "microweb:ratelimit:",
+    on_store_error: str = "open",
+) -> RateLimit:
+    """Rate limit middleware; see the module rules."""
+    parse_rate(limit)
+    if on_store_error not in ("open", "closed"):
+        raise ValueError('rate_limit(): on_store_error is "open" or "closed"')
+    if "{" in prefix or "}" in prefix:
+        raise ValueError(
+            "rate_limit(): the prefix must not contain '{' or '}' (a hash tag would put every "
+            "key in one Redis Cluster slot)"
+        )
+    chosen: _Store
+    if store == "memory":
+        if url is not None or client is not None:
+            raise ValueError('rate_limit(): url and client go with store="redis"')
+        chosen = _MemoryStore()
+    elif store == "redis":
+        if url is not None:
+            from ..redis_connect import parse_redis_url
+
+            parse_redis_url(url)
+        chosen = _RedisStore(url, client)
+    else:
+        raise ValueError(f'rate_limit(): store is "memory" or "redis", got {store!r}')
+    return RateLimit(limit, key, chosen, prefix, on_store_error == "open")

@@ -1,0 +1,51 @@
+"""`trailing_slash()`: redirect a 404 to the other form of the path, as Hono's
+`trimTrailingSlash` / `appendTrailingSlash` do.
+
+Rules:
+- Only when the app answered 404 to a GET or HEAD: a route that exists is
+  never redirected away from.
+- `"trim"`: `/about/` -> `/about`; `"append"`: `/about` -> `/about/`. The
+  root `/` is left alone. 301, the query kept, and a relative `Location`
+  (a path, so the redirect never leaves the host).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..compose import Next, create_middleware
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+__all__ = ["trailing_slash"]
+
+
+def trailing_slash(mode: str = "trim") -> Callable[..., Any]:
+    """Trailing slash middleware: `mode` is "trim" or "append"."""
+    if mode not in ("trim", "append"):
+        raise ValueError(f'trailing_slash(): mode must be "trim" or "append", got {mode!r}')
+
+    @create_middleware
+    async def trailing_slash_middleware(c: Context, next: Next) -> None:
+        await next()
+        res = c.res
+        if res is None or res.status != 404 or c.req.method not in ("GET", "HEAD"):
+            return
+        raw_path = c.req.scope.get("raw_path") or c.req.scope["path"].encode()
+        path = raw_path.partition(b"?")[0].decode("latin-1")
+        if mode == "trim":
+            if len(path) <= 1 or not path.endswith("/"):
+                return
+            target = path.rstrip("/") or "/"
+        else:
+            if path.endswith("/"):
+                return
+            target = path + "/"
+        if target.startswith("//"):
+            target = "/" + target.lstrip("/")  # never a scheme-relative URL to another host
+        query = c.req.scope.get("query_string", b"").decode("latin-1")
+        c.res = c.redirect(target + ("?" + query if query else ""), 301)
+
+    return trailing_slash_middleware

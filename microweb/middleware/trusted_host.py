@@ -1,0 +1,70 @@
+"""`trusted_host()`: refuse requests for hosts the app does not serve (Host header attacks).
+
+Rules:
+- The `Host` header (port ignored, case-insensitive) must match one of
+  `hosts`: an exact name, `"*.example.com"` (any subdomain, not the bare
+  domain), or `"*"` (anything). Otherwise 400 "Invalid host header".
+- With `www_redirect=True`, a request for `example.com` when only
+  `www.example.com` is listed is redirected (301) there, path and query kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..compose import Next, create_middleware
+from ..exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from ..context import Context
+    from ..response import Response
+
+__all__ = ["trusted_host"]
+
+
+def trusted_host(hosts: Iterable[str], www_redirect: bool = False) -> Callable[..., Any]:
+    """Trusted host middleware."""
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    patterns = [h.strip().lower() for h in hosts]
+    if not patterns:
+        raise ValueError("trusted_host(): give at least one host")
+    for pattern in patterns:
+        if not pattern or ("*" in pattern and pattern != "*" and not pattern.startswith("*.")):
+            raise ValueError(
+                f"trusted_host(): {pattern!r}: a wildcard is only allowed as '*' or '*.domain'"
+            )
+        if "*" in pattern[1:] or "/" in pattern or ":" in pattern:
+            raise ValueError(f"trusted_host(): {pattern!r} is not a host name pattern")
+    any_host = "*" in patterns
+
+    def trusted(host: str) -> bool:
+        return any_host or any(
+            host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns
+        )
+
+    @create_middleware
+    async def trusted_host_middleware(c: Context, next: Next) -> Response | None:
+        host = _host_name(c.req.header("host") or "")
+        if host is not None and trusted(host):
+            await next()
+            return None
+        if host is not None and www_redirect and trusted("www." + host):
+            url = urlsplit(c.req.url)
+            netloc = "www." + (url.netloc or "")
+            return c.redirect(url._replace(netloc=netloc).geturl(), 301)
+        raise HTTPException(400, "Invalid host header")
+
+    return trusted_host_middleware
+
+
+def _host_name(header: str) -> str | None:
+    header = header.strip().lower()
+    if not header:
+        return None
+    if header.startswith("["):  # an IPv6 literal: [::1]:8000
+        end = header.find("]")
+        return header[: end + 1] if end > 0 else None
+    return header.rsplit(":", 1)[0] if ":" in header else header
