@@ -112,13 +112,16 @@ class Response:
 
     def start_message(self) -> Message:
         """The `http.response.start` message of a response with a body (not a stream):
-        its headers, plus Content-Length unless they have one."""
+        its headers, plus Content-Length unless they have one or the status has no body."""
         raw = self.raw
         for name, _ in raw:
             if name == b"content-length":
                 break
         else:
-            raw = [*raw, (b"content-length", b"%d" % len(self.body))]
+            # RFC 9110 8.6: no Content-Length on 1xx and 204; on a 304 it would have to be
+            # the length of the 200 body, which a body-less 304 does not know.
+            if self.status >= 200 and self.status not in (204, 304):
+                raw = [*raw, (b"content-length", b"%d" % len(self.body))]
         return {"type": "http.response.start", "status": self.status, "headers": raw}
 
     async def send(self, send: Send, receive: Receive, *, head: bool = False) -> None:

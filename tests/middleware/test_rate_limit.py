@@ -1,0 +1,153 @@
+"""rate_limit(): windows, headers, per-process and shared Redis counts, and outages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from microweb import MicroWeb
+from microweb.middleware import rate_limit
+from microweb.middleware.rate_limit import parse_rate
+from microweb.testing import TestClient
+
+from ..conftest import RedisServer, free_port, no_redis
+from ..servers import serve
+
+
+def limited(**options: object) -> TestClient:
+    app = MicroWeb()
+    app.use(rate_limit(**options))  # type: ignore[arg-type]
+    app.get("/", lambda c: "ok")
+    return TestClient(app)
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("5/minute", (5, 60.0)),
+        ("100/hour", (100, 3600.0)),
+        ("1/s", (1, 1.0)),
+        ("10/30 seconds", (10, 30.0)),
+        ("2/day", (2, 86400.0)),
+        (" 3 / minutes ", (3, 60.0)),
+    ],
+)
+def test_rates_parse(text: str, parsed: tuple[int, float]) -> None:
+    assert parse_rate(text) == parsed
+
+
+@pytest.mark.parametrize("bad", ["5/fortnight", "0/minute", "minute", "5", "-1/s", "5/0 s"])
+def test_bad_rates_are_refused_at_startup(bad: str) -> None:
+    with pytest.raises(ValueError, match="rate"):
+        rate_limit(bad)
+
+
+def test_prefix_with_braces_is_refused() -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        rate_limit(store="redis", prefix="app:{x}:")
+
+
+def test_memory_limit_answers_429_with_retry_after_and_headers() -> None:
+    client = limited(limit="3/minute")
+    answers = [client.get("/") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert all(a.headers["ratelimit-limit"] == "3" for a in answers)
+    assert 0 < int(answers[3].headers["retry-after"]) <= 60
+    assert 0 < int(answers[0].headers["ratelimit-reset"]) <= 60
+
+
+def test_keys_are_counted_apart() -> None:
+    client = limited(limit="1/minute", key=lambda c: c.req.header("x-user") or "anon")
+    assert client.get("/", headers={"x-user": "a"}).status_code == 200
+    assert client.get("/", headers={"x-user": "b"}).status_code == 200
+    assert client.get("/", headers={"x-user": "a"}).status_code == 429
+
+
+def test_the_window_resets() -> None:
+    client = limited(limit="1/1 second")
+    assert client.get("/").status_code == 200
+    assert client.get("/").status_code == 429
+    time.sleep(1.1)
+    assert client.get("/").status_code == 200
+
+
+def test_redis_limit_holds_across_two_apps(redis_url: str, redis_prefix: str) -> None:
+    options = {
+        "limit": "4/minute",
+        "store": "redis",
+        "url": redis_url,
+        "prefix": redis_prefix,
+        "key": lambda c: "shared",
+    }
+    with limited(**options) as one, limited(**options) as two:
+        statuses = [client.get("/").status_code for client in (one, two, one, two, one, two)]
+    assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_concurrent_redis_hits_never_let_extra_requests_through(
+    redis_url: str, redis_prefix: str
+) -> None:
+    app = MicroWeb()
+    app.use(rate_limit("10/minute", store="redis", url=redis_url, prefix=redis_prefix))
+    app.get("/", lambda c: "ok")
+
+    async def burst() -> list[int]:
+        from microweb.testing import call_app
+
+        answers = await asyncio.gather(*(call_app(app, "GET", "http://t/") for _ in range(40)))
+        return [a.status_code for a in answers]
+
+    statuses = asyncio.run(burst())
+    assert statuses.count(200) == 10
+    assert statuses.count(429) == 30
+
+
+def test_two_server_processes_share_one_redis_limit(
+    redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    env = {"REDIS_URL": redis_url, "RATE_PREFIX": redis_prefix}
+    target = "tests.apps.middleware_app:shared"
+    with serve(target, tmp_path, env) as first, serve(target, tmp_path, env) as second:
+        answers = [httpx.get(server.url + "/", timeout=10) for server in (first, second) * 4]
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 3
+    pids = {a.json()["pid"] for a in answers if a.status_code == 200}
+    assert len(pids) == 2
+
+
+@pytest.fixture
+def doomed_redis() -> Iterator[RedisServer]:
+    """A throwaway redis-server that the test kills."""
+    if shutil.which("redis-server") is None:
+        no_redis("redis-server is not installed")
+    server = RedisServer(free_port()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("mode", "status"), [("open", 200), ("closed", 503)])
+def test_a_redis_outage_fails_open_or_closed_and_is_logged_once(
+    doomed_redis: RedisServer, mode: str, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    with limited(
+        limit="100/minute", store="redis", url=doomed_redis.url, prefix="test:", on_store_error=mode
+    ) as client:
+        assert client.get("/").status_code == 200
+        assert doomed_redis.process is not None
+        doomed_redis.process.kill()
+        doomed_redis.process.wait()
+        with caplog.at_level(logging.WARNING, logger="microweb.ratelimit"):
+            statuses = [client.get("/").status_code for _ in range(3)]
+    assert statuses == [status] * 3
+    errors = [r for r in caplog.records if r.name == "microweb.ratelimit"]
+    assert len(errors) == 1
+    assert "unavailable" in errors[0].getMessage()
