@@ -11,6 +11,7 @@ from .request import Limits, Request
 from .response import Response
 from .sessions import Session, session
 from .sessions.typed import TypedSession
+from .validation import validator
 
 __all__ = [
     "Context",
@@ -35,4 +36,5 @@ __all__ = [
     "require_auth",
     "require_role",
     "session",
+    "validator",
 ]

@@ -75,6 +75,10 @@ class RouteMethod(Protocol):
     @overload
     def __call__(self, path: str | Iterable[str], /) -> Callable[[H], H]: ...
     @overload
+    def __call__(
+        self, path: str | Iterable[str], /, *middleware: Middleware
+    ) -> Callable[[H], H]: ...
+    @overload
     def __call__(self, path: str | Iterable[str], /, *handlers: Handler) -> Any: ...
 
 

@@ -32,7 +32,11 @@ if TYPE_CHECKING:
     from .app import MicroWeb
     from .request import Request
 
-__all__ = ["Context", "NotFoundResponse", "Vars"]
+__all__ = ["RENDERER", "Context", "NotFoundResponse", "Vars"]
+
+# The context variable where a template middleware (`microweb.templates.jinja`) leaves the
+# function `c.render` calls: `renderer(c, name, context, status, headers) -> Response`.
+RENDERER = "_microweb_renderer"
 
 
 class Vars(Mapping[str, Any]):
@@ -258,6 +262,23 @@ class Context:
         """A streamed response: each chunk goes out as soon as it is produced."""
         content_type = (b"content-type", media_type.encode("latin-1"))
         return self._build(b"", status, headers, content_type, stream=chunks)
+
+    def render(
+        self,
+        name: str,
+        context: Mapping[str, Any] | None = None,
+        status: int = 200,
+        headers: HeadersInit = None,
+    ) -> Response:
+        """An HTML response from the template `name`, with `app.use(jinja(...))` registered."""
+        renderer = self.get(RENDERER)
+        if renderer is None:
+            raise RuntimeError(
+                "c.render() needs a template engine: add app.use(jinja('templates')) "
+                "(from microweb.templates import jinja)"
+            )
+        response: Response = renderer(self, name, context, status, headers)
+        return response
 
     def sse(
         self, events: AsyncIterable[Any], status: int | None = None, headers: HeadersInit = None

@@ -13,7 +13,7 @@ import codecs
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import parse_qsl
 
 from .cookies import parse_cookie_header
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .types import Receive, Scope
 
 __all__ = ["Limits", "Request"]
+
+T = TypeVar("T")
 
 # Codecs Python knows that are not text encodings a client may label a body with:
 # they decode to lone surrogates or raise errors other than UnicodeDecodeError.
@@ -62,6 +64,7 @@ class Request:
         "_receive",
         "_route_entries",
         "_stash",
+        "_valid",
         "method",
         "path",
         "route_index",
@@ -91,6 +94,7 @@ class Request:
         self._query: list[tuple[str, str]] | None = None
         self._cookies: dict[str, str] | None = None
         self._body: bytes | None = None
+        self._valid: dict[str, Any] | None = None
 
     # -- routing -------------------------------------------------------------
 
@@ -118,6 +122,45 @@ class Request:
                 params[key] = decode_param(value) if "%" in value else value
         cache[index] = params
         return params
+
+    @property
+    def route_path(self) -> str:
+        """The path pattern of the route whose handler runs now (`/static/*`), as Hono's
+        `c.req.routePath`; "" when no route matched."""
+        entries = self._route_entries
+        if self.route_index < len(entries):
+            path: str = entries[self.route_index][0].path
+            return path
+        return ""
+
+    # -- validated input -----------------------------------------------------
+
+    @overload
+    def valid(self, target: str) -> Any: ...
+    @overload
+    def valid(self, target: str, schema: type[T]) -> T: ...
+    def valid(self, target: str, schema: type[Any] | None = None) -> Any:
+        """The `target` ("json", "form", "query", ...) as `validator(target, schema)` checked
+        and converted it. With `schema` (a class), the value is typed as that class for the
+        type checker, and checked to be one at run time."""
+        values = self._valid
+        if values is None or target not in values:
+            raise RuntimeError(
+                f"No validated {target!r} on this route: add validator({target!r}, schema) "
+                "before the handler"
+            )
+        value = values[target]
+        if schema is not None and not isinstance(value, schema):
+            raise TypeError(
+                f"Validated {target!r} is a {type(value).__name__}, not {schema.__name__}"
+            )
+        return value
+
+    def set_valid(self, target: str, value: Any) -> None:
+        """Store the validated `target` (what `validator` does)."""
+        if self._valid is None:
+            self._valid = {}
+        self._valid[target] = value
 
     # -- URL -----------------------------------------------------------------
 
@@ -173,8 +216,17 @@ class Request:
                 return value
         return None
 
-    def queries(self, name: str) -> list[str]:
-        """Every query value of `name`, in order."""
+    @overload
+    def queries(self, name: str) -> list[str]: ...
+    @overload
+    def queries(self, name: None = None) -> dict[str, list[str]]: ...
+    def queries(self, name: str | None = None) -> list[str] | dict[str, list[str]]:
+        """Every query value of `name`, in order; without a name, every name's values."""
+        if name is None:
+            every: dict[str, list[str]] = {}
+            for key, value in self._query_items():
+                every.setdefault(key, []).append(value)
+            return every
         return [value for key, value in self._query_items() if key == name]
 
     # -- headers and cookies ---------------------------------------------------

@@ -34,12 +34,12 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..compose import Next, create_middleware
-from ._headers import append_vary, header_tokens
+from ..header_values import append_vary, negotiate
 
 if TYPE_CHECKING:
     from ..context import Context
 
-__all__ = ["available_encodings", "compress"]
+__all__ = ["available_encodings", "compress", "negotiate"]
 
 # perf: 256 KiB of JSON takes about 1 ms to gzip at level 6 here; below that, a thread
 # hand-off (~50-100 µs) costs more than it frees the loop for.
@@ -153,32 +153,6 @@ def _codecs(wanted: Iterable[str]) -> dict[str, Callable[[], _Stream]]:
 def available_encodings() -> list[str]:
     """The encodings this interpreter can produce, best first."""
     return list(_codecs(("zstd", "br", "gzip")))
-
-
-def negotiate(accept: str | None, offered: list[str]) -> str | None:
-    """The coding of `offered` the client prefers (q-values), or None for identity."""
-    if not accept:
-        return None
-    weights: dict[str, float] = {}
-    for token in header_tokens(accept):
-        name, _, params = token.partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        weights[name.strip().lower()] = max(0.0, min(q, 1.0))
-    star = weights.get("*")
-    best: str | None = None
-    best_q = 0.0
-    for coding in offered:
-        q = weights.get(coding, star if star is not None else 0.0)
-        if q > best_q:
-            best, best_q = coding, q
-    return best
 
 
 def _compressible(content_type: str | None) -> bool:

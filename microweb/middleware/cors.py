@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..compose import Next, create_middleware
+from ..header_values import append_vary
 from ..response import Response
-from ._headers import append_vary
 
 if TYPE_CHECKING:
     from ..context import Context

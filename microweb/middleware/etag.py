@@ -17,26 +17,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..compose import Next, create_middleware
+from ..header_values import etag_matches
 from ..response import Response
-from ._headers import header_tokens
 
 if TYPE_CHECKING:
     from ..context import Context
 
-__all__ = ["etag", "etag_matches"]
+__all__ = ["etag"]
 
 KEPT_ON_304 = frozenset(
     {b"cache-control", b"content-location", b"date", b"etag", b"expires", b"vary"}
 )
-
-
-def etag_matches(if_none_match: str | None, tag: str) -> bool:
-    """Whether `If-None-Match` matches `tag`, by the weak comparison (W/ ignored)."""
-    tokens = header_tokens(if_none_match)
-    if "*" in tokens:
-        return True
-    opaque = tag.removeprefix("W/")
-    return any(token.removeprefix("W/") == opaque for token in tokens)
 
 
 def etag(weak: bool = False) -> Callable[..., Any]:

@@ -243,6 +243,11 @@ class Session:
         self._set_flash(FLASH_NEW, _union(self._flash_keys(FLASH_NEW), old))
         self._set_flash(FLASH_OLD, [])
 
+    def flashes(self) -> dict[str, Any]:
+        """This request's flash data: what the previous request flashed and what `now()`
+        set, key -> value."""
+        return {key: self.get(key) for key in self._flash_keys(FLASH_OLD)}
+
     def keep(self, *keys: str) -> None:
         """Keep only the given flash keys for one more request."""
         self._use()

@@ -1,0 +1,64 @@
+"""Parsing and building header values: comma lists, q-values, `Vary` and entity tags.
+
+Shared by the built-in middleware and static files, so that every part of
+microweb reads `Accept-Encoding`, `If-None-Match` and `Vary` the same way.
+"""
+
+from __future__ import annotations
+
+from .datastructures import Headers
+
+__all__ = ["append_vary", "etag_matches", "header_tokens", "negotiate"]
+
+
+def header_tokens(value: str | None) -> list[str]:
+    """The comma-separated tokens of a header value, stripped, empty ones dropped."""
+    if not value:
+        return []
+    return [token.strip() for token in value.split(",") if token.strip()]
+
+
+def append_vary(headers: Headers, name: str) -> None:
+    """Add `name` to `Vary` unless it (or `*`) is there already; never overwrite it."""
+    values = headers.getall("vary")
+    present = [t.lower() for value in values for t in header_tokens(value)]
+    if "*" in present or name.lower() in present:
+        return
+    headers["vary"] = ", ".join([*values, name])
+
+
+def etag_matches(if_none_match: str | None, tag: str) -> bool:
+    """Whether `If-None-Match` matches `tag`, by the weak comparison (W/ ignored)."""
+    tokens = header_tokens(if_none_match)
+    if "*" in tokens:
+        return True
+    opaque = tag.removeprefix("W/")
+    return any(token.removeprefix("W/") == opaque for token in tokens)
+
+
+def negotiate(accept: str | None, offered: list[str]) -> str | None:
+    """The coding of `offered` an `Accept-Encoding` prefers: highest q first, then the
+    order of `offered`; `q=0` refuses, `*` stands for codings not named. None means
+    identity (nothing offered is acceptable)."""
+    if not accept:
+        return None
+    weights: dict[str, float] = {}
+    for token in header_tokens(accept):
+        name, _, params = token.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        weights[name.strip().lower()] = max(0.0, min(q, 1.0))
+    star = weights.get("*")
+    best: str | None = None
+    best_q = 0.0
+    for coding in offered:
+        q = weights.get(coding, star if star is not None else 0.0)
+        if q > best_q:
+            best, best_q = coding, q
+    return best

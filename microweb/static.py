@@ -1,0 +1,237 @@
+"""`serve_static()`: files under a directory, as Hono's `serveStatic` and Starlette's
+`StaticFiles` serve them, with their gaps closed.
+
+Rules:
+- The part of the request path that the route's `*` matched is the file's
+  path under `root` (`/static/css/a.css` on `/static/*` is `root/css/a.css`).
+- Only regular files under `root` are served, checked on the RESOLVED path
+  (symlinks followed): `..` (percent-encoded or not), NUL, backslashes and a
+  symlink leading out of root all answer 404, never a file outside root.
+  A directory serves its `index` file, or 404.
+- `Content-Type` from the extension (`mimetypes`; text types in UTF-8).
+  `ETag` (mtime and size) and `Last-Modified`; `If-None-Match` (or, without
+  it, `If-Modified-Since`) answers 304.
+- `Range: bytes=a-b`, `a-` and `-n` give 206 with `Content-Range`; a range
+  that starts past the end gives 416 with `Content-Range: bytes */size`; a
+  malformed one, several ranges, or a stale `If-Range` are ignored (200 with
+  the whole file, which RFC 9110 allows).
+- With `precompressed`, a `.br`, `.zst` or `.gz` sibling is served when the
+  client accepts that coding (q-values), with `Content-Encoding`, the
+  original's `Content-Type`, and `Vary: Accept-Encoding`.
+- Files up to one chunk (64 KiB) are read in one go in a worker thread;
+  larger ones are streamed chunk by chunk, each read in a worker thread, so
+  the event loop never blocks on the disk and a 1 GB file costs 64 KiB of
+  memory, not 1 GB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import mimetypes
+import os
+import stat
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from .header_values import etag_matches, negotiate
+from .response import Response
+
+if TYPE_CHECKING:
+    from .context import Context
+
+__all__ = ["serve_static"]
+
+CHUNK = 64 * 1024
+# coding -> file suffix, in the order preferred at equal q
+_SIBLINGS = {"br": ".br", "zstd": ".zst", "gzip": ".gz"}
+
+
+def serve_static(
+    root: str | os.PathLike[str] = "static",
+    index: str | None = "index.html",
+    precompressed: bool = True,
+    cache_control: str | None = None,
+) -> Callable[[Context], Any]:
+    """A GET handler serving files under `root`; register it on a route ending in `*`."""
+    base = Path(root).resolve()
+    if not base.is_dir():
+        raise ValueError(f"serve_static(): {root!r} is not a directory")
+    base_text = str(base)
+
+    def locate(relative: str) -> tuple[str, os.stat_result] | None:
+        """The real path and stat of the file `relative` names under root, or None."""
+        if "\0" in relative or "\\" in relative:
+            return None
+        real = os.path.realpath(os.path.join(base_text, relative.lstrip("/")))
+        if real != base_text and not real.startswith(base_text + os.sep):
+            return None
+        try:
+            info = os.stat(real)
+        except (OSError, ValueError):
+            return None
+        if stat.S_ISDIR(info.st_mode):
+            if not index:
+                return None
+            return locate(os.path.relpath(os.path.join(real, index), base_text))
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return real, info
+
+    async def static_handler(c: Context) -> Response:
+        route = c.req.route_path
+        prefix = route[: route.index("*")] if "*" in route else route
+        relative = c.req.path[len(prefix) :] if c.req.path.startswith(prefix) else ""
+        found = await asyncio.to_thread(locate, relative)
+        if found is None:
+            return c.not_found()
+        path, info = found
+        headers: dict[str, str] = {}
+        content_type = _content_type(path)
+        encoding = None
+        if precompressed:
+            variant = await asyncio.to_thread(_precompressed, path, c.req.header("accept-encoding"))
+            if variant is not None:
+                encoding, path, info = variant
+                headers["content-encoding"] = encoding
+            if encoding is not None or await asyncio.to_thread(_has_siblings, path):
+                headers["vary"] = "Accept-Encoding"
+        tag = f'"{info.st_mtime_ns:x}-{info.st_size:x}{"-" + encoding if encoding else ""}"'
+        headers["etag"] = tag
+        headers["last-modified"] = email.utils.formatdate(info.st_mtime, usegmt=True)
+        headers["accept-ranges"] = "bytes"
+        if cache_control:
+            headers["cache-control"] = cache_control
+        if _not_modified(c, tag, info.st_mtime):
+            kept = {k: v for k, v in headers.items() if k in ("etag", "vary", "cache-control")}
+            kept["last-modified"] = headers["last-modified"]
+            return Response(b"", 304, kept)
+        headers["content-type"] = content_type
+        size = info.st_size
+        start, end, status = 0, size - 1, 200
+        wanted = _range(c, tag, info.st_mtime, size)
+        if wanted == "unsatisfiable":
+            return Response(
+                b"Range Not Satisfiable",
+                416,
+                {"content-range": f"bytes */{size}", "content-type": "text/plain; charset=utf-8"},
+            )
+        if isinstance(wanted, tuple):
+            start, end = wanted
+            status = 206
+            headers["content-range"] = f"bytes {start}-{end}/{size}"
+        length = end - start + 1 if size else 0
+        headers["content-length"] = str(length)
+        if c.req.method == "HEAD":
+            return Response(b"", status, headers)
+        try:
+            handle = await asyncio.to_thread(open, path, "rb")
+        except OSError:
+            return c.not_found()
+        if length <= CHUNK:
+            data = await asyncio.to_thread(_read_and_close, handle, start, length)
+            return Response(data, status, headers)
+        return Response(b"", status, headers, stream=_chunks(handle, start, length))
+
+    return static_handler
+
+
+def _content_type(path: str) -> str:
+    kind, _ = mimetypes.guess_type(path)
+    if kind is None:
+        return "application/octet-stream"
+    if kind.startswith("text/") or kind in ("application/javascript", "image/svg+xml"):
+        return f"{kind}; charset=utf-8"
+    return kind
+
+
+def _precompressed(path: str, accept: str | None) -> tuple[str, str, os.stat_result] | None:
+    if not accept:
+        return None
+    present: dict[str, tuple[str, os.stat_result]] = {}
+    for coding, suffix in _SIBLINGS.items():
+        try:
+            info = os.stat(path + suffix)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            present[coding] = (path + suffix, info)
+    chosen = negotiate(accept, list(present))
+    if chosen is None:
+        return None
+    return chosen, *present[chosen]
+
+
+def _has_siblings(path: str) -> bool:
+    return any(os.path.isfile(path + suffix) for suffix in _SIBLINGS.values())
+
+
+def _not_modified(c: Context, tag: str, mtime: float) -> bool:
+    if_none_match = c.req.header("if-none-match")
+    if if_none_match is not None:
+        return etag_matches(if_none_match, tag)
+    since = c.req.header("if-modified-since")
+    if since:
+        try:
+            parsed = email.utils.parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        return int(mtime) <= parsed.timestamp()
+    return False
+
+
+def _range(c: Context, tag: str, mtime: float, size: int) -> tuple[int, int] | str | None:
+    """The single byte range asked for, "unsatisfiable", or None for the whole file."""
+    header = c.req.header("range")
+    if not header or not header.startswith("bytes="):
+        return None
+    if_range = c.req.header("if-range")
+    if if_range is not None and if_range != tag:
+        try:
+            stale = email.utils.parsedate_to_datetime(if_range).timestamp() < int(mtime)
+        except (TypeError, ValueError):
+            stale = True
+        if stale:
+            return None
+    spec = header[len("bytes=") :].strip()
+    if "," in spec:
+        return None
+    first, dash, last = spec.partition("-")
+    first, last = first.strip(), last.strip()
+    if not dash or not (first.isdigit() or last.isdigit()):
+        return None
+    if (first and not first.isdigit()) or (last and not last.isdigit()):
+        return None
+    if not first:
+        suffix = int(last)
+        if suffix == 0:
+            return "unsatisfiable"
+        return max(0, size - suffix), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return start, end
+
+
+def _read_and_close(handle: IO[bytes], start: int, length: int) -> bytes:
+    with handle:
+        handle.seek(start)
+        return handle.read(length)
+
+
+async def _chunks(handle: IO[bytes], start: int, length: int) -> AsyncIterator[bytes]:
+    try:
+        await asyncio.to_thread(handle.seek, start)
+        remaining = length
+        while remaining > 0:
+            data = await asyncio.to_thread(handle.read, min(CHUNK, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data
+    finally:
+        await asyncio.to_thread(handle.close)

@@ -1,0 +1,330 @@
+"""`validator()`: check and convert request input before the handler, as Hono's `validator`.
+
+Rules:
+- `validator(target, schema)` reads the target (`json`, `form`, `query`,
+  `param`, `header`, `cookie`), checks it against `schema` and stores the
+  result for `c.req.valid(target)`. Several validators on one route (query
+  and json, say) each keep their own target.
+- `schema` is a pydantic model, a msgspec Struct, a dataclass, or any
+  `callable(value) -> value` raising ValueError or TypeError. Its kind is
+  found once, when the factory is called, without importing pydantic or
+  msgspec: a class is only checked against them when the user already
+  imported them (so it can only be one of theirs then).
+- Input: `json` is the parsed body (a body that is not JSON is the usual 400
+  from `c.req.json()`); `form`, `query`, `header` and `cookie` are dicts of
+  strings, where a name given more than once becomes a list; `param` is the
+  route's params; header names are lower-case. Strings from those targets
+  are converted to the field types (`"42"` to an int, `"true"` to a bool);
+  JSON values must already have the right type.
+- Failure: 400 with `{"error": "Validation failed", "target": ...,
+  "issues": [{"field": "address.zip", "message": "..."}]}` (fields dotted,
+  list items by index), and the handler does not run. Never a 500.
+- Typing: `c.req.valid("json")` is `Any`, so `user: User = c.req.valid("json")`
+  type-checks; `c.req.valid("json", User)` is typed `User` and checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .compose import Middleware, Next
+from .response import Response
+
+if TYPE_CHECKING:
+    from .context import Context
+
+__all__ = ["ValidationFailed", "Validator", "validator"]
+
+T = TypeVar("T")
+TARGETS = ("json", "form", "query", "param", "header", "cookie")
+Issue = dict[str, str]
+
+
+class ValidationFailed(Exception):
+    """Raised by the dataclass converter with every problem it found."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        super().__init__("; ".join(f"{i['field'] or '(value)'}: {i['message']}" for i in issues))
+        self.issues = issues
+
+
+# -- schema kinds ------------------------------------------------------------------------
+
+
+def _is_pydantic(schema: Any) -> bool:
+    pydantic = sys.modules.get("pydantic")
+    return (
+        pydantic is not None and isinstance(schema, type) and issubclass(schema, pydantic.BaseModel)
+    )
+
+
+def _is_msgspec(schema: Any) -> bool:
+    msgspec = sys.modules.get("msgspec")
+    return msgspec is not None and isinstance(schema, type) and issubclass(schema, msgspec.Struct)
+
+
+def _dotted(path: typing.Iterable[Any]) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _pydantic_checker(schema: Any, from_strings: bool) -> Callable[[Any], Any]:
+    import pydantic
+
+    def check(value: Any) -> Any:
+        try:
+            return schema.model_validate(value, strict=False if from_strings else None)
+        except pydantic.ValidationError as err:
+            raise ValidationFailed(
+                [{"field": _dotted(e["loc"]), "message": e["msg"]} for e in err.errors()]
+            ) from None
+
+    return check
+
+
+def _msgspec_checker(schema: Any, from_strings: bool) -> Callable[[Any], Any]:
+    import msgspec
+
+    def check(value: Any) -> Any:
+        try:
+            return msgspec.convert(value, type=schema, strict=not from_strings)
+        except msgspec.ValidationError as err:
+            message, _, where = str(err).partition(" - at `$")
+            field = where.rstrip("`").lstrip(".").replace("[", ".").replace("]", "")
+            raise ValidationFailed([{"field": field, "message": message}]) from None
+
+    return check
+
+
+def _callable_checker(schema: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        try:
+            return schema(value)
+        except ValidationFailed:
+            raise
+        except (ValueError, TypeError) as err:
+            raise ValidationFailed(
+                [{"field": "", "message": str(err) or type(err).__name__}]
+            ) from None
+
+    return check
+
+
+# -- dataclasses -------------------------------------------------------------------------
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _convert(
+    value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]
+) -> Any:
+    """`value` as type `kind`; problems are added to `issues` (the return is then unused)."""
+    origin = typing.get_origin(kind)
+    args = typing.get_args(kind)
+    where = ".".join(path)
+    if kind is Any or kind is object:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # Optional[X]: X's own problems, with their fields
+            return _convert(value, options[0], path, from_strings, issues)
+        for option in args:
+            if option is type(None):
+                continue
+            attempt: list[Issue] = []
+            result = _convert(value, option, path, from_strings, attempt)
+            if not attempt:
+                return result
+        names = " or ".join(getattr(a, "__name__", str(a)) for a in args)
+        issues.append({"field": where, "message": f"expected {names}"})
+        return None
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        issues.append({"field": where, "message": f"expected one of {list(args)!r}"})
+        return None
+    if origin in (list, tuple, set, frozenset) or kind in (list, tuple, set, frozenset):
+        items = value if isinstance(value, list | tuple) else [value] if from_strings else None
+        if items is None:
+            issues.append({"field": where, "message": "expected a list"})
+            return None
+        item_type = args[0] if args else Any
+        converted = [
+            _convert(item, item_type, [*path, str(i)], from_strings, issues)
+            for i, item in enumerate(items)
+        ]
+        container = origin or kind
+        return converted if container is list else container(converted)
+    if origin is dict or kind is dict:
+        if not isinstance(value, dict):
+            issues.append({"field": where, "message": "expected an object"})
+            return None
+        value_type = args[1] if len(args) == 2 else Any
+        return {
+            k: _convert(v, value_type, [*path, str(k)], from_strings, issues)
+            for k, v in value.items()
+        }
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        return _build(kind, value, path, from_strings, issues)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if from_strings and isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+        issues.append({"field": where, "message": "expected a boolean"})
+        return None
+    if kind is int or kind is float:
+        if isinstance(value, bool):
+            pass
+        elif isinstance(value, int) or (kind is float and isinstance(value, float)):
+            return kind(value)
+        elif from_strings and isinstance(value, str):
+            try:
+                return kind(value)
+            except ValueError:
+                pass
+        issues.append(
+            {"field": where, "message": f"expected {'an integer' if kind is int else 'a number'}"}
+        )
+        return None
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        issues.append({"field": where, "message": "expected a string"})
+        return None
+    if isinstance(kind, type):
+        if isinstance(value, kind):
+            return value
+        try:
+            return kind(value)
+        except (TypeError, ValueError) as err:
+            issues.append({"field": where, "message": str(err) or f"expected {kind.__name__}"})
+            return None
+    return value
+
+
+def _build(
+    schema: type[Any], value: Any, path: list[str], from_strings: bool, issues: list[Issue]
+) -> Any:
+    if not isinstance(value, Mapping):
+        issues.append({"field": ".".join(path), "message": "expected an object"})
+        return None
+    hints = typing.get_type_hints(schema)
+    kwargs: dict[str, Any] = {}
+    before = len(issues)
+    for field in dataclasses.fields(schema):
+        if not field.init:
+            continue
+        if field.name not in value:
+            if (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            ):
+                issues.append({"field": ".".join([*path, field.name]), "message": "field required"})
+            continue
+        kwargs[field.name] = _convert(
+            value[field.name], hints.get(field.name, Any), [*path, field.name], from_strings, issues
+        )
+    if len(issues) > before:
+        return None
+    try:
+        return schema(**kwargs)
+    except (TypeError, ValueError) as err:  # a __post_init__ that checks more
+        issues.append({"field": ".".join(path), "message": str(err)})
+        return None
+
+
+def _dataclass_checker(schema: type[Any], from_strings: bool) -> Callable[[Any], Any]:
+    typing.get_type_hints(schema)  # an unresolvable annotation fails here, at start-up
+
+    def check(value: Any) -> Any:
+        issues: list[Issue] = []
+        result = _build(schema, value, [], from_strings, issues)
+        if issues:
+            raise ValidationFailed(issues)
+        return result
+
+    return check
+
+
+# -- reading targets ---------------------------------------------------------------------
+
+
+def _multi(items: typing.Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in items:
+        if key in result:
+            previous = result[key]
+            result[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            result[key] = value
+    return result
+
+
+async def _read(c: Context, target: str) -> Any:
+    req = c.req
+    if target == "json":
+        content_type = req.content_type
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            raise ValidationFailed(
+                [{"field": "", "message": "expected a JSON body (Content-Type: application/json)"}]
+            )
+        return await req.json()
+    if target == "form":
+        return _multi((await req.form()).multi_items())
+    if target == "query":
+        return {k: v[0] if len(v) == 1 else v for k, v in req.queries().items()}
+    if target == "param":
+        return req.param()
+    if target == "header":
+        return _multi(
+            (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in req.scope["headers"]
+        )
+    return dict(req.cookie())
+
+
+class Validator(Middleware):
+    """The middleware `validator()` returns."""
+
+    def __init__(self, target: str, schema: Any) -> None:
+        if target not in TARGETS:
+            raise ValueError(
+                f"validator(): target must be one of {', '.join(TARGETS)}; got {target!r}"
+            )
+        from_strings = target != "json"
+        if _is_pydantic(schema):
+            self.check = _pydantic_checker(schema, from_strings)
+        elif _is_msgspec(schema):
+            self.check = _msgspec_checker(schema, from_strings)
+        elif dataclasses.is_dataclass(schema) and isinstance(schema, type):
+            self.check = _dataclass_checker(schema, from_strings)
+        elif callable(schema):
+            self.check = _callable_checker(schema)
+        else:
+            raise ValueError(f"validator(): {schema!r} is not a model, a dataclass or a callable")
+        self.target = target
+        self.schema = schema
+
+    async def __call__(self, c: Context, next: Next) -> Response | None:
+        try:
+            value = self.check(await _read(c, self.target))
+        except ValidationFailed as failed:
+            return c.json(
+                {"error": "Validation failed", "target": self.target, "issues": failed.issues},
+                status=400,
+            )
+        c.req.set_valid(self.target, value)
+        await next()
+        return None
+
+
+def validator(target: str, schema: type[T] | Callable[[Any], T]) -> Validator:
+    """Validate `target` against `schema` before the handler; see the module rules."""
+    return Validator(target, schema)
