@@ -12,6 +12,7 @@ from .response import Response
 from .sessions import Session, session
 from .sessions.typed import TypedSession
 from .validation import validator
+from .websockets import WebSocket, WebSocketDisconnect
 
 __all__ = [
     "Context",
@@ -28,6 +29,8 @@ __all__ = [
     "TypedSession",
     "UnauthorizedError",
     "UploadFile",
+    "WebSocket",
+    "WebSocketDisconnect",
     "create_middleware",
     "csrf",
     "csrf_field",

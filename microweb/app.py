@@ -24,6 +24,7 @@ from .response import HTML_CT, JSON_CT, TEXT_CT, TEXT_TYPE, Response, dump_json
 from .router import METHOD_ALL, Router, default_router
 from .types import ASGIApp, Message, Receive, Scope, Send
 from .urls import decode_path
+from .websockets import SOCKET_VAR, WEBSOCKET, WebSocket, deny, origin_allowed, socket_entry
 
 __all__ = ["MicroWeb"]
 
@@ -34,6 +35,7 @@ H = TypeVar("H", bound=Handler)
 ErrorHandler = Callable[[Exception, Context], Any]
 NotFoundHandler = Callable[[Context], Any]
 Hook = Callable[[], Awaitable[None]]
+WsHandler = Callable[[Context, WebSocket], Awaitable[Any]]
 
 _NO_MATCH: tuple[list[tuple[Entry, Any]], None] = ([], None)
 
@@ -105,8 +107,10 @@ class MicroWeb:
         *,
         router: Router[Entry] | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        ws_origins: Iterable[str] = (),
     ) -> None:
         self.strict = strict
+        self.ws_origins = frozenset(o.rstrip("/").lower() for o in ws_origins)
         self.limits = limits
         self.router: Router[Entry] = router if router is not None else default_router()
         self.routes: list[Entry] = []
@@ -126,7 +130,7 @@ class MicroWeb:
         entry = Entry(fn, method, full, is_handler=is_handler)
         self.router.add(method, full, entry)
         self.routes.append(entry)
-        if is_handler and method != METHOD_ALL:
+        if is_handler and method not in (METHOD_ALL, WEBSOCKET):
             self._methods.add(method)
         if isinstance(fn, Middleware):
             self._add_hooks(fn.startup, fn.shutdown)
@@ -178,6 +182,35 @@ class MicroWeb:
     delete = _Verb("DELETE")
     options = _Verb("OPTIONS")
     all = _Verb(METHOD_ALL)
+
+    @overload
+    def ws(self, path: str, /, *middleware: Handler) -> Callable[[WsHandler], WsHandler]: ...
+    @overload
+    def ws(self, path: str, /, *middleware: Handler, handler: WsHandler) -> MicroWeb: ...
+    def ws(self, path: str, /, *middleware: Handler, handler: WsHandler | None = None) -> Any:
+        """Register a WebSocket route: `@app.ws("/chat")` over `async def chat(c, ws)`.
+
+        The route shares the router (and Hono's path syntax) with HTTP routes, but only
+        WebSocket handshakes reach it. The handshake runs the app's middleware and the
+        route's `middleware` first, so sessions load and guards can refuse it (401/403,
+        and no socket opens).
+        """
+        for fn in middleware:
+            if not callable(fn):
+                raise TypeError(f"Middleware must be callable, got {fn!r}")
+
+        def register(fn: WsHandler) -> WsHandler:
+            if not callable(fn):
+                raise TypeError(f"A WebSocket handler must be callable, got {fn!r}")
+            for mw in middleware:
+                self._add(WEBSOCKET, path, mw, is_handler=False)
+            self._add(WEBSOCKET, path, socket_entry(fn), is_handler=True)
+            return fn
+
+        if handler is not None:
+            register(handler)
+            return self
+        return register
 
     def use(self, *args: Any) -> MicroWeb:
         """`use(*middleware)` on every path, or `use(path, *middleware)`."""
@@ -401,7 +434,31 @@ class MicroWeb:
             if path == prefix or path.startswith(prefix + "/"):
                 await app(_child_scope(scope, prefix), receive, send)
                 return
-        await send({"type": "websocket.close", "code": 1000})
+        ws = WebSocket(scope, receive, send)
+        try:
+            path = self._route_path(scope)
+        except HTTPException as err:
+            await deny(ws, Response(err.message, err.status, media_type=TEXT_TYPE))
+            return
+        if not origin_allowed(scope, self.ws_origins):
+            await deny(ws, Response("Cross-origin WebSocket refused", 403, media_type=TEXT_TYPE))
+            return
+        entries, stash = self.router.match(WEBSOCKET, path)
+        if not any(entry.is_handler for entry, _ in entries):
+            await deny(ws, Response("404 Not Found", 404, media_type=TEXT_TYPE))
+            return
+        c = Context(self, Request(scope, receive, path, "GET", self.limits, entries, stash))
+        c.set(SOCKET_VAR, ws)
+        await compose(c, entries, self)
+        if not ws.accepted:
+            # Refused by a guard, or the handler failed before accepting: answer the
+            # handshake with that response.
+            res = c._res
+            if res is None or res.status < 400:  # the handler returned without accepting
+                res = Response("WebSocket not accepted", 403, media_type=TEXT_TYPE)
+            await deny(ws, res)
+        else:
+            await ws.close()  # the handler returned with the socket still open
 
     # -- in-process requests -------------------------------------------------
 

@@ -1,0 +1,242 @@
+"""`WebSocket`: one ASGI WebSocket connection, as a handler of `app.ws(...)` sees it.
+
+Rules:
+- `accept()` completes the handshake; every other call needs it first. The
+  handshake itself runs the app's middleware (sessions load, guards refuse
+  with 401/403 before any socket opens): see `MicroWeb.ws`.
+- `receive_text()`, `receive_bytes()` and `receive_json()` raise
+  `WebSocketDisconnect(code)` when the client went away; `async for message
+  in ws` yields text (`str`) and binary (`bytes`) messages and simply ends
+  then. A message of the other kind is a `TypeError`; text that is not JSON
+  given to `receive_json()` is a `WebSocketDataError` (the app closes such a
+  socket with 1007).
+- Sending to a client that went away raises `WebSocketDisconnect(1006)`.
+- `close()` is idempotent; the app closes a socket its handler left open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import HTTPException
+from .response import Response
+from .types import Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from .context import Context
+
+__all__ = ["WebSocket", "WebSocketDataError", "WebSocketDisconnect"]
+
+logger = logging.getLogger("microweb")
+
+# The router method WebSocket routes are registered under: HTTP requests never match it.
+WEBSOCKET = "WEBSOCKET"
+# The context variable holding the request's WebSocket.
+SOCKET_VAR = "_microweb_websocket"
+
+CONNECTING, OPEN, CLOSED = "connecting", "open", "closed"
+
+
+class WebSocketDisconnect(Exception):
+    """The client closed the connection (or it broke); `code` is the close code."""
+
+    def __init__(self, code: int = 1000, reason: str = "") -> None:
+        super().__init__(f"WebSocket closed with code {code}" + (f": {reason}" if reason else ""))
+        self.code = code
+        self.reason = reason
+
+
+class WebSocketDataError(ValueError):
+    """A message could not be decoded as the handler asked (not JSON, say)."""
+
+
+class WebSocket:
+    """A WebSocket connection: accept, receive, send and close."""
+
+    __slots__ = ("_receive", "_send", "scope", "state")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self.state = CONNECTING
+
+    @property
+    def accepted(self) -> bool:
+        return self.state != CONNECTING
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered."""
+        return list(self.scope.get("subprotocols", []))
+
+    async def accept(
+        self, subprotocol: str | None = None, headers: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Complete the handshake (choosing `subprotocol`, adding `headers`)."""
+        if self.state != CONNECTING:
+            raise RuntimeError("accept() was called on a WebSocket that is already open or closed")
+        message = await self._receive()
+        if message["type"] == "websocket.disconnect":
+            self.state = CLOSED
+            raise WebSocketDisconnect(message.get("code", 1006))
+        if message["type"] != "websocket.connect":
+            raise RuntimeError(f"Expected websocket.connect, got {message['type']!r}")
+        reply: Message = {
+            "type": "websocket.accept",
+            "subprotocol": subprotocol,
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        }
+        await self._send(reply)
+        self.state = OPEN
+
+    async def _next(self) -> Message:
+        if self.state == CONNECTING:
+            raise RuntimeError("Call await ws.accept() before receiving")
+        if self.state == CLOSED:
+            raise WebSocketDisconnect(1000)
+        message = await self._receive()
+        if message["type"] == "websocket.disconnect":
+            self.state = CLOSED
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
+        return message
+
+    async def receive(self) -> str | bytes:
+        """The next message: `str` for text, `bytes` for binary."""
+        message = await self._next()
+        text = message.get("text")
+        if text is not None:
+            return str(text)
+        return bytes(message.get("bytes") or b"")
+
+    async def receive_text(self) -> str:
+        """The next message, which must be text."""
+        message = await self.receive()
+        if not isinstance(message, str):
+            raise TypeError("Expected a text WebSocket message, got a binary one")
+        return message
+
+    async def receive_bytes(self) -> bytes:
+        """The next message, which must be binary."""
+        message = await self.receive()
+        if not isinstance(message, bytes):
+            raise TypeError("Expected a binary WebSocket message, got a text one")
+        return message
+
+    async def receive_json(self) -> Any:
+        """The next message (text or binary) parsed as JSON."""
+        message = await self.receive()
+        try:
+            return json.loads(message)
+        except ValueError as err:
+            raise WebSocketDataError(f"WebSocket message is not JSON: {err}") from None
+
+    def __aiter__(self) -> AsyncIterator[str | bytes]:
+        return self._messages()
+
+    async def _messages(self) -> AsyncIterator[str | bytes]:
+        while True:
+            try:
+                message = await self.receive()
+            except WebSocketDisconnect:
+                return
+            yield message
+
+    async def _out(self, message: Message) -> None:
+        if self.state == CONNECTING:
+            raise RuntimeError("Call await ws.accept() before sending")
+        if self.state == CLOSED:
+            raise WebSocketDisconnect(1006, "the connection is closed")
+        try:
+            await self._send(message)
+        except (OSError, RuntimeError) as err:
+            # The server reports a client that went away as one of these.
+            self.state = CLOSED
+            raise WebSocketDisconnect(1006, str(err)) from None
+
+    async def send_text(self, data: str) -> None:
+        await self._out({"type": "websocket.send", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self._out({"type": "websocket.send", "bytes": bytes(data)})
+
+    async def send_json(self, data: Any) -> None:
+        await self._out({"type": "websocket.send", "text": json.dumps(data, separators=(",", ":"))})
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection (before `accept()`, this refuses the handshake)."""
+        if self.state == CLOSED:
+            return
+        self.state = CLOSED
+        with contextlib.suppress(OSError, RuntimeError):  # the client is already gone
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+# -- what the app uses to run a WebSocket route ------------------------------------------
+
+
+def origin_allowed(scope: Scope, trusted: frozenset[str]) -> bool:
+    """Whether the handshake's Origin is the request's own origin or a trusted one.
+
+    No Origin header (a non-browser client, which no other site can drive) passes:
+    Cross-Site WebSocket Hijacking needs a browser, and browsers always send Origin.
+    """
+    origin = host = None
+    for name, value in scope.get("headers", ()):
+        if name == b"origin":
+            origin = value.decode("latin-1").strip().lower()
+        elif name == b"host":
+            host = value.decode("latin-1").strip().lower()
+    if origin is None:
+        return True
+    if origin in trusted:
+        return True
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    return host is not None and origin == f"{scheme}://{host}"
+
+
+async def deny(ws: WebSocket, response: Response) -> None:
+    """Refuse the handshake with `response` (its status, headers and body) where the server
+    supports it (the ASGI "websocket.http.response" extension), else with a close, which
+    servers answer with 403."""
+    ws.state = CLOSED
+    if "websocket.http.response" in (ws.scope.get("extensions") or {}):
+        start = response.start_message()
+        await ws._send({**start, "type": "websocket.http.response.start"})
+        await ws._send({"type": "websocket.http.response.body", "body": response.body})
+    else:
+        await ws._send({"type": "websocket.close", "code": 1008, "reason": ""})
+
+
+def socket_entry(handler: Callable[[Context, WebSocket], Awaitable[Any]]) -> Callable[..., Any]:
+    """The chain entry that runs a WebSocket handler `handler(c, ws)`.
+
+    Before `accept()`, an error refuses the handshake (a 500, or the HTTPException's
+    status). After it, a client that left ends the handler quietly, undecodable data
+    closes with 1007, and any other error is logged and closes with 1011.
+    """
+
+    async def websocket_route(c: Context) -> Response:
+        ws: WebSocket = c.get(SOCKET_VAR)
+        try:
+            await handler(c, ws)
+        except WebSocketDisconnect:
+            pass
+        except WebSocketDataError as err:
+            if not ws.accepted:
+                raise HTTPException(400, str(err)) from None
+            logger.warning("Closing WebSocket %s: %s", c.req.path, err)
+            await ws.close(1007)
+        except Exception:
+            if not ws.accepted:
+                raise
+            logger.exception("Unhandled error in WebSocket handler for %s", c.req.path)
+            await ws.close(1011)
+        return Response(b"", 200)
+
+    websocket_route.__name__ = getattr(handler, "__name__", "websocket_route")
+    return websocket_route
