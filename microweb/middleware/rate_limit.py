@@ -189,7 +189,7 @@ class RateLimit(Middleware):
             self._outage = False
             log.warning("Rate limit store reachable again")
         remaining = max(0, self.count - count)
-        reset_s = max(1, math.ceil(reset))
+        reset_s = max(1, math.ceil(round(reset, 3)))  # round: 60.0000001 s is 60, not 61
         headers = {
             "ratelimit-limit": str(self.count),
             "ratelimit-remaining": str(remaining),
