@@ -39,6 +39,7 @@ bench-deps: install
 
 bench: bench-deps
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/websocket.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .sessions

@@ -70,6 +70,15 @@ SERVERS: dict[str, str] = {
     "blacksheep-mw": "benchmarks.apps.blacksheep_app:middleware_app",
     "litestar-mw": "benchmarks.apps.litestar_app:middleware_app",
     "microweb-mw": "benchmarks.apps.microweb_app:middleware_app",
+    "starlette-api": "benchmarks.apps.starlette_app:api_app",
+    "litestar-api": "benchmarks.apps.litestar_app:api_app",
+    "microweb-api": "benchmarks.apps.microweb_app:api_app",
+    "starlette-gzip": "benchmarks.apps.starlette_app:gzip_app",
+    "microweb-gzip": "benchmarks.apps.microweb_app:gzip_app",
+    "starlette-static": "benchmarks.apps.starlette_app:static_app",
+    "microweb-static": "benchmarks.apps.microweb_app:static_app",
+    "starlette-template": "benchmarks.apps.starlette_app:template_app",
+    "microweb-template": "benchmarks.apps.microweb_app:template_app",
 }
 
 # server -> the rows it is measured on.
@@ -92,6 +101,15 @@ SERVES: dict[str, tuple[str, ...]] = {
     "blacksheep-mw": ("middleware",),
     "litestar-mw": ("middleware",),
     "microweb-mw": ("middleware",),
+    "starlette-api": ("api",),
+    "litestar-api": ("api",),
+    "microweb-api": ("api",),
+    "starlette-gzip": ("gzip",),
+    "microweb-gzip": ("gzip",),
+    "starlette-static": ("static",),
+    "microweb-static": ("static",),
+    "starlette-template": ("template",),
+    "microweb-template": ("template",),
 }
 
 # Redis: where the session-redis servers keep their sessions. The prefixes must match the
@@ -116,6 +134,8 @@ class Row:
     # A session row: the answer is {"visits": n}; wrk runs one thread per connection and each
     # thread sends back the cookie its connection got, so each connection keeps one session.
     session: bool = False
+    # Request headers every request of the row carries (Origin, Accept-Encoding, ...).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 ROWS: dict[str, Row] = {
@@ -129,6 +149,26 @@ ROWS: dict[str, Row] = {
         "session-redis", "session, Redis", "GET", "/session", None, b'"visits"', session=True
     ),
     "middleware": Row("middleware", "GET / + 5 middleware", "GET", "/", None, b"Hello, World!"),
+    "api": Row(
+        "api",
+        "API stack (cors, secure headers, request id, etag)",
+        "GET",
+        "/users/42",
+        None,
+        b'"name":"user"',
+        headers=(("Origin", "https://app.example"),),
+    ),
+    "gzip": Row(
+        "gzip",
+        "gzip, 20 KB JSON",
+        "GET",
+        "/data",
+        None,
+        b"\x1f\x8b\x08",  # the gzip header: the body arrived compressed
+        headers=(("Accept-Encoding", "gzip"),),
+    ),
+    "static": Row("static", "static file, 10 KB", "GET", "/static/asset.css", None, b".item-0 {"),
+    "template": Row("template", "Jinja template, 20 rows", "GET", "/page", None, b"User number 19"),
 }
 
 # Targets microweb must hit (row -> framework -> minimum ratio microweb / it); only reported.
@@ -137,6 +177,10 @@ TARGETS: dict[str, dict[str, float]] = {
     "json": {"bare": 0.90, "starlette": 1.35, "blacksheep": 1.0},
     "session": {"starlette": 2.5},
     "session-redis": {"litestar": 2.0, "bare": 1.0},
+    "api": {"starlette": 1.5, "litestar": 2.0},
+    "gzip": {"starlette": 1.3},
+    "static": {"starlette": 1.5},
+    "template": {"starlette": 1.3},
 }
 
 DEFAULT_DURATION = 5.0  # x 3 rounds: `make bench` (27 cells, 16 servers) takes about 8 min
@@ -308,6 +352,8 @@ def http_response(
     )
     if row.body is not None:
         head += "Content-Type: application/json\r\n"
+    for name, value in row.headers:
+        head += f"{name}: {value}\r\n"
     if cookie is not None:
         head += f"Cookie: {cookie}\r\n"
     chunks: list[bytes] = []
@@ -483,10 +529,12 @@ def write_lua_scripts(rows: Sequence[Row], directory: Path) -> dict[str, Path]:
     for row in rows:
         if row.session:
             lua = f'wrk.method = "{row.method}"\n' + SESSION_LUA
-        elif row.method == "GET" and row.body is None:
+        elif row.method == "GET" and row.body is None and not row.headers:
             continue
         else:
             lua = f'wrk.method = "{row.method}"\n'
+            for name, value in row.headers:
+                lua += f'wrk.headers["{name}"] = "{value}"\n'
             if row.body is not None:
                 lua += 'wrk.headers["Content-Type"] = "application/json"\n'
                 lua += f"wrk.body = [=[{row.body}]=]\n"

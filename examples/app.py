@@ -1,8 +1,13 @@
-"""The example app `make run` serves: login, flash messages, guards and a JSON API.
+"""The example app `make run` serves: login, flash messages, guards, a chat and a JSON API.
 
-Memory sessions by default; `SESSION_DRIVER=redis` (with `REDIS_URL`) keeps
-them in Redis so several workers share them. Users: alice / wonderland (admin)
-and bob / builder.
+Pages are Jinja templates (examples/templates) styled by a stylesheet that
+`serve_static` serves from examples/static, under a strict Content Security
+Policy: only the app's own files, and inline scripts only with this request's
+nonce. Memory sessions by default; `SESSION_DRIVER=redis` (with `REDIS_URL`)
+keeps them in Redis so several workers share them, and the chat room then
+relays messages between workers through Redis pub/sub. Users: alice /
+wonderland (admin) and bob / builder. `LOGIN_RATE_LIMIT` (default 5/minute)
+bounds login attempts per client address.
 
     uvicorn examples.app:app --port 8000
 """
@@ -11,26 +16,36 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
-from html import escape
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from microweb import (
     MicroWeb,
     Response,
     csrf,
-    csrf_field,
     login,
     logout,
     require_auth,
     require_role,
     session,
+    user_sessions,
+    validator,
 )
 from microweb.auth import intended
 from microweb.context import Context
 from microweb.csrf import csrf_token
+from microweb.middleware import NONCE, rate_limit, secure_headers
 from microweb.sessions import Session
+from microweb.static import serve_static
+from microweb.templates import jinja
+from microweb.websockets import WebSocket
 
+from examples.chat import Room
+
+HERE = Path(__file__).resolve().parent
 _SALT = b"microweb-example"
 
 
@@ -65,9 +80,32 @@ def session_options() -> dict[str, Any]:
     return options
 
 
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5/minute")
+
 app = MicroWeb()
+app.use(
+    secure_headers(
+        content_security_policy={
+            "default-src": ["'self'"],
+            "script-src": ["'self'", NONCE],
+            "connect-src": ["'self'"],
+            "object-src": ["'none'"],
+            "base-uri": ["'self'"],
+            "form-action": ["'self'"],
+            "frame-ancestors": ["'none'"],
+        }
+    )
+)
 app.use(session(**session_options()))
 app.use(csrf())
+app.use(jinja(HERE / "templates"))
+app.get("/static/*", serve_static(root=HERE / "static", cache_control="public, max-age=3600"))
+
+room = Room(REDIS_URL if os.environ.get("SESSION_DRIVER") == "redis" else None)
+app.on_startup(room.start)
+app.on_shutdown(room.stop)
+login_limit = rate_limit(LOGIN_RATE_LIMIT)
 
 
 def sess(c: Context) -> Session:
@@ -75,46 +113,17 @@ def sess(c: Context) -> Session:
     return s
 
 
-def page(c: Context, title: str, body: str, status: int = 200) -> Response:
-    s = sess(c)
-    messages = []
-    for kind in ("success", "error"):
-        text = s.get(kind)
-        if text:
-            messages.append(f'<p class="flash {kind}" role="status">{escape(str(text))}</p>')
-    user = s.get("user_id")
-    nav = '<a href="/">Home</a> <a href="/dashboard">Dashboard</a> <a href="/admin">Admin</a>'
-    meta = ""
-    if user:
-        nav += f' <span id="who">Signed in as {escape(str(user))}</span>'
-        # Only signed-in pages carry a token, so anonymous visits create no session.
-        meta = f'<meta name="csrf-token" content="{escape(csrf_token(c))}">'
-    return c.html(
-        f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{escape(title)} · microweb</title>
-{meta}
-<style>body{{font-family:system-ui;max-width:40rem;margin:2rem auto}}
-.flash{{padding:.5rem;border-radius:4px}}.success{{background:#dfd}}.error{{background:#fdd}}</style>
-</head><body><nav>{nav}</nav>{"".join(messages)}<h1>{escape(title)}</h1>{body}</body></html>""",
-        status=status,
-    )
-
-
 @app.get("/")
 async def home(c: Context) -> Response:
-    return page(c, "microweb example", "<p>A small app with sessions, CSRF and guards.</p>")
+    return c.render("home.html", {"title": "microweb example"})
 
 
 @app.get("/login")
 async def login_form(c: Context) -> Response:
-    form = f"""<form method="post" action="/login">{csrf_field(c)}
-<label>User <input name="username" autocomplete="username" required></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required>
-</label><button type="submit">Log in</button></form>"""
-    return page(c, "Log in", form)
+    return c.render("login.html", {"title": "Log in"})
 
 
-@app.post("/login")
+@app.post("/login", login_limit)
 async def login_submit(c: Context) -> Response:
     form = await c.req.form()
     username = str(form.get("username", ""))
@@ -131,16 +140,14 @@ async def login_submit(c: Context) -> Response:
 async def dashboard(c: Context) -> Response:
     s = sess(c)
     visits = s.increment("dashboard_visits")
-    body = f"""<p id="visits">Dashboard visits this session: {visits}</p>
-<form method="post" action="/logout">{csrf_field(c)}<button>Log out</button></form>
-<form method="post" action="/logout/everywhere">{csrf_field(c)}
-<button>Log out everywhere</button></form>"""
-    return page(c, f"Dashboard of {s.get('user_id')}", body)
+    return c.render(
+        "dashboard.html", {"title": f"Dashboard of {s.get('user_id')}", "visits": visits}
+    )
 
 
 @app.get("/admin", require_auth(redirect_to="/login"), require_role("admin"))
 async def admin(c: Context) -> Response:
-    return page(c, "Admin", f"<p>{len(USERS)} users.</p>")
+    return c.render("admin.html", {"title": "Admin", "user_count": len(USERS)})
 
 
 @app.post("/logout")
@@ -157,6 +164,47 @@ async def logout_everywhere(c: Context) -> Response:
     return c.redirect("/login", 303)
 
 
+# -- devices: the user's sessions, each revocable (ASVS V3.3.4) ----------------------
+
+
+@app.get("/sessions", require_auth(redirect_to="/login"))
+async def devices(c: Context) -> Response:
+    return c.render("sessions.html", {"title": "Devices", "devices": await user_sessions(c)})
+
+
+@app.post("/sessions/revoke", require_auth(redirect_to="/login"))
+async def revoke_device(c: Context) -> Response:
+    form = await c.req.form()
+    await logout(c, session=str(form.get("ref", "")))
+    sess(c).flash("success", "That device has been signed out.")
+    return c.redirect("/sessions", 303)
+
+
+# -- chat: a WebSocket room for signed-in users --------------------------------------
+
+
+@app.get("/chat", require_auth(redirect_to="/login"))
+async def chat_page(c: Context) -> Response:
+    return c.render("chat.html", {"title": "Chat"})
+
+
+@app.ws("/chat/socket", require_auth())
+async def chat_socket(c: Context, ws: WebSocket) -> None:
+    user = str(sess(c).get("user_id"))
+    await ws.accept()
+    await room.join(ws, user)
+    try:
+        async for message in ws:
+            try:
+                text = str(json.loads(message)["text"]).strip()
+            except (ValueError, KeyError, TypeError):
+                continue  # not a chat message: ignore it
+            if text:
+                await room.say(user, text)
+    finally:
+        await room.leave(ws)
+
+
 # -- JSON API: the same guards, answering JSON ----------------------------------
 
 
@@ -165,7 +213,7 @@ async def api_csrf_token(c: Context) -> dict[str, str]:
     return {"token": csrf_token(c)}
 
 
-@app.post("/api/login")
+@app.post("/api/login", login_limit)
 async def api_login(c: Context) -> Response:
     data = await c.req.json()
     if not isinstance(data, dict):
@@ -192,3 +240,28 @@ async def api_admin_users(c: Context) -> dict[str, Any]:
 async def api_logout(c: Context) -> dict[str, bool]:
     await logout(c)
     return {"ok": True}
+
+
+# -- notes: a JSON endpoint validated with `validator` -------------------------------
+
+
+@dataclass
+class Note:
+    text: str
+    pinned: bool = False
+
+
+@app.post("/api/notes", require_auth(), validator("json", Note))
+async def add_note(c: Context) -> Response:
+    note: Note = c.req.valid("json")
+    if not note.text.strip():
+        return c.json({"error": "A note needs some text"}, status=400)
+    notes = sess(c).get("notes") or []
+    notes.append({"text": note.text, "pinned": note.pinned})
+    sess(c).put("notes", notes)
+    return c.json({"notes": notes}, status=201)
+
+
+@app.get("/api/notes", require_auth())
+async def list_notes(c: Context) -> dict[str, Any]:
+    return {"notes": sess(c).get("notes") or []}

@@ -358,3 +358,79 @@ def test_anonymous_pages_create_no_session(browser: TestClient) -> None:
     assert home.status_code == 200
     assert "set-cookie" not in home.headers
     assert COOKIE not in browser.cookies
+
+
+# -- what the rebuilt app adds: static files, headers, rate limit, notes, devices -------
+
+
+def test_the_stylesheet_is_served_with_its_type_and_validators(browser: TestClient) -> None:
+    response = browser.get("/static/site.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert "max-width: 40rem" in response.text
+    assert response.headers["etag"]
+    again = browser.get("/static/site.css", headers={"if-none-match": response.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_pages_carry_a_strict_content_security_policy_with_a_fresh_nonce(
+    browser: TestClient,
+) -> None:
+    first = page_get(browser, "/login").headers["content-security-policy"]
+    second = page_get(browser, "/login").headers["content-security-policy"]
+    assert "default-src 'self'" in first
+    assert re.search(r"script-src 'self' 'nonce-[^']+'", first)
+    assert first != second
+
+
+def test_error_pages_carry_the_security_headers_too(browser: TestClient) -> None:
+    missing = page_get(browser, "/no-such-page")
+    assert missing.status_code == 404
+    assert missing.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in missing.headers["content-security-policy"]
+
+
+def test_the_sixth_login_attempt_in_a_minute_is_429(browser: TestClient) -> None:
+    for _ in range(5):
+        assert submit_login(browser, "alice", "wrong").status_code == 303
+    refused = submit_login(browser, "alice", "wonderland")
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    assert page_get(browser, "/dashboard").status_code == 302
+
+
+def test_notes_api_validates_its_json_body(browser: TestClient) -> None:
+    token = api_login(browser, "bob", "builder").json()["csrf_token"]
+    headers = {**JSON, "x-csrf-token": token}
+    bad = browser.post("/api/notes", headers=headers, json={"pinned": "yes please"})
+    assert bad.status_code == 400
+    fields = {issue["field"] for issue in bad.json()["issues"]}
+    assert "text" in fields
+    good = browser.post("/api/notes", headers=headers, json={"text": "buy milk"})
+    assert good.status_code == 201
+    assert good.json() == {"notes": [{"text": "buy milk", "pinned": False}]}
+    assert browser.get("/api/notes", headers=JSON).json() == good.json()
+
+
+def test_devices_page_lists_each_session_and_revokes_another(
+    browsers: Callable[[], TestClient],
+) -> None:
+    laptop, phone = browsers(), browsers()
+    submit_login(laptop, "alice", "wonderland")
+    submit_login(phone, "alice", "wonderland")
+    page = page_get(laptop, "/sessions")
+    assert page.status_code == 200
+    assert page.text.count("<tr") == 3  # the header row and two devices
+    assert "this device" in page.text
+    cookie_value = laptop.cookies[COOKIE]
+    assert cookie_value not in page.text
+    match = re.search(
+        r'name="_token" value="([^"]+)">\s*<input type="hidden" name="ref" value="([^"]+)"',
+        page.text,
+    )
+    assert match is not None, page.text
+    token, ref = (unescape(group) for group in match.groups())
+    revoked = laptop.post("/sessions/revoke", headers=HTML, form={"_token": token, "ref": ref})
+    assert revoked.status_code == 303
+    assert page_get(phone, "/dashboard").status_code == 302
+    assert page_get(laptop, "/dashboard").status_code == 200

@@ -4,13 +4,22 @@
 - ``middleware_app``: ``GET /`` behind five no-op middlewares (``await next()``).
 - ``session_memory_app`` / ``session_redis_app``: ``GET /session`` counts visits in the
   session, with the memory driver and with the Redis driver (keys ``microweb-bench:*``).
+- ``api_app``: ``GET /users/:id`` behind ``cors``, ``secure_headers``, ``request_id``, ``etag``.
+- ``gzip_app``: ``GET /data``, 20 KB of JSON through ``compress`` (gzip).
+- ``static_app``: ``GET /static/asset.css``, a 10 KB file from ``serve_static``.
+- ``template_app``: ``GET /page``, a Jinja template of 20 table rows through ``c.render``.
 """
 
 from __future__ import annotations
 
 from microweb import Context, MicroWeb, Response
 from microweb.compose import Next
+from microweb.middleware import compress, cors, etag, request_id, secure_headers
 from microweb.sessions import session
+from microweb.static import serve_static
+from microweb.templates import jinja
+
+from .payloads import ORIGIN, PAGE_USERS, STATIC_DIR, TEMPLATE_DIR, USERS
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_PREFIX = "microweb-bench:"
@@ -60,3 +69,30 @@ session_memory_app.get("/session", visits)
 session_redis_app = MicroWeb()
 session_redis_app.use(session(driver="redis", url=REDIS_URL, prefix=REDIS_PREFIX))
 session_redis_app.get("/session", visits)
+
+
+# -- the box: an API stack, gzip, a static file, a template ------------------------------
+
+api_app = MicroWeb()
+api_app.use(cors(origin=ORIGIN), secure_headers(), request_id(), etag())
+api_app.get("/users/:id", user)
+
+gzip_app = MicroWeb()
+gzip_app.use(compress(encodings=("gzip",)))
+
+
+@gzip_app.get("/data")
+async def data(c: Context) -> Response:
+    return c.json(USERS)
+
+
+static_app = MicroWeb()
+static_app.get("/static/*", serve_static(root=STATIC_DIR))
+
+template_app = MicroWeb()
+template_app.use(jinja(TEMPLATE_DIR))
+
+
+@template_app.get("/page")
+async def page(c: Context) -> Response:
+    return c.render("page.html", {"title": "Users", "users": PAGE_USERS})

@@ -103,7 +103,7 @@ def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path)
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
-    env = {**os.environ, "SESSION_DRIVER": "memory"}
+    env = {**os.environ, "SESSION_DRIVER": "memory", "LOGIN_RATE_LIMIT": "1000/minute"}
     command = [sys.executable, "-m", "uvicorn", "examples.app:app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     with log.open("wb") as out:
