@@ -1,7 +1,7 @@
 """microweb: a Hono-style ASGI microframework with sessions, CSRF and auth guards."""
 
 from .app import MicroWeb
-from .auth import login, logout, require_auth, require_role
+from .auth import login, logout, require_auth, require_role, user_sessions
 from .compose import Middleware, create_middleware
 from .context import Context
 from .csrf import csrf, csrf_field
@@ -39,5 +39,6 @@ __all__ = [
     "require_auth",
     "require_role",
     "session",
+    "user_sessions",
     "validator",
 ]

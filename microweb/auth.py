@@ -14,17 +14,28 @@ Rules:
 
 from __future__ import annotations
 
+import hmac
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .compose import Middleware, Next
 from .exceptions import ForbiddenError, UnauthorizedError
+from .sessions.store import CREATED, REF, SEEN, USER_AGENT
 
 if TYPE_CHECKING:
     from .context import Context
     from .sessions import Session
 
-__all__ = ["intended", "login", "logout", "require_auth", "require_role", "safe_next_path"]
+__all__ = [
+    "intended",
+    "login",
+    "logout",
+    "require_auth",
+    "require_role",
+    "safe_next_path",
+    "user_sessions",
+]
 
 USER_KEY = "user_id"
 ROLE_KEY = "role"
@@ -58,21 +69,76 @@ async def login(
         session.forget(role_key)
     else:
         session.put(role_key, role)
-    await session.index_user(str(user_id))
+    await session.index_user(str(user_id), c.req.header("user-agent"))
 
 
-async def logout(c: Context, everywhere: bool = False, *, user_key: str = USER_KEY) -> None:
-    """End this session; with `everywhere`, every other session of the same user too.
+async def logout(
+    c: Context,
+    everywhere: bool = False,
+    *,
+    session: str | None = None,
+    user_key: str = USER_KEY,
+) -> None:
+    """End this session; with `everywhere`, every other session of the same user too;
+    with `session=ref` (a `ref` from `user_sessions`), only that one session of the
+    signed-in user (a ref that is not theirs ends nothing).
 
-    `everywhere=True` needs a driver that keeps sessions on the server (memory,
-    file, redis); the cookie driver cannot revoke cookies it handed out and
+    `everywhere=True` and `session=` need a driver that keeps sessions on the server
+    (memory, file, redis); the cookie driver cannot revoke cookies it handed out and
     raises `NotImplementedError` saying so, before anything is changed.
     """
-    session = session_of(c)
-    user_id = session.get(user_key)
+    current = session_of(c)
+    user_id = current.get(user_key)
+    if session is not None:
+        if everywhere:
+            raise ValueError("logout(): pass everywhere=True or session=ref, not both")
+        if user_id is None:
+            return
+        for sid, record in await current.manager.user_sessions(str(user_id)):
+            if hmac.compare_digest(record.get(REF, ""), session):
+                if sid == current.id:
+                    await current.invalidate()
+                else:
+                    await current.manager.end(sid)
+                return
+        return
     if everywhere and user_id is not None:
-        await session.destroy_user(str(user_id))
-    await session.invalidate()
+        await current.destroy_user(str(user_id))
+    await current.invalidate()
+
+
+async def user_sessions(c: Context, *, user_key: str = USER_KEY) -> list[dict[str, Any]]:
+    """The signed-in user's live sessions, newest first: each a dict with `ref` (an
+    opaque handle for `logout(c, session=ref)`, never the session id), `created_at`,
+    `last_seen` (UTC datetimes; last seen to the minute), `user_agent` and `current`.
+    Empty when nobody is signed in; `NotImplementedError` on the cookie driver."""
+    current = session_of(c)
+    user_id = current.get(user_key)
+    if user_id is None:
+        return []
+    listed = []
+    for sid, record in await current.manager.user_sessions(str(user_id)):
+        created = _when(record.get(CREATED))
+        seen = _when(record.get(SEEN))
+        listed.append(
+            {
+                "ref": record.get(REF, ""),
+                "created_at": created,
+                "last_seen": max(seen, created) if seen and created else seen or created,
+                "user_agent": record.get(USER_AGENT),
+                "current": sid == current.id,
+            }
+        )
+    epoch = datetime.fromtimestamp(0, UTC)
+    listed.sort(key=lambda item: item["created_at"] or epoch, reverse=True)
+    return listed
+
+
+def _when(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(value), UTC) if value else None
+    except (ValueError, OverflowError):
+        return None
 
 
 def safe_next_path(target: Any, default: str = "/") -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -32,7 +33,7 @@ from itsdangerous import BadSignature, Signer
 
 from ..cookies import serialize_cookie, validate_cookie_name
 from .session import Session, SessionUnavailable
-from .store import CREATED, USER, SessionStore, is_valid_id, new_id
+from .store import CREATED, REF, SEEN, USER, USER_AGENT, SessionStore, is_valid_id, new_id
 
 __all__ = ["COOKIE_LIMIT", "SessionCookieTooLarge", "SessionManager"]
 
@@ -43,6 +44,8 @@ DRIVERS = ("memory", "cookie", "file", "redis")
 _SAME_SITE = ("lax", "strict", "none")
 _ID = "__id"
 _USER_INDEX_UNTIL = "__uidx"
+SEEN_RESOLUTION_S = 60.0
+MAX_USER_AGENT = 256
 _VARY_COOKIE = (b"vary", b"Cookie")
 
 
@@ -74,6 +77,7 @@ class SessionManager:
         directory: str = ".sessions",
         prefix: str = "microweb:session:",
         max_sessions: int = 100_000,
+        durable: bool = False,
     ) -> None:
         _check_positive("lifetime", lifetime)
         if absolute_lifetime is not None:
@@ -107,7 +111,7 @@ class SessionManager:
         self._cookie_attributes = empty[len(cookie) + 1 :]  # "; Max-Age=...; Path=/; ..."
         self._signer = Signer(signing_keys, salt="microweb.session.id") if keys else None
         self.store = _make_store(
-            driver, keys, self.idle_s, url, client, directory, prefix, max_sessions
+            driver, keys, self.idle_s, url, client, directory, prefix, max_sessions, durable
         )
         self._started = False
         self._start_lock: asyncio.Lock | None = None
@@ -115,6 +119,7 @@ class SessionManager:
         self._destroying = _StoreErrors(self.store, "destroying a session")
         self._indexing = _StoreErrors(self.store, "indexing a session")
         self._destroying_user = _StoreErrors(self.store, "destroying a user's sessions")
+        self._listing = _StoreErrors(self.store, "listing a user's sessions")
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -189,6 +194,7 @@ class SessionManager:
         if session._accessed:
             headers.append(_VARY_COOKIE)
             session._age_flash()
+            self._note_seen(session)
         if session._accessed or session._data.meta_dirty:
             await self.save(session)
         cookie = self._set_cookie(session)
@@ -237,11 +243,19 @@ class SessionManager:
             with self._destroying:
                 await self.store.destroy(session._id)
 
-    async def index_user(self, session: Session, user_id: str) -> None:
-        """Save `session` and index it under `user_id` (for `destroy_user`)."""
+    async def index_user(
+        self, session: Session, user_id: str, user_agent: str | None = None
+    ) -> None:
+        """Save `session` and index it under `user_id` (for `destroy_user` and
+        `user_sessions`), with an opaque ref and the user agent that logged in."""
         if self.store.client_side:
             return
-        session._data.set_meta(USER, user_id)
+        meta = session._data
+        meta.set_meta(USER, user_id)
+        meta.set_meta(REF, secrets.token_urlsafe(16))
+        meta.set_meta(SEEN, repr(time.time()))
+        if user_agent:
+            meta.set_meta(USER_AGENT, user_agent[:MAX_USER_AGENT])
         session._data.set_meta(_USER_INDEX_UNTIL, repr(time.time() + 2 * self.idle_s))
         created = not session._exists
         await self.save(session)  # indexes a session it creates
@@ -253,6 +267,22 @@ class SessionManager:
         with self._indexing:
             await self.store.index_user(user_id, session._id, 2 * self.idle_s)
 
+    async def user_sessions(self, user_id: str) -> list[tuple[str, dict[str, str]]]:
+        """The (id, record) of each live session of `user_id`. Raises
+        `NotImplementedError` on the cookie driver, which keeps no list."""
+        if self.store.client_side:
+            raise NotImplementedError(
+                "The cookie driver keeps no sessions on the server, so it cannot list them"
+            )
+        with self._listing:
+            found = await self.store.user_sessions(user_id, self.idle_s)
+        return [(s, r) for s, r in found if r.get(USER) == user_id and not self._too_old(r)]
+
+    async def end(self, sid: str) -> None:
+        """Destroy the session `sid` (one of a user's sessions, by `logout(session=ref)`)."""
+        with self._destroying:
+            await self.store.destroy(sid)
+
     async def destroy_user(self, user_id: str | int) -> None:
         """Destroy every session indexed under `user_id` (logout everywhere).
         Raises `NotImplementedError` on the cookie driver."""
@@ -260,6 +290,20 @@ class SessionManager:
             await self.store.destroy_user(str(user_id))
 
     # -- helpers -------------------------------------------------------------
+
+    def _note_seen(self, session: Session) -> None:
+        """Record when a signed-in session was last used, to the minute: at most one
+        extra write a minute per session, not one per request."""
+        meta = session._data.meta
+        if USER not in meta or self.store.client_side:
+            return
+        try:
+            seen = float(meta.get(SEEN, "0"))
+        except ValueError:
+            seen = 0.0
+        now = time.time()
+        if now - seen >= SEEN_RESOLUTION_S:
+            session._data.set_meta(SEEN, repr(now))
 
     def _unsign(self, value: str) -> str | None:
         if self._signer is not None:
@@ -372,6 +416,7 @@ def _make_store(
     directory: str,
     prefix: str,
     max_sessions: int,
+    durable: bool,
 ) -> SessionStore:
     if isinstance(driver, SessionStore):
         return driver
@@ -392,5 +437,7 @@ def _make_store(
     if driver == "redis":
         from .store_redis import RedisStore
 
-        return RedisStore(url, client=client, prefix=prefix)
+        return RedisStore(url, client=client, prefix=prefix, durable=durable)
+    if durable:
+        raise ValueError("durable=True needs driver='redis' (it waits for a Redis replica)")
     raise ValueError(f"Unknown session driver {driver!r}; use one of {', '.join(DRIVERS)}")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import HTTPException
 from .record import Record
 from .serializer import encode
-from .store import CREATED, USER
+from .store import CREATED, REF, SEEN, USER, USER_AGENT
 
 if TYPE_CHECKING:
     from .manager import SessionManager
@@ -34,6 +34,7 @@ __all__ = ["FLASH_NEW", "FLASH_OLD", "TOKEN_KEY", "Session", "SessionUnavailable
 
 FLASH_NEW = "_flash.new"
 FLASH_OLD = "_flash.old"
+_KEPT_ON_REGENERATE = frozenset({CREATED, USER, REF, USER_AGENT, SEEN})
 TOKEN_KEY = "_token"  # noqa: S105 (a key name, not a secret)
 
 _MISSING: Any = object()
@@ -291,18 +292,23 @@ class Session:
         self._use()
         self._put_top(TOKEN_KEY, secrets.token_urlsafe(32))
 
+    @property
+    def manager(self) -> SessionManager:
+        """The `SessionManager` (store and options) this session belongs to."""
+        return self._manager
+
     async def regenerate(self) -> None:
         """Give the session a new id, keeping its data; the old record is
         deleted and the CSRF token rotated (call it at login)."""
         self._use()
         await self._manager.destroy(self)
-        created = self._data.meta.get(CREATED)
-        user = self._data.meta.get(USER)
+        # Kept: the creation time (regenerating must not extend absolute_lifetime), and the
+        # user with the device's ref (the save indexes the new id, so logout everywhere and
+        # user_sessions find it).
+        kept = {k: v for k, v in self._data.meta.items() if k in _KEPT_ON_REGENERATE}
         self._new_identity()
-        if created is not None:  # regenerating must not extend absolute_lifetime
-            self._data.set_meta(CREATED, created)
-        if user is not None:  # the save indexes the new id: logout(everywhere=True) finds it
-            self._data.set_meta(USER, user)
+        for key, value in kept.items():
+            self._data.set_meta(key, value)
         self.regenerate_token()
 
     async def invalidate(self) -> None:
@@ -318,11 +324,12 @@ class Session:
         self._use()
         await self._manager.save(self)
 
-    async def index_user(self, user_id: str | int) -> None:
+    async def index_user(self, user_id: str | int, user_agent: str | None = None) -> None:
         """Save the session and index it under `user_id`, so that
-        `SessionManager.destroy_user` can end it (logout everywhere)."""
+        `SessionManager.destroy_user` can end it (logout everywhere) and
+        `user_sessions` can list it (with `user_agent`)."""
         self._use()
-        await self._manager.index_user(self, str(user_id))
+        await self._manager.index_user(self, str(user_id), user_agent)
 
     async def destroy_user(self, user_id: str | int) -> None:
         """Destroy every session indexed under `user_id` (logout everywhere).

@@ -22,10 +22,13 @@ import secrets
 from collections.abc import Iterable
 from typing import ClassVar
 
-__all__ = ["CREATED", "SessionStore", "is_valid_id", "new_id"]
+__all__ = ["CREATED", "REF", "SEEN", "USER", "USER_AGENT", "SessionStore", "is_valid_id", "new_id"]
 
 CREATED = "__created"
 USER = "__user"  # meta field: the user a session is indexed under
+REF = "__ref"  # meta field: the opaque handle `user_sessions` shows instead of the id
+USER_AGENT = "__ua"  # meta field: the User-Agent that logged in
+SEEN = "__seen"  # meta field: when the session was last used (epoch seconds, to a minute)
 
 # secrets.token_urlsafe(32): 32 random bytes (256 bits) -> 43 url-safe characters.
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -97,6 +100,11 @@ class SessionStore:
 
     async def destroy_user(self, user_id: str) -> None:
         """Destroy every session indexed under `user_id`, and the index."""
+        raise NotImplementedError
+
+    async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
+        """The (id, record) of every live session indexed under `user_id`. Listing is not
+        activity: it must not extend any session's idle expiry."""
         raise NotImplementedError
 
     def encode_cookie(self, record: dict[str, str]) -> str:

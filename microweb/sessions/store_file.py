@@ -84,6 +84,17 @@ class FileStore(SessionStore):
     async def destroy_user(self, user_id: str) -> None:
         await asyncio.to_thread(self._destroy_user, user_id)
 
+    async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
+        return await asyncio.to_thread(self._user_sessions, user_id, idle_s)
+
+    def _user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
+        found = []
+        for sid in self._read_index(_user_file_name(user_id)):
+            record = self._read(self._file(sid), idle_s)  # a read, not a touch
+            if record is not None:
+                found.append((sid, record))
+        return found
+
     # -- blocking helpers (run in a thread) ----------------------------------
 
     def _open(self) -> None:

@@ -92,6 +92,15 @@ class MemoryStore(SessionStore):
         for sid in self._users.pop(user_id, ()):
             self._entries.pop(sid, None)
 
+    async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
+        now = time.monotonic()
+        found = []
+        for sid in self._users.get(user_id, ()):
+            entry = self._entries.get(sid)
+            if entry is not None and entry.expires > now:
+                found.append((sid, dict(entry.record)))
+        return found
+
     def _refresh(self, entry: _Entry, idle_s: float) -> None:
         entry.expires = time.monotonic() + idle_s
         if entry.expires < self._sweep_at:

@@ -10,11 +10,22 @@ Rules:
   concurrent saves merge and a destroyed session is never recreated.
 - A user SET lives at least as long as the longest session in it; dead
   members are pruned whenever a session is indexed.
-- With `url`, commands go through an `AutoPipeline`: the commands of
-  concurrent requests share one connection and are written in batches; a
+- With a `redis://` url, commands go through an `AutoPipeline`: the commands
+  of concurrent requests share one connection and are written in batches; a
   restarted Redis is reconnected without a restart of the app, a dead one
-  fails fast, a hung one times out after 5 s. A `client=` given by the caller
-  runs every command itself (`RedisCluster` too) and is never closed.
+  fails fast, a hung one times out after 5 s. With `redis+cluster://` or
+  `redis+sentinel://` (see `redis_connect`), or a `client=` given by the
+  caller (never closed here), the client runs each command itself.
+- Scripts run by EVALSHA; on NOSCRIPT (a new primary after a failover has no
+  script cache) the same call is made with EVAL, which runs on the key's own
+  node: SCRIPT LOAD would go to every primary and fail while one is down.
+- A prefix with `{` or `}` is refused: a hash tag in it would put every key
+  of every user in one cluster slot.
+- `durable=True`: creating a record (login, regenerate), destroying one
+  (invalidate, logout) and destroying a user's sessions are each followed by
+  `WAIT 1` on the connection that wrote; no replica acknowledging within
+  `wait_timeout` raises `NotDurable` (a 503), so the request never reports a
+  write that a failover could lose. Ordinary saves never wait.
 """
 
 from __future__ import annotations
@@ -25,12 +36,19 @@ import logging
 from collections.abc import Awaitable, Iterable
 from typing import Any, ClassVar, NamedTuple
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
+from ..redis_connect import connect, parse_redis_url
 from .redis_pipeline import AutoPipeline
 from .store import SessionStore, is_valid_id
 
-__all__ = ["RedisStore"]
+__all__ = ["NotDurable", "RedisStore"]
+
+
+class NotDurable(RedisError):
+    """No replica acknowledged a durable write in time."""
+
 
 logger = logging.getLogger("microweb.sessions")
 
@@ -82,12 +100,23 @@ class RedisStore(SessionStore):
         *,
         client: Any = None,
         prefix: str = "microweb:session:",
+        durable: bool = False,
+        wait_timeout: float = 1.0,
     ) -> None:
         if not prefix:
             raise ValueError("The Redis session prefix must not be empty")
+        if "{" in prefix or "}" in prefix:
+            raise ValueError(
+                "The Redis session prefix must not contain '{' or '}': a hash tag there would "
+                "put every session in one Redis Cluster slot"
+            )
+        target = parse_redis_url(url)
         self.url = url
         self.prefix = prefix
-        self._client: Any = client
+        self.durable = durable
+        self.wait_ms = max(1, round(wait_timeout * 1000))
+        self._owns_client = client is None and target.kind != "single"
+        self._client: Any = connect(url) if self._owns_client else client
         self._pipeline: AutoPipeline | None = None
 
     async def open(self) -> None:
@@ -100,6 +129,8 @@ class RedisStore(SessionStore):
         if self._pipeline is not None:
             pipeline, self._pipeline = self._pipeline, None
             await pipeline.close()
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
 
     async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         if not is_valid_id(sid):
@@ -124,12 +155,19 @@ class RedisStore(SessionStore):
         for field, value in changed.items():
             args += (field, value)
         args += removed
-        result = await self._eval(_SAVE, self.prefix + sid, *args)
+        key = self.prefix + sid
+        if create and self.durable:
+            result = await self._durably(key, "EVAL", _SAVE.source, 1, key, *args)
+        else:
+            result = await self._eval(_SAVE, key, *args)
         return bool(int(result))
 
     async def destroy(self, sid: str) -> None:
         if is_valid_id(sid):
-            await self._run("DEL", self.prefix + sid)
+            if self.durable:
+                await self._durably(self.prefix + sid, "DEL", self.prefix + sid)
+            else:
+                await self._run("DEL", self.prefix + sid)
 
     async def touch(self, sid: str, idle_s: float) -> None:
         if is_valid_id(sid):
@@ -138,7 +176,10 @@ class RedisStore(SessionStore):
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         _check(sid)
         key = self._user_key(user_id)
-        await self._eval(_INDEX, key, sid, _ms(idle_s))
+        if self.durable:  # a lost index entry would let logout everywhere miss this session
+            await self._durably(key, "EVAL", _INDEX.source, 1, key, sid, _ms(idle_s))
+        else:
+            await self._eval(_INDEX, key, sid, _ms(idle_s))
         members = [_text(m) for m in await self._run("SMEMBERS", key)]
         others = [m for m in members if m != sid]
         if not others:
@@ -152,30 +193,92 @@ class RedisStore(SessionStore):
         key = self._user_key(user_id)
         members = [_text(m) for m in await self._run("SMEMBERS", key)]
         # One DEL per session: on Redis Cluster the sessions live in different slots.
-        await asyncio.gather(
-            *(self._run("DEL", self.prefix + m) for m in members if is_valid_id(m))
-        )
-        await self._run("DEL", key)
+        await asyncio.gather(*(self.destroy(m) for m in members if is_valid_id(m)))
+        if self.durable:
+            await self._durably(key, "DEL", key)
+        else:
+            await self._run("DEL", key)
+
+    async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
+        members = [_text(m) for m in await self._run("SMEMBERS", self._user_key(user_id))]
+        sids = [m for m in members if is_valid_id(m)]
+        # HGETALL, not the load script: listing must not slide anyone's expiry.
+        flats = await asyncio.gather(*(self._run("HGETALL", self.prefix + sid) for sid in sids))
+        found = []
+        for sid, flat in zip(sids, flats, strict=True):
+            if isinstance(flat, dict):
+                record = {_text(k): _text(v) for k, v in flat.items()}
+            else:
+                items = [_text(x) for x in flat or ()]
+                record = dict(zip(items[::2], items[1::2], strict=True))
+            if record:
+                found.append((sid, record))
+        return found
 
     def _user_key(self, user_id: str) -> str:
         return f"{self.prefix}user:{user_id}"
 
     def _run(self, *args: Any) -> Awaitable[Any]:
-        """Run one Redis command: through the caller's client, or batched with the
-        commands of concurrent requests on this store's own connection."""
+        """Run one Redis command: through the client, or batched with the commands of
+        concurrent requests on this store's own connection."""
         if self._client is not None:
-            return self._client.execute_command(*args)  # type: ignore[no-any-return]
+            return self._client_run(*args)
         if self._pipeline is None:
             self._pipeline = AutoPipeline(self.url)
         return self._pipeline.execute(*args)
 
+    async def _client_run(self, *args: Any) -> Any:
+        try:
+            return await self._client.execute_command(*args)
+        except AttributeError as err:
+            # redis-py's cluster client can fail this way while a primary is being replaced.
+            raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
+
     async def _eval(self, script: _Script, key: str, *args: str | int) -> Any:
-        """Run `script` on one key: EVALSHA, loading the script first if Redis lost it."""
+        """Run `script` on one key: EVALSHA, or EVAL when the server lost its scripts."""
         try:
             return await self._run("EVALSHA", script.sha, 1, key, *args)
-        except NoScriptError:  # first use, or Redis restarted without its scripts
-            await self._run("SCRIPT LOAD", script.source)
-            return await self._run("EVALSHA", script.sha, 1, key, *args)
+        except NoScriptError:  # first use, a restart, or a new primary after a failover
+            return await self._run("EVAL", script.source, 1, key, *args)
+
+    async def _durably(self, key: str, *command: Any) -> Any:
+        """Run `command` (on `key`), then WAIT for one replica on the same connection."""
+        wait = ("WAIT", 1, self.wait_ms)
+        try:
+            if self._client is None:
+                # The AutoPipeline has one connection per loop, in order: the WAIT that
+                # follows counts this write.
+                result = await self._run(*command)
+                acked = await self._run(*wait)
+            else:
+                result, acked = await self._on_one_connection(key, command, wait)
+        except AttributeError as err:
+            raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
+        if isinstance(result, Exception):
+            raise result
+        if not isinstance(acked, int) or acked < 1:
+            raise NotDurable(f"no Redis replica acknowledged the write within {self.wait_ms} ms")
+        return result
+
+    async def _on_one_connection(
+        self, key: str, command: tuple[Any, ...], wait: tuple[Any, ...]
+    ) -> tuple[Any, Any]:
+        client = self._client
+        if hasattr(client, "get_node_from_key"):  # RedisCluster: the key's primary
+            from redis.asyncio.cluster import PipelineCommand
+
+            await client.initialize()
+            node = client.get_node_from_key(key)
+            if node is None:
+                raise RedisConnectionError(f"No Redis Cluster node serves {key!r}")
+            commands = [PipelineCommand(0, *command), PipelineCommand(1, *wait)]
+            await node.execute_pipeline(commands)
+            return commands[0].result, commands[1].result
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.execute_command(*command)
+            pipe.execute_command(*wait)
+            result, acked = await pipe.execute(raise_on_error=False)
+        return result, acked
 
 
 def _ms(seconds: float) -> int:
