@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from examples.chat import Room
 from microweb import (
     MicroWeb,
     Response,
@@ -42,8 +43,6 @@ from microweb.sessions import Session
 from microweb.static import serve_static
 from microweb.templates import jinja
 from microweb.websockets import WebSocket
-
-from examples.chat import Room
 
 HERE = Path(__file__).resolve().parent
 _SALT = b"microweb-example"
