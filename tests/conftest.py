@@ -9,6 +9,10 @@
   on a free port if the binary exists; else the test is skipped, or fails
   when `MICROWEB_REQUIRE_REDIS=1`.
 - `redis_prefix`: a key prefix unique to the test; its keys are deleted after.
+- `redis_cluster_url`, `redis_sentinel_url`: a 3-primary, 3-replica Redis Cluster
+  and a primary with two replicas behind three Sentinels, started once per run
+  from `redis-server`/`redis-cli` (see tests/redis_topologies.py); skipped, or
+  failed with `MICROWEB_REQUIRE_REDIS=1`, when the binaries are missing.
 """
 
 from __future__ import annotations
@@ -129,3 +133,32 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+def _need_redis_binaries() -> None:
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        no_redis("redis-server and redis-cli are needed to start a Redis Cluster or Sentinels")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from .redis_topologies import Cluster
+
+    _need_redis_binaries()
+    cluster = Cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from .redis_topologies import Sentinels
+
+    _need_redis_binaries()
+    sentinels = Sentinels(tmp_path_factory.mktemp("sentinel"))
+    try:
+        yield sentinels.url
+    finally:
+        sentinels.stop()

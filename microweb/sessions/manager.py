@@ -78,6 +78,7 @@ class SessionManager:
         prefix: str = "microweb:session:",
         max_sessions: int = 100_000,
         durable: bool = False,
+        durable_timeout: float = 1.0,
     ) -> None:
         _check_positive("lifetime", lifetime)
         if absolute_lifetime is not None:
@@ -113,6 +114,10 @@ class SessionManager:
         self.store = _make_store(
             driver, keys, self.idle_s, url, client, directory, prefix, max_sessions, durable
         )
+        if durable and durable_timeout <= 0:
+            raise ValueError("durable_timeout must be a positive number of seconds")
+        if durable and hasattr(self.store, "wait_ms"):
+            self.store.wait_ms = max(1, round(durable_timeout * 1000))
         self._started = False
         self._start_lock: asyncio.Lock | None = None
         self._saving = _StoreErrors(self.store, "saving")
@@ -418,6 +423,8 @@ def _make_store(
     max_sessions: int,
     durable: bool,
 ) -> SessionStore:
+    if durable and driver != "redis":
+        raise ValueError("durable=True needs driver='redis' (it waits for a Redis replica)")
     if isinstance(driver, SessionStore):
         return driver
     if driver == "memory":
@@ -438,6 +445,4 @@ def _make_store(
         from .store_redis import RedisStore
 
         return RedisStore(url, client=client, prefix=prefix, durable=durable)
-    if durable:
-        raise ValueError("durable=True needs driver='redis' (it waits for a Redis replica)")
     raise ValueError(f"Unknown session driver {driver!r}; use one of {', '.join(DRIVERS)}")

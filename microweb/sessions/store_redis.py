@@ -21,7 +21,7 @@ Rules:
   node: SCRIPT LOAD would go to every primary and fail while one is down.
 - A prefix with `{` or `}` is refused: a hash tag in it would put every key
   of every user in one cluster slot.
-- `durable=True`: creating a record (login, regenerate), destroying one
+- `durable=True`: creating a signed-in record (login, regenerate), destroying one
   (invalidate, logout) and destroying a user's sessions are each followed by
   `WAIT 1` on the connection that wrote; no replica acknowledging within
   `wait_timeout` raises `NotDurable` (a 503), so the request never reports a
@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import weakref
 from collections.abc import Awaitable, Iterable
 from typing import Any, ClassVar, NamedTuple
 
@@ -41,7 +42,7 @@ from redis.exceptions import NoScriptError, RedisError
 
 from ..redis_connect import connect, parse_redis_url
 from .redis_pipeline import AutoPipeline
-from .store import SessionStore, is_valid_id
+from .store import USER, SessionStore, is_valid_id
 
 __all__ = ["NotDurable", "RedisStore"]
 
@@ -115,8 +116,12 @@ class RedisStore(SessionStore):
         self.prefix = prefix
         self.durable = durable
         self.wait_ms = max(1, round(wait_timeout * 1000))
-        self._owns_client = client is None and target.kind != "single"
-        self._client: Any = connect(url) if self._owns_client else client
+        # A cluster or Sentinel client of our own is made per event loop (redis-py's
+        # clients belong to the loop they first ran on), as the AutoPipeline is.
+        self._own_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] | None = (
+            weakref.WeakKeyDictionary() if client is None and target.kind != "single" else None
+        )
+        self._given_client: Any = client
         self._pipeline: AutoPipeline | None = None
 
     async def open(self) -> None:
@@ -129,8 +134,11 @@ class RedisStore(SessionStore):
         if self._pipeline is not None:
             pipeline, self._pipeline = self._pipeline, None
             await pipeline.close()
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
+        if self._own_clients is not None:
+            client = self._own_clients.pop(asyncio.get_running_loop(), None)
+            self._own_clients.clear()  # clients of other loops go with their loops
+            if client is not None:
+                await client.aclose()
 
     async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         if not is_valid_id(sid):
@@ -156,7 +164,7 @@ class RedisStore(SessionStore):
             args += (field, value)
         args += removed
         key = self.prefix + sid
-        if create and self.durable:
+        if create and self.durable and USER in changed:  # a login or a regenerate
             result = await self._durably(key, "EVAL", _SAVE.source, 1, key, *args)
         else:
             result = await self._eval(_SAVE, key, *args)
@@ -218,10 +226,24 @@ class RedisStore(SessionStore):
     def _user_key(self, user_id: str) -> str:
         return f"{self.prefix}user:{user_id}"
 
+    @property
+    def _uses_client(self) -> bool:
+        return self._given_client is not None or self._own_clients is not None
+
+    def _client(self) -> Any:
+        """The caller's client, or this loop's client of our own."""
+        if self._own_clients is None:
+            return self._given_client
+        loop = asyncio.get_running_loop()
+        client = self._own_clients.get(loop)
+        if client is None:
+            client = self._own_clients[loop] = connect(self.url)
+        return client
+
     def _run(self, *args: Any) -> Awaitable[Any]:
         """Run one Redis command: through the client, or batched with the commands of
         concurrent requests on this store's own connection."""
-        if self._client is not None:
+        if self._uses_client:
             return self._client_run(*args)
         if self._pipeline is None:
             self._pipeline = AutoPipeline(self.url)
@@ -229,7 +251,7 @@ class RedisStore(SessionStore):
 
     async def _client_run(self, *args: Any) -> Any:
         try:
-            return await self._client.execute_command(*args)
+            return await self._client().execute_command(*args)
         except AttributeError as err:
             # redis-py's cluster client can fail this way while a primary is being replaced.
             raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
@@ -245,7 +267,7 @@ class RedisStore(SessionStore):
         """Run `command` (on `key`), then WAIT for one replica on the same connection."""
         wait = ("WAIT", 1, self.wait_ms)
         try:
-            if self._client is None:
+            if not self._uses_client:
                 # The AutoPipeline has one connection per loop, in order: the WAIT that
                 # follows counts this write.
                 result = await self._run(*command)
@@ -263,7 +285,7 @@ class RedisStore(SessionStore):
     async def _on_one_connection(
         self, key: str, command: tuple[Any, ...], wait: tuple[Any, ...]
     ) -> tuple[Any, Any]:
-        client = self._client
+        client = self._client()
         if hasattr(client, "get_node_from_key"):  # RedisCluster: the key's primary
             from redis.asyncio.cluster import PipelineCommand
 

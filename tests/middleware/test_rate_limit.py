@@ -79,7 +79,14 @@ def test_the_window_resets() -> None:
     assert client.get("/").status_code == 200
 
 
-def test_redis_limit_holds_across_two_apps(redis_url: str, redis_prefix: str) -> None:
+@pytest.fixture(params=["redis_url", "redis_cluster_url", "redis_sentinel_url"])
+def any_redis(request: pytest.FixtureRequest) -> str:
+    """One Redis server, a Redis Cluster, and Sentinel: the URL of each in turn."""
+    return str(request.getfixturevalue(request.param))
+
+
+def test_redis_limit_holds_across_two_apps(any_redis: str, redis_prefix: str) -> None:
+    redis_url = any_redis
     options = {
         "limit": "4/minute",
         "store": "redis",
@@ -93,8 +100,9 @@ def test_redis_limit_holds_across_two_apps(redis_url: str, redis_prefix: str) ->
 
 
 def test_concurrent_redis_hits_never_let_extra_requests_through(
-    redis_url: str, redis_prefix: str
+    any_redis: str, redis_prefix: str
 ) -> None:
+    redis_url = any_redis
     app = MicroWeb()
     app.use(rate_limit("10/minute", store="redis", url=redis_url, prefix=redis_prefix))
     app.get("/", lambda c: "ok")

@@ -31,8 +31,14 @@ from ..conftest import RedisServer, free_port, no_redis
 
 __all__ = ["COOKIE", "RedisServer", "build_app", "free_port"]
 
-DRIVERS = ["memory", "cookie", "file", "redis"]
-SERVER_DRIVERS = ["memory", "file", "redis"]
+DRIVERS = ["memory", "cookie", "file", "redis", "redis-cluster", "redis-sentinel"]
+SERVER_DRIVERS = ["memory", "file", "redis", "redis-cluster", "redis-sentinel"]
+# The Redis topologies: fixture giving the URL of each.
+REDIS_URL_FIXTURES = {
+    "redis": "redis_url",
+    "redis-cluster": "redis_cluster_url",
+    "redis-sentinel": "redis_sentinel_url",
+}
 COOKIE = "microweb_session"
 
 
@@ -65,8 +71,8 @@ def session_options(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, 
         return {"driver": "cookie", "secret": "test-secret"}
     if driver == "file":
         return {"driver": "file", "directory": str(tmp_path / "sessions")}
-    if driver == "redis":
-        url = request.getfixturevalue("redis_url")
+    if driver in REDIS_URL_FIXTURES:
+        url = request.getfixturevalue(REDIS_URL_FIXTURES[driver])
         return {"driver": "redis", "url": url, "prefix": request.getfixturevalue("redis_prefix")}
     return {"driver": "memory"}
 
@@ -104,8 +110,8 @@ def counting(store_class: type[SessionStore], *args: Any, **kwargs: Any) -> Any:
 def server_store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     if request.param == "file":
         return counting(FileStore, tmp_path / "sessions")
-    if request.param == "redis":
-        url = request.getfixturevalue("redis_url")
+    if request.param in REDIS_URL_FIXTURES:
+        url = request.getfixturevalue(REDIS_URL_FIXTURES[request.param])
         return counting(RedisStore, url, prefix=request.getfixturevalue("redis_prefix"))
     return counting(MemoryStore)
 

@@ -10,8 +10,10 @@ import pytest
 from microweb import MicroWeb, login, logout, session, user_sessions
 from microweb.testing import TestClient
 
+from .conftest import REDIS_URL_FIXTURES, SERVER_DRIVERS
 
-@pytest.fixture(params=["memory", "file", "redis"])
+
+@pytest.fixture(params=SERVER_DRIVERS)
 def options(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
     if request.param == "memory":
         return {"driver": "memory"}
@@ -19,7 +21,7 @@ def options(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
         return {"driver": "file", "directory": str(tmp_path / "sessions")}
     return {
         "driver": "redis",
-        "url": request.getfixturevalue("redis_url"),
+        "url": request.getfixturevalue(REDIS_URL_FIXTURES[request.param]),
         "prefix": request.getfixturevalue("redis_prefix"),
     }
 

@@ -1,0 +1,120 @@
+"""session(durable=True): login, logout and friends are confirmed by a replica (WAIT) or 503."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from microweb import MicroWeb, login, logout, session
+from microweb.testing import TestClient
+
+from ..conftest import no_redis
+from ..redis_topologies import Node, Replicated, free_port
+
+
+def make_app(**options: Any) -> MicroWeb:
+    app = MicroWeb()
+    app.use(session(durable=True, **options))
+
+    @app.post("/login/:user")
+    async def do_login(c):  # type: ignore[no-untyped-def]
+        await login(c, c.req.param("user"))
+        return "in"
+
+    @app.post("/logout")
+    async def do_logout(c):  # type: ignore[no-untyped-def]
+        await logout(c, everywhere=True)
+        return "out"
+
+    @app.post("/visit")
+    async def visit(c):  # type: ignore[no-untyped-def]
+        return {"visits": c.get("session").increment("visits")}
+
+    @app.get("/me")
+    async def me(c):  # type: ignore[no-untyped-def]
+        return {"user": c.get("session").get("user_id")}
+
+    return app
+
+
+@pytest.fixture
+def replicated(tmp_path: Path) -> Iterator[Replicated]:
+    try:
+        pair = Replicated(tmp_path, replicas=1)
+    except FileNotFoundError:
+        no_redis("redis-server is not installed")
+        raise
+    try:
+        yield pair
+    finally:
+        pair.stop()
+
+
+def stored_users(node: Node, prefix: str) -> list[str]:
+    return [k for k in node.client.keys(prefix + "*") if ":user:" in k]
+
+
+def test_a_durable_login_is_on_the_replica_when_it_answers(replicated: Replicated) -> None:
+    prefix = "durable:"
+    with TestClient(make_app(driver="redis", url=replicated.url, prefix=prefix)) as client:
+        assert client.post("/login/ann").status_code == 200
+        # No waiting here: the answer came after the replica acknowledged the write.
+        assert stored_users(replicated.replicas[0], prefix) == [prefix + "user:ann"]
+        assert client.get("/me").json() == {"user": "ann"}
+        assert client.post("/logout").status_code == 200
+        assert stored_users(replicated.replicas[0], prefix) == []
+
+
+def test_without_a_replica_a_durable_login_is_503_and_not_done(tmp_path: Path) -> None:
+    alone = Node(free_port(), tmp_path / "alone")
+    try:
+        app = make_app(driver="redis", url=f"redis://127.0.0.1:{alone.port}/0", durable_timeout=0.2)
+        with TestClient(app) as client:
+            client.post("/visit")
+            response = client.post("/login/ann")
+            assert response.status_code == 503
+            assert client.get("/me").json() == {"user": None}
+            # Ordinary saves never wait, so the app still works without a replica.
+            assert client.post("/visit").status_code == 200
+    finally:
+        alone.stop()
+
+
+@pytest.mark.parametrize("fixture", ["redis_cluster_url", "redis_sentinel_url"])
+def test_durable_login_and_logout_on_cluster_and_sentinel(
+    request: pytest.FixtureRequest, fixture: str
+) -> None:
+    url = request.getfixturevalue(fixture)
+    with TestClient(make_app(driver="redis", url=url, prefix="durable-topo:")) as client:
+        assert client.post("/login/bob").status_code == 200
+        assert client.get("/me").json() == {"user": "bob"}
+        assert client.post("/logout").status_code == 200
+        assert client.get("/me").json() == {"user": None}
+
+
+def test_durable_needs_the_redis_driver() -> None:
+    with pytest.raises(ValueError, match="durable"):
+        session(driver="memory", durable=True)
+
+
+def test_a_prefix_with_braces_is_refused() -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        session(driver="redis", prefix="app:{tag}:")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+cluster://",
+        "redis+sentinel://127.0.0.1:1",
+        "redis+cluster://h:notaport",
+        "mysql://x",
+        "redis+sentinel://h:1/svc/notadb",
+    ],
+)
+def test_malformed_urls_are_refused_at_startup(url: str) -> None:
+    with pytest.raises(ValueError):
+        session(driver="redis", url=url)
