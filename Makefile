@@ -7,7 +7,7 @@ LINT := microweb tests examples $(wildcard benchmarks)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test check format bench bench-deps clean
+.PHONY: install run test test-failover check format bench bench-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "microweb needs Python 3.11+")'
@@ -23,6 +23,10 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# Slow fault tests: failovers of a Redis Cluster and of Sentinel under load.
+test-failover: install
+	$(BIN)/pytest -m failover tests/failover
 
 check: install
 	$(BIN)/ruff check $(LINT)

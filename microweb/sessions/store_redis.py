@@ -31,6 +31,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import weakref
@@ -38,7 +39,7 @@ from collections.abc import Awaitable, Iterable
 from typing import Any, ClassVar, NamedTuple
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, ReadOnlyError, RedisError
 
 from ..redis_connect import connect, parse_redis_url
 from .redis_pipeline import AutoPipeline
@@ -250,11 +251,29 @@ class RedisStore(SessionStore):
         return self._pipeline.execute(*args)
 
     async def _client_run(self, *args: Any) -> Any:
+        client = self._client()
         try:
-            return await self._client().execute_command(*args)
+            return await client.execute_command(*args)
         except AttributeError as err:
             # redis-py's cluster client can fail this way while a primary is being replaced.
+            await self._drop(client)
             raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
+        except RedisError as err:
+            if _topology_changed(err):
+                await self._drop(client)
+            raise
+
+    async def _drop(self, client: Any) -> None:
+        """Forget this loop's own client after a failover, so the next command builds a new
+        one that finds the new primary (its pool may hold connections to the old one)."""
+        if self._own_clients is None:
+            return
+        loop = asyncio.get_running_loop()
+        own = self._own_clients.get(loop)
+        if own is not None and own is client:
+            del self._own_clients[loop]
+            with contextlib.suppress(Exception):
+                await own.aclose()
 
     async def _eval(self, script: _Script, key: str, *args: str | int) -> Any:
         """Run `script` on one key: EVALSHA, or EVAL when the server lost its scripts."""
@@ -275,7 +294,12 @@ class RedisStore(SessionStore):
             else:
                 result, acked = await self._on_one_connection(key, command, wait)
         except AttributeError as err:
+            await self._drop(self._client())
             raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
+        except RedisError as err:
+            if _topology_changed(err):
+                await self._drop(self._client())
+            raise
         if isinstance(result, Exception):
             raise result
         if not isinstance(acked, int) or acked < 1:
@@ -301,6 +325,14 @@ class RedisStore(SessionStore):
             pipe.execute_command(*wait)
             result, acked = await pipe.execute(raise_on_error=False)
         return result, acked
+
+
+def _topology_changed(err: RedisError) -> bool:
+    """Whether `err` says the node we talk to is no longer the primary (or is down)."""
+    if isinstance(err, RedisConnectionError | ReadOnlyError):
+        return True
+    text = str(err)
+    return text.startswith(("READONLY", "NOREPLICAS", "MASTERDOWN", "CLUSTERDOWN", "LOADING"))
 
 
 def _ms(seconds: float) -> int:

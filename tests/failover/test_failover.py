@@ -1,0 +1,191 @@
+"""Failover under load (`make test-failover`): a SIGKILLed cluster primary, a manual
+CLUSTER FAILOVER and a SENTINEL FAILOVER, while requests keep coming.
+
+What must hold: every answer is 200 or 503 (never a 500), 503s only while the topology
+changes, the app recovers without a restart, every login confirmed (durable) before the
+fault is still there after it, and a confirmed logout is never undone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from microweb import MicroWeb, login, logout, session
+from microweb.testing import TestResponse, call_app
+
+from ..conftest import no_redis
+from ..redis_topologies import Cluster, Sentinels
+
+pytestmark = pytest.mark.failover
+
+USERS = [f"user{i}" for i in range(24)]
+
+
+def make_app(url: str) -> MicroWeb:
+    app = MicroWeb()
+    app.use(session(driver="redis", url=url, durable=True, durable_timeout=2.0))
+
+    @app.post("/login/:user")
+    async def do_login(c):  # type: ignore[no-untyped-def]
+        await login(c, c.req.param("user"))
+        return "in"
+
+    @app.post("/logout")
+    async def do_logout(c):  # type: ignore[no-untyped-def]
+        await logout(c)
+        return "out"
+
+    @app.post("/visit")
+    async def visit(c):  # type: ignore[no-untyped-def]
+        return {"user": c.get("session").get("user_id"), "n": c.get("session").increment("n")}
+
+    @app.get("/me")
+    async def me(c):  # type: ignore[no-untyped-def]
+        return {"user": c.get("session").get("user_id")}
+
+    return app
+
+
+def cookie_of(response: TestResponse) -> str:
+    return response.headers["set-cookie"].split(";", 1)[0]
+
+
+async def request(app: MicroWeb, method: str, path: str, cookie: str | None = None) -> TestResponse:
+    headers = {"cookie": cookie} if cookie else None
+    return await call_app(app, method, "https://testserver" + path, headers=headers)
+
+
+async def log_everyone_in(app: MicroWeb) -> dict[str, str]:
+    cookies = {}
+    for user in USERS:
+        response = await request(app, "POST", f"/login/{user}")
+        assert response.status_code == 200, response.text
+        cookies[user] = cookie_of(response)
+    return cookies
+
+
+async def load(app: MicroWeb, cookies: dict[str, str], seconds: float) -> list[tuple[float, int]]:
+    """Requests from every user for `seconds`: (time, status) of each answer."""
+    answers: list[tuple[float, int]] = []
+    stop_at = time.monotonic() + seconds
+
+    async def one(cookie: str) -> None:
+        while time.monotonic() < stop_at:
+            response = await request(app, "POST", "/visit", cookie)
+            answers.append((time.monotonic(), response.status_code))
+            await asyncio.sleep(0.02)
+
+    await asyncio.gather(*(one(c) for c in cookies.values()))
+    return answers
+
+
+def check_answers(answers: list[tuple[float, int]], fault_at: float) -> None:
+    statuses = Counter(status for _, status in answers)
+    assert set(statuses) <= {200, 503}, statuses
+    last_503 = max((t for t, s in answers if s == 503), default=fault_at)
+    assert last_503 - fault_at < 15, "503s went on long after the fault"
+    tail = [s for t, s in answers if t > last_503]
+    assert tail and all(s == 200 for s in tail), "the app did not recover"
+
+
+async def still_logged_in(app: MicroWeb, cookies: dict[str, str]) -> None:
+    for user, cookie in cookies.items():
+        response = await request(app, "GET", "/me", cookie)
+        assert response.json() == {"user": user}, f"{user}'s confirmed login was lost"
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    try:
+        topology = Cluster(tmp_path)
+    except FileNotFoundError:
+        no_redis("redis-server and redis-cli are needed")
+        raise
+    try:
+        yield topology
+    finally:
+        topology.stop()
+
+
+@pytest.fixture
+def sentinels(tmp_path: Path) -> Iterator[Sentinels]:
+    try:
+        topology = Sentinels(tmp_path)
+    except FileNotFoundError:
+        no_redis("redis-server is needed")
+        raise
+    try:
+        yield topology
+    finally:
+        topology.stop()
+
+
+def primaries(cluster: Cluster) -> list[Any]:
+    return [n for n in cluster.nodes if n.client.info("replication")["role"] == "master"]
+
+
+def test_sigkill_of_a_cluster_primary_loses_no_confirmed_login(cluster: Cluster) -> None:
+    app = make_app(cluster.url)
+
+    async def scenario() -> None:
+        cookies = await log_everyone_in(app)
+        victim = primaries(cluster)[0]
+        loading = asyncio.ensure_future(load(app, cookies, 14.0))
+        await asyncio.sleep(2.0)
+        fault_at = time.monotonic()
+        os.kill(victim.process.pid, signal.SIGKILL)
+        check_answers(await loading, fault_at)
+        await still_logged_in(app, cookies)
+
+    asyncio.run(scenario())
+
+
+def test_manual_cluster_failover_on_each_shard(cluster: Cluster) -> None:
+    app = make_app(cluster.url)
+
+    async def scenario() -> None:
+        cookies = await log_everyone_in(app)
+        loading = asyncio.ensure_future(load(app, cookies, 12.0))
+        await asyncio.sleep(1.0)
+        fault_at = time.monotonic()
+        replicas = [n for n in cluster.nodes if n.client.info("replication")["role"] == "slave"]
+        for replica in replicas:
+            replica.client.execute_command("CLUSTER FAILOVER")
+            await asyncio.sleep(1.5)
+        check_answers(await loading, fault_at)
+        await still_logged_in(app, cookies)
+
+    asyncio.run(scenario())
+
+
+def test_sentinel_failover_keeps_logins_and_logouts(sentinels: Sentinels) -> None:
+    app = make_app(sentinels.url)
+
+    async def scenario() -> None:
+        cookies = await log_everyone_in(app)
+        leaving = cookies.pop(USERS[0])
+        assert (await request(app, "POST", "/logout", leaving)).status_code == 200
+        before = sentinels.primary_port()
+        loading = asyncio.ensure_future(load(app, cookies, 14.0))
+        await asyncio.sleep(1.0)
+        fault_at = time.monotonic()
+        client = redis.Redis(port=sentinels.ports[0], socket_timeout=2)
+        client.execute_command("SENTINEL FAILOVER", "mymaster")
+        client.close()
+        check_answers(await loading, fault_at)
+        assert sentinels.primary_port() != before
+        await still_logged_in(app, cookies)
+        gone = await request(app, "GET", "/me", leaving)
+        assert gone.json() == {"user": None}, "a confirmed logout was undone"
+
+    asyncio.run(scenario())
