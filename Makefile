@@ -32,6 +32,7 @@ check: install
 	$(BIN)/ruff check $(LINT)
 	$(BIN)/ruff format --check $(LINT)
 	$(BIN)/mypy --strict microweb
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix $(LINT)

@@ -19,7 +19,8 @@ from typing import Any, Protocol, TypeVar, overload
 from .compose import Entry, Middleware, call_entry, compose, is_middleware, to_response
 from .context import Context, NotFoundResponse
 from .exceptions import HTTPException
-from .request import DEFAULT_LIMITS, Limits, Request
+from .limits import DEFAULT_LIMITS, Limits
+from .request import Request
 from .response import HTML_CT, JSON_CT, TEXT_CT, TEXT_TYPE, Response, dump_json
 from .router import METHOD_ALL, Router, default_router
 from .types import ASGIApp, Message, Receive, Scope, Send

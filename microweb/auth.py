@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 
 from .compose import Middleware, Next
 from .exceptions import ForbiddenError, UnauthorizedError
+from .sessions import session_of
 from .sessions.store import CREATED, REF, SEEN, USER_AGENT
 
 if TYPE_CHECKING:
     from .context import Context
-    from .sessions import Session
 
 __all__ = [
     "intended",
@@ -40,17 +40,6 @@ __all__ = [
 USER_KEY = "user_id"
 ROLE_KEY = "role"
 INTENDED_KEY = "_intended"
-
-
-def session_of(c: Context) -> Session:
-    """The request's session; a clear error when `session()` middleware is missing."""
-    session = c.get("session")
-    if session is None:
-        raise RuntimeError(
-            "No session on this request: add app.use(session(...)) before login, logout, "
-            "csrf() and the auth guards"
-        )
-    return session  # type: ignore[no-any-return]
 
 
 async def login(

@@ -26,9 +26,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .auth import session_of
 from .compose import Middleware, Next
 from .exceptions import ForbiddenError, HTTPException
+from .sessions import session_of
 
 if TYPE_CHECKING:
     from .context import Context

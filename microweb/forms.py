@@ -17,7 +17,7 @@ from .datastructures import FormData, FormValue, UploadFile
 from .exceptions import HTTPException
 
 if TYPE_CHECKING:
-    from .request import Limits
+    from .limits import Limits
 
 __all__ = ["parse_multipart"]
 
@@ -88,6 +88,10 @@ def parse_multipart(content_type: str, body: bytes, limits: Limits) -> FormData:
     boundary = options.get(b"boundary")
     if not boundary:
         raise HTTPException(400, "Multipart Content-Type has no boundary")
+    if len(boundary) > 70:
+        # RFC 2046 5.1.1 allows 1 to 70 characters; python-multipart refuses long ones from
+        # its constructor, outside the parse errors caught below.
+        raise HTTPException(400, "Multipart boundary is longer than 70 characters")
     collector = _Collector(limits)
     callbacks = {
         "on_part_begin": collector.on_part_begin,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import parse_qsl
 
@@ -20,6 +19,7 @@ from .cookies import parse_cookie_header
 from .datastructures import FormData
 from .exceptions import HTTPException
 from .forms import parse_multipart
+from .limits import DEFAULT_LIMITS, Limits
 from .urls import decode_param
 
 if TYPE_CHECKING:
@@ -34,21 +34,6 @@ T = TypeVar("T")
 _NOT_TEXT_CHARSETS = frozenset(
     {"utf-7", "punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds on what a request may carry; over a bound is a 4xx, never a crash."""
-
-    max_body_size: int = 10 * 1024 * 1024
-    max_form_fields: int = 1000
-    max_form_files: int = 100
-    max_query_params: int = 1000
-    max_headers: int = 100
-    max_cookie_bytes: int = 16 * 1024
-
-
-DEFAULT_LIMITS = Limits()
 
 
 class Request:

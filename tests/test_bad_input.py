@@ -265,6 +265,21 @@ def test_multipart_without_a_boundary_is_a_400(echo):
     assert "boundary" in response.text
 
 
+@pytest.mark.parametrize("length", [71, 257, 2000])
+def test_multipart_with_an_overlong_boundary_is_a_400(echo, length):
+    boundary = b"b" * length
+    body = _multipart(boundary, (b'Content-Disposition: form-data; name="a"', b"1"))
+
+    response = echo.post(
+        "/form",
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=" + boundary.decode()},
+    )
+
+    assert response.status_code == 400
+    assert response.text == "Multipart boundary is longer than 70 characters"
+
+
 def test_truncated_multipart_is_a_400(echo):
     body = _multipart(b"XyZ", (b'Content-Disposition: form-data; name="a"', b"1"))
     truncated = body[: len(body) // 2]
@@ -274,6 +289,7 @@ def test_truncated_multipart_is_a_400(echo):
     )
 
     assert response.status_code == 400
+    assert response.text.startswith("Malformed multipart body")
 
 
 def test_multipart_without_closing_boundary_is_a_400(echo):
@@ -286,6 +302,7 @@ def test_multipart_without_closing_boundary_is_a_400(echo):
     )
 
     assert response.status_code == 400
+    assert response.text.startswith("Malformed multipart body")
 
 
 def test_multipart_with_garbage_body_is_a_400(echo):
@@ -296,6 +313,7 @@ def test_multipart_with_garbage_body_is_a_400(echo):
     )
 
     assert response.status_code == 400
+    assert response.text.startswith("Malformed multipart body")
 
 
 def test_multipart_part_without_content_disposition_is_a_400(echo):

@@ -1,29 +1,24 @@
-# The router interface of microweb, and the routers that implement it.
-#
-# This is a port of Hono's routers (src/router.ts and src/router/*). The rules:
-#
-# - A router maps (method, path) to *every* handler whose route matches, in registration
-#   order. Middleware is just a route registered with METHOD_ALL and/or a wildcard path
-#   ("*", "/api/*"); it is returned alongside the endpoint handlers.
-# - `add` is called for every route first; the first `match` may freeze the route table
-#   (RegExpRouter and SmartRouter do). Adding after that raises RuntimeError.
-# - A router that cannot express a route set raises UnsupportedPathError, from `add` or at
-#   the latest from the first `match`. SmartRouter catches it and falls back to the next
-#   router (RegExpRouter -> TrieRouter).
-# - Paths are matched as given: no percent-decoding, no trailing-slash folding. Parameter
-#   values are returned raw; decoding them is the application's job.
-# - A result is one of two shapes (Hono's Result<T>):
-#     (entries, stash): entries = [(handler, {name: group index})], value = stash[index];
-#                       for RegExpRouter the stash is the re.Match itself (lazy params).
-#     (entries, None):  entries = [(handler, {name: value})].
-#   `resolve_params` turns one entry's map into {name: value}. A parameter that the route
-#   declares but that was not bound by this match is absent, never None.
-# - Results may be shared between calls (static routes return a prebuilt result): callers
-#   must not mutate them.
+"""microweb's routers: the interface (`base`) and Hono's routers that implement it.
+
+This package only re-exports: the implementations import `base`, never this module.
+"""
+
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol, TypeAlias, TypeVar, cast
+from typing import TypeVar
+
+from .base import (
+    MESSAGE_MATCHER_IS_ALREADY_BUILT,
+    METHOD_ALL,
+    ParamStash,
+    Result,
+    Router,
+    UnsupportedPathError,
+    resolve_params,
+)
+from .reg_exp import RegExpRouter
+from .smart import SmartRouter
+from .trie import TrieRouter
 
 __all__ = [
     "MESSAGE_MATCHER_IS_ALREADY_BUILT",
@@ -39,54 +34,7 @@ __all__ = [
     "resolve_params",
 ]
 
-METHOD_ALL = "ALL"
-MESSAGE_MATCHER_IS_ALREADY_BUILT = "Can not add a route since the matcher is already built."
-
 T = TypeVar("T")
-
-
-class UnsupportedPathError(Exception):
-    """The route set cannot be expressed by this router (try another one)."""
-
-
-class ParamStash(Protocol):
-    """Where a (entries, stash) result keeps its values: `stash[index]` (re.Match fits)."""
-
-    def __getitem__(self, index: int, /) -> str | None: ...
-
-
-Result: TypeAlias = (
-    tuple[list[tuple[T, dict[str, int]]], ParamStash] | tuple[list[tuple[T, dict[str, str]]], None]
-)
-
-
-class Router(Protocol[T]):
-    name: str
-
-    def add(self, method: str, path: str, handler: T) -> None: ...
-
-    def match(self, method: str, path: str) -> Result[T]: ...
-
-
-def resolve_params(
-    params: Mapping[str, int] | Mapping[str, str], stash: ParamStash | None
-) -> dict[str, str]:
-    """Turn one result entry's parameter map into {name: value}; unbound names are left out."""
-    if stash is None:
-        values = cast("Mapping[str, str | None]", params)
-        return {name: value for name, value in values.items() if value is not None}
-    out: dict[str, str] = {}
-    for name, index in cast("Mapping[str, int]", params).items():
-        value = stash[index]
-        if value is not None:
-            out[name] = value
-    return out
-
-
-# Imported last: the implementations import the names above from this module.
-from microweb.router.reg_exp import RegExpRouter  # noqa: E402
-from microweb.router.smart import SmartRouter  # noqa: E402
-from microweb.router.trie import TrieRouter  # noqa: E402
 
 
 def default_router() -> SmartRouter[T]:

@@ -55,14 +55,14 @@ import re
 from collections.abc import Callable
 from typing import Generic, NamedTuple, TypeVar
 
-from microweb.router import (
+from microweb.router._buckets import Shape, choose_segment_index, route_shape, short_shapes
+from microweb.router._paths import LABEL_RE, check_optional_parameter
+from microweb.router.base import (
     MESSAGE_MATCHER_IS_ALREADY_BUILT,
     METHOD_ALL,
     Result,
     UnsupportedPathError,
 )
-from microweb.router._buckets import Shape, choose_segment_index, route_shape, short_shapes
-from microweb.router._paths import LABEL_RE, check_optional_parameter
 
 __all__ = ["RegExpRouter"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-from microweb.router import (
+from microweb.router.base import (
     MESSAGE_MATCHER_IS_ALREADY_BUILT,
     Result,
     Router,

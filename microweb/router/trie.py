@@ -21,7 +21,6 @@ import itertools
 import re
 from typing import Generic, TypeVar
 
-from microweb.router import METHOD_ALL, Result
 from microweb.router._paths import (
     Pattern,
     check_optional_parameter,
@@ -29,6 +28,7 @@ from microweb.router._paths import (
     split_path,
     split_routing_path,
 )
+from microweb.router.base import METHOD_ALL, Result
 
 __all__ = ["Node", "TrieRouter"]
 

@@ -2,7 +2,14 @@
 ASGI app, the `Session` they provide and the `SessionStore` interface."""
 
 from .middleware import SessionMiddleware, session
-from .session import Session, SessionUnavailable
+from .session import Session, SessionUnavailable, session_of
 from .store import SessionStore
 
-__all__ = ["Session", "SessionMiddleware", "SessionStore", "SessionUnavailable", "session"]
+__all__ = [
+    "Session",
+    "SessionMiddleware",
+    "SessionStore",
+    "SessionUnavailable",
+    "session",
+    "session_of",
+]

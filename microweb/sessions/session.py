@@ -28,9 +28,17 @@ from .serializer import encode
 from .store import CREATED, REF, SEEN, USER, USER_AGENT
 
 if TYPE_CHECKING:
+    from ..context import Context
     from .manager import SessionManager
 
-__all__ = ["FLASH_NEW", "FLASH_OLD", "TOKEN_KEY", "Session", "SessionUnavailable"]
+__all__ = [
+    "FLASH_NEW",
+    "FLASH_OLD",
+    "TOKEN_KEY",
+    "Session",
+    "SessionUnavailable",
+    "session_of",
+]
 
 FLASH_NEW = "_flash.new"
 FLASH_OLD = "_flash.old"
@@ -449,3 +457,16 @@ def _dig(value: Any, path: str) -> Any:
 
 def _union(first: list[str], second: list[str]) -> list[str]:
     return list(dict.fromkeys([*first, *second]))
+
+
+def session_of(c: Context) -> Session:
+    """The request's session; a clear error when `session()` middleware is missing."""
+    session = c.get("session")
+    if session is None:
+        raise RuntimeError(
+            "No session on this request: add app.use(session(...)) before login, logout, "
+            "csrf() and the auth guards"
+        )
+    if not isinstance(session, Session):
+        raise TypeError(f"c.get('session') is a {type(session).__name__}, not a Session")
+    return session

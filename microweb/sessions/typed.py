@@ -77,7 +77,7 @@ class TypedSession:
     @classmethod
     def of(cls, c: Context) -> Self:
         """The typed view of the request's session."""
-        from ..auth import session_of
+        from .session import session_of
 
         return cls(session_of(c))
 

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from microweb import MicroWeb
 from microweb.sessions import session
+from microweb.testing import TestClient
 
 
 @pytest.mark.parametrize(
@@ -39,4 +41,13 @@ def test_fractional_lifetime_is_accepted() -> None:
 
 
 def test_same_site_is_case_insensitive() -> None:
-    session(same_site="Strict")
+    app = MicroWeb()
+    app.use(session(same_site="Strict"))
+
+    @app.get("/")
+    async def home(c: Any) -> str:
+        c.get("session").put("a", 1)
+        return "ok"
+
+    cookie = TestClient(app).get("/").headers["set-cookie"]
+    assert "SameSite=Strict" in cookie
