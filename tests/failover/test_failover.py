@@ -91,6 +91,9 @@ async def load(app: MicroWeb, cookies: dict[str, str], seconds: float) -> list[t
 
 def check_answers(answers: list[tuple[float, int]], fault_at: float) -> None:
     statuses = Counter(status for _, status in answers)
+    window = max((t for t, s in answers if s == 503), default=fault_at) - fault_at
+    # Printed for docs/deploy.md (pytest -s shows it): the measured failover window.
+    print(f"\n{len(answers)} answers {dict(statuses)}; 503s until {window:.2f} s after the fault")
     assert set(statuses) <= {200, 503}, statuses
     last_503 = max((t for t, s in answers if s == 503), default=fault_at)
     assert last_503 - fault_at < 15, "503s went on long after the fault"
