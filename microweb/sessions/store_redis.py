@@ -119,10 +119,13 @@ class RedisStore(SessionStore):
         self.wait_ms = max(1, round(wait_timeout * 1000))
         # A cluster or Sentinel client of our own is made per event loop (redis-py's
         # clients belong to the loop they first ran on), as the AutoPipeline is.
-        self._own_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] | None = (
-            weakref.WeakKeyDictionary() if client is None and target.kind != "single" else None
-        )
+        self._own_clients: (
+            weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None
+        ) = weakref.WeakKeyDictionary() if client is None and target.kind != "single" else None
         self._given_client: Any = client
+        self._waits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Waits] = (
+            weakref.WeakKeyDictionary()
+        )
         self._pipeline: AutoPipeline | None = None
 
     async def open(self) -> None:
@@ -136,8 +139,9 @@ class RedisStore(SessionStore):
             pipeline, self._pipeline = self._pipeline, None
             await pipeline.close()
         if self._own_clients is not None:
-            client = self._own_clients.pop(asyncio.get_running_loop(), None)
+            ready = self._own_clients.pop(asyncio.get_running_loop(), None)
             self._own_clients.clear()  # clients of other loops go with their loops
+            client = _made(ready)
             if client is not None:
                 await client.aclose()
 
@@ -231,14 +235,30 @@ class RedisStore(SessionStore):
     def _uses_client(self) -> bool:
         return self._given_client is not None or self._own_clients is not None
 
-    def _client(self) -> Any:
-        """The caller's client, or this loop's client of our own."""
+    async def _client(self) -> Any:
+        """The caller's client, or this loop's client of our own, initialised once (redis-py's
+        cluster client breaks when concurrent first commands each start initialising it)."""
         if self._own_clients is None:
             return self._given_client
         loop = asyncio.get_running_loop()
-        client = self._own_clients.get(loop)
-        if client is None:
-            client = self._own_clients[loop] = connect(self.url)
+        ready = self._own_clients.get(loop)
+        if ready is None:
+            ready = self._own_clients[loop] = loop.create_task(self._connect())
+        try:
+            return await asyncio.shield(ready)
+        except Exception:
+            if self._own_clients.get(loop) is ready:
+                del self._own_clients[loop]  # the next command tries again
+            raise
+
+    async def _connect(self) -> Any:
+        client = connect(self.url)
+        try:
+            await client.initialize()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+            raise
         return client
 
     def _run(self, *args: Any) -> Awaitable[Any]:
@@ -251,7 +271,7 @@ class RedisStore(SessionStore):
         return self._pipeline.execute(*args)
 
     async def _client_run(self, *args: Any) -> Any:
-        client = self._client()
+        client = await self._client()
         try:
             return await client.execute_command(*args)
         except AttributeError as err:
@@ -269,11 +289,11 @@ class RedisStore(SessionStore):
         if self._own_clients is None:
             return
         loop = asyncio.get_running_loop()
-        own = self._own_clients.get(loop)
-        if own is not None and own is client:
+        ready = self._own_clients.get(loop)
+        if _made(ready) is client:
             del self._own_clients[loop]
             with contextlib.suppress(Exception):
-                await own.aclose()
+                await client.aclose()
 
     async def _eval(self, script: _Script, key: str, *args: str | int) -> Any:
         """Run `script` on one key: EVALSHA, or EVAL when the server lost its scripts."""
@@ -287,18 +307,16 @@ class RedisStore(SessionStore):
         wait = ("WAIT", 1, self.wait_ms)
         try:
             if not self._uses_client:
-                # The AutoPipeline has one connection per loop, in order: the WAIT that
-                # follows counts this write.
                 result = await self._run(*command)
-                acked = await self._run(*wait)
+                acked = await self._shared_wait()
             else:
                 result, acked = await self._on_one_connection(key, command, wait)
         except AttributeError as err:
-            await self._drop(self._client())
+            await self._drop(await self._client())
             raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
         except RedisError as err:
             if _topology_changed(err):
-                await self._drop(self._client())
+                await self._drop(await self._client())
             raise
         if isinstance(result, Exception):
             raise result
@@ -306,10 +324,31 @@ class RedisStore(SessionStore):
             raise NotDurable(f"no Redis replica acknowledged the write within {self.wait_ms} ms")
         return result
 
+    async def _shared_wait(self) -> Any:
+        """WAIT for the writes this loop's AutoPipeline connection made so far, sharing one
+        WAIT among every durable write that completed before it is sent.
+
+        The connection is one per loop and ordered, so a WAIT sent after a write's reply
+        counts that write. WAIT blocks the connection until a replica answers: one WAIT
+        per round, not one per login, keeps the other requests moving.
+        """
+        loop = asyncio.get_running_loop()
+        waits = self._waits.setdefault(loop, _Waits())
+        if waits.next is None:
+            waits.next = loop.create_task(self._wait_after(waits))
+        return await asyncio.shield(waits.next)
+
+    async def _wait_after(self, waits: _Waits) -> Any:
+        if waits.running is not None:
+            await asyncio.wait([waits.running])
+        # From here on, new durable writes join the next round.
+        waits.running, waits.next = waits.next, None
+        return await self._run("WAIT", 1, self.wait_ms)
+
     async def _on_one_connection(
         self, key: str, command: tuple[Any, ...], wait: tuple[Any, ...]
     ) -> tuple[Any, Any]:
-        client = self._client()
+        client = await self._client()
         if hasattr(client, "get_node_from_key"):  # RedisCluster: the key's primary
             from redis.asyncio.cluster import PipelineCommand
 
@@ -325,6 +364,24 @@ class RedisStore(SessionStore):
             pipe.execute_command(*wait)
             result, acked = await pipe.execute(raise_on_error=False)
         return result, acked
+
+
+class _Waits:
+    """A loop's shared WAITs: the one on the wire, and the next one, which durable writes
+    that complete meanwhile join."""
+
+    __slots__ = ("next", "running")
+
+    def __init__(self) -> None:
+        self.running: asyncio.Task[Any] | None = None
+        self.next: asyncio.Task[Any] | None = None
+
+
+def _made(ready: asyncio.Task[Any] | None) -> Any:
+    """The client `ready` made, or None while it is still connecting (or failed)."""
+    if ready is None or not ready.done() or ready.cancelled() or ready.exception() is not None:
+        return None
+    return ready.result()
 
 
 def _topology_changed(err: RedisError) -> bool:
