@@ -26,7 +26,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from .payloads import ORIGIN
+from .payloads import ORIGIN, SECURE_HEADERS
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_NAMESPACE = "litestar-bench"
@@ -88,19 +88,6 @@ session_redis_app = Litestar(
 # Litestar ships CORS (CORSConfig); secure headers, request ids and ETags are written as its
 # docs show for new middleware.
 
-SECURE_HEADERS = [
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"cross-origin-resource-policy", b"same-origin"),
-    (b"origin-agent-cluster", b"?1"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"strict-transport-security", b"max-age=15552000; includeSubDomains"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-dns-prefetch-control", b"off"),
-    (b"x-download-options", b"noopen"),
-    (b"x-frame-options", b"SAMEORIGIN"),
-    (b"x-permitted-cross-domain-policies", b"none"),
-    (b"x-xss-protection", b"0"),
-]
 REQUEST_ID = re.compile(r"[A-Za-z0-9_=-]{1,255}")
 
 

@@ -5,6 +5,8 @@
 - ``STATIC_DIR`` / ``TEMPLATE_DIR``: the 10 KB file of the static row, the template of the
   template row.
 - ``ORIGIN``: the Origin the API-stack row sends, allowed by every app's CORS set-up.
+- ``SECURE_HEADERS``: Hono's default security headers, for the peers that have no
+  middleware of their own for them.
 """
 
 from __future__ import annotations
@@ -29,3 +31,16 @@ PAGE_USERS = USERS[:20]
 STATIC_DIR = _HERE / "static"
 TEMPLATE_DIR = _HERE / "templates"
 ORIGIN = "https://app.example"
+SECURE_HEADERS = [
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"origin-agent-cluster", b"?1"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"strict-transport-security", b"max-age=15552000; includeSubDomains"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-dns-prefetch-control", b"off"),
+    (b"x-download-options", b"noopen"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"x-permitted-cross-domain-policies", b"none"),
+    (b"x-xss-protection", b"0"),
+]

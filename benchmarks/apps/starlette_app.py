@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .payloads import ORIGIN, PAGE_USERS, STATIC_DIR, TEMPLATE_DIR, USERS
+from .payloads import ORIGIN, PAGE_USERS, SECURE_HEADERS, STATIC_DIR, TEMPLATE_DIR, USERS
 
 
 async def hello(request: Request) -> Response:
@@ -94,20 +94,6 @@ session_app = Starlette(
 class SecureHeadersMiddleware:
     """Hono's default secure headers, added to every response start."""
 
-    HEADERS = [
-        (b"cross-origin-opener-policy", b"same-origin"),
-        (b"cross-origin-resource-policy", b"same-origin"),
-        (b"origin-agent-cluster", b"?1"),
-        (b"referrer-policy", b"no-referrer"),
-        (b"strict-transport-security", b"max-age=15552000; includeSubDomains"),
-        (b"x-content-type-options", b"nosniff"),
-        (b"x-dns-prefetch-control", b"off"),
-        (b"x-download-options", b"noopen"),
-        (b"x-frame-options", b"SAMEORIGIN"),
-        (b"x-permitted-cross-domain-policies", b"none"),
-        (b"x-xss-protection", b"0"),
-    ]
-
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -119,7 +105,7 @@ class SecureHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in self.HEADERS:
+                for name, value in SECURE_HEADERS:
                     if name.decode() not in headers:
                         headers.raw.append((name, value))
             await send(message)

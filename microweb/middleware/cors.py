@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..compose import Next, create_middleware
+from ..datastructures import Headers
 from ..header_values import append_vary
 from ..response import Response
 
@@ -84,6 +85,15 @@ def cors(
         assert allowed is not None
         return request_origin if request_origin in allowed else None
 
+    def grant(headers: Headers, granted: str | None) -> None:
+        """The headers every answer gets: the granted origin, credentials, Vary."""
+        if granted is not None:
+            headers["access-control-allow-origin"] = granted
+            if credentials:
+                headers["access-control-allow-credentials"] = "true"
+        if varies:
+            append_vary(headers, "Origin")
+
     @create_middleware
     async def cors_middleware(c: Context, next: Next) -> Response | None:
         request_origin: str | None = c.req.header("origin")
@@ -92,36 +102,23 @@ def cors(
         if c.req.method == "OPTIONS" and request_origin is not None and request_method:
             response = Response(b"", 204)
             headers = response.headers
+            grant(headers, granted)
             if granted is not None:
-                headers["access-control-allow-origin"] = granted
-                if credentials:
-                    headers["access-control-allow-credentials"] = "true"
                 if methods:
                     headers["access-control-allow-methods"] = methods
-                requested = c.req.header("access-control-request-headers")
-                echo = fixed_headers or requested
+                echo = fixed_headers or c.req.header("access-control-request-headers")
                 if echo:
                     headers["access-control-allow-headers"] = echo
                 if max_age is not None:
                     headers["access-control-max-age"] = str(max_age)
-            if varies:
-                append_vary(headers, "Origin")
             if not fixed_headers:
                 append_vary(headers, "Access-Control-Request-Headers")
             return response
         await next()
-        res = c.res
-        if res is None:
-            return None
-        headers = res.headers
-        if granted is not None:
-            headers["access-control-allow-origin"] = granted
-            if credentials:
-                headers["access-control-allow-credentials"] = "true"
-            if exposed:
-                headers["access-control-expose-headers"] = exposed
-        if varies:
-            append_vary(headers, "Origin")
+        if c.res is not None:
+            grant(c.res.headers, granted)
+            if granted is not None and exposed:
+                c.res.headers["access-control-expose-headers"] = exposed
         return None
 
     return cors_middleware
