@@ -151,12 +151,14 @@ def connect(url: str, **options: Any) -> Any:
             **auth,
             **options,
         )
-    from redis.asyncio.sentinel import Sentinel
+    from redis.asyncio import sentinel as redis_sentinel
 
+    # Any: redis-py 8.1 leaves Sentinel's constructor untyped, 8.2 types it.
+    sentinel_class: Any = redis_sentinel.Sentinel
     sentinel_auth = {}
     if "sentinel_password" in target.options:
         sentinel_auth["password"] = target.options["sentinel_password"]
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = sentinel_class(
         list(target.nodes),
         sentinel_kwargs={"socket_timeout": 1.0, **sentinel_auth},
         socket_timeout=5.0,
