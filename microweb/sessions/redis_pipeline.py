@@ -188,6 +188,11 @@ class AutoPipeline:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if not _in_loop(state.loop):
+                # The loop ended with this reader still waiting (an app stopped without
+                # its shutdown hooks) and garbage collection is closing it, from whatever
+                # thread: there is no loop here to fail commands on or close the link with.
+                return
             self._break(state, link, _connection_error(exc))
 
     def _watch(self, state: _LoopState, link: _Link) -> None:
@@ -220,6 +225,14 @@ class AutoPipeline:
         closing = state.loop.create_task(link.connection.disconnect(nowait=True))
         state.closing.add(closing)
         closing.add_done_callback(state.closing.discard)
+
+
+def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether this code runs in `loop` (not closed by garbage collection elsewhere)."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _fail(commands: list[_Command], exc: Exception) -> None:
