@@ -57,9 +57,3 @@ class SmartRouter(Generic[T]):
 
         # no router can take these routes
         raise RuntimeError("Fatal error")
-
-    @property
-    def active_router(self) -> Router[T]:
-        if self._routes is not None or len(self._routers) != 1:
-            raise RuntimeError("No active router has been determined yet.")
-        return self._routers[0]

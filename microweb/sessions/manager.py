@@ -95,7 +95,6 @@ class SessionManager:
             raise ValueError(f"A cookie named {cookie!r} requires path='/' and no domain")
         keys = _secret_keys(secret)
         signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
-        self.lifetime = lifetime
         self.idle_s = lifetime * 60.0
         self.absolute_s = None if absolute_lifetime is None else absolute_lifetime * 60.0
         self.expire_on_close = expire_on_close

@@ -89,10 +89,6 @@ class SessionStore:
         """Delete the record of `sid`, if there is one."""
         raise NotImplementedError
 
-    async def touch(self, sid: str, idle_s: float) -> None:
-        """Extend the idle expiry of `sid` to `idle_s` seconds from now."""
-        raise NotImplementedError
-
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         """Remember that `sid` belongs to `user_id`; the index entry must live
         at least `idle_s` seconds. Dead entries may be pruned here."""

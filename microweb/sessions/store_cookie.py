@@ -70,9 +70,6 @@ class CookieStore(SessionStore):
     async def destroy(self, sid: str) -> None:
         """Nothing to do: dropping the cookie is the manager's job."""
 
-    async def touch(self, sid: str, idle_s: float) -> None:
-        """Nothing to do: the cookie is re-signed when it is sent again."""
-
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         """Nothing to do: cookie sessions cannot be listed per user."""
 

@@ -7,7 +7,7 @@ Rules:
   the session's lock file, so several worker processes merge safely; writes
   go to a temporary file then `os.replace`, so readers never see half a file
   and plain loads need no lock.
-- Last activity is the file's mtime (`os.utime` on load and touch); a file
+- Last activity is the file's mtime (`os.utime` on load); a file
   older than the idle lifetime is expired: it is deleted when met, on `open`
   and every `cleanup_every` saves.
 - User indexes are `user-<sha256>.json` files listing session ids.
@@ -71,11 +71,6 @@ class FileStore(SessionStore):
     async def destroy(self, sid: str) -> None:
         if is_valid_id(sid):
             await asyncio.to_thread(self._destroy, sid)
-
-    async def touch(self, sid: str, idle_s: float) -> None:
-        if is_valid_id(sid):
-            with contextlib.suppress(FileNotFoundError):
-                await asyncio.to_thread(os.utime, self._file(sid))
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         self._check(sid)

@@ -78,11 +78,6 @@ class MemoryStore(SessionStore):
     async def destroy(self, sid: str) -> None:
         self._entries.pop(sid, None)
 
-    async def touch(self, sid: str, idle_s: float) -> None:
-        entry = self._live(sid)
-        if entry is not None:
-            self._refresh(entry, idle_s)
-
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         sids = self._users.setdefault(user_id, set())
         sids.intersection_update(self._entries)

@@ -182,10 +182,6 @@ class RedisStore(SessionStore):
             else:
                 await self._run("DEL", self.prefix + sid)
 
-    async def touch(self, sid: str, idle_s: float) -> None:
-        if is_valid_id(sid):
-            await self._run("PEXPIRE", self.prefix + sid, _ms(idle_s))
-
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         _check(sid)
         key = self._user_key(user_id)
