@@ -74,31 +74,41 @@ async def log_everyone_in(app: MicroWeb) -> dict[str, str]:
     return cookies
 
 
-async def load(app: MicroWeb, cookies: dict[str, str], seconds: float) -> list[tuple[float, int]]:
-    """Requests from every user for `seconds`: (time, status) of each answer."""
-    answers: list[tuple[float, int]] = []
+async def load(
+    app: MicroWeb, cookies: dict[str, str], seconds: float
+) -> list[tuple[float, float, int]]:
+    """Requests from every user for `seconds`: (started, answered, status) of each."""
+    answers: list[tuple[float, float, int]] = []
     stop_at = time.monotonic() + seconds
 
     async def one(cookie: str) -> None:
         while time.monotonic() < stop_at:
+            started = time.monotonic()
             response = await request(app, "POST", "/visit", cookie)
-            answers.append((time.monotonic(), response.status_code))
+            answers.append((started, time.monotonic(), response.status_code))
             await asyncio.sleep(0.02)
 
     await asyncio.gather(*(one(c) for c in cookies.values()))
     return answers
 
 
-def check_answers(answers: list[tuple[float, int]], fault_at: float) -> None:
-    statuses = Counter(status for _, status in answers)
-    window = max((t for t, s in answers if s == 503), default=fault_at) - fault_at
-    # Printed for docs/deploy.md (pytest -s shows it): the measured failover window.
-    print(f"\n{len(answers)} answers {dict(statuses)}; 503s until {window:.2f} s after the fault")
+def check_answers(answers: list[tuple[float, float, int]], fault_at: float) -> None:
+    """Only 200 and 503; 503s only for requests started within the failover window; every
+    request started after the last refused one succeeded (recovery, without a restart)."""
+    statuses = Counter(status for _, _, status in answers)
+    refused = [started for started, _, status in answers if status == 503]
+    window = max(refused, default=fault_at) - fault_at
+    slowest = max(answered - started for started, answered, _ in answers)
+    # Printed for docs/deploy.md (pytest -s shows it): the measured failover figures.
+    print(
+        f"\n{len(answers)} answers {dict(statuses)}; refused requests started up to "
+        f"{window:.2f} s after the fault; slowest answer {slowest:.2f} s"
+    )
     assert set(statuses) <= {200, 503}, statuses
-    last_503 = max((t for t, s in answers if s == 503), default=fault_at)
-    assert last_503 - fault_at < 15, "503s went on long after the fault"
-    tail = [s for t, s in answers if t > last_503]
-    assert tail and all(s == 200 for s in tail), "the app did not recover"
+    assert window < 15, "requests were still refused long after the fault"
+    after = [status for started, _, status in answers if started > fault_at + window]
+    assert after and all(status == 200 for status in after), "the app did not recover"
+    assert slowest < 30, "a request hung through the failover"
 
 
 async def still_logged_in(app: MicroWeb, cookies: dict[str, str]) -> None:
