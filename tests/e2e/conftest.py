@@ -129,13 +129,11 @@ ATTACKER_PAGE = """<!doctype html>
 </body></html>"""
 
 
-@pytest.fixture(scope="module")
-def attacker_url(app_url: str) -> Iterator[Callable[[str], str]]:
-    """`attacker_url(host)`: the URL, on `host` and another port, of a page that
-    auto-submits a form to the app's /logout."""
-    body = ATTACKER_PAGE.format(target=app_url + "/logout").encode()
+@contextlib.contextmanager
+def page_server(body: bytes) -> Iterator[int]:
+    """Serve `body` as an HTML page on 127.0.0.1 (another origin than the app's): the port."""
 
-    class AttackerPage(BaseHTTPRequestHandler):
+    class Page(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -146,14 +144,21 @@ def attacker_url(app_url: str) -> Iterator[Callable[[str], str]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), AttackerPage)
-    port = server.server_address[1]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield lambda host: f"http://{host}:{port}/"
+        yield int(server.server_address[1])
     finally:
         server.shutdown()
         server.server_close()
         with contextlib.suppress(RuntimeError):
             thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def attacker_url(app_url: str) -> Iterator[Callable[[str], str]]:
+    """`attacker_url(host)`: the URL, on `host` and another port, of a page that
+    auto-submits a form to the app's /logout."""
+    with page_server(ATTACKER_PAGE.format(target=app_url + "/logout").encode()) as port:
+        yield lambda host: f"http://{host}:{port}/"

@@ -8,15 +8,13 @@ origin, even one on the same site whose requests carry the session cookie.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
+from .conftest import page_server
 from .test_browser import flash_texts, log_in
 
 if TYPE_CHECKING:
@@ -102,28 +100,8 @@ socket.onclose = (event) => {{ if (document.title !== "open") document.title = "
 def socket_page_url(app_url: str) -> Iterator[str]:
     """A page on 127.0.0.1 but another port (same site, other origin) that opens the chat socket."""
     body = SOCKET_PAGE.format(target=app_url.replace("http://", "ws://") + "/chat/socket").encode()
-
-    class SocketPage(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SocketPage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        with contextlib.suppress(RuntimeError):
-            thread.join(timeout=5)
+    with page_server(body) as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 def test_a_page_of_another_origin_cannot_open_the_chat_socket(
