@@ -261,7 +261,10 @@ def _cpu_pinning(enabled: bool) -> tuple[list[str], list[str]]:
     return ["taskset", "-c", str(cpus[-1])], ["taskset", "-c", str(cpus[0])]
 
 
-def start_server(name: str, target: str, prefix: Sequence[str], log_dir: Path) -> Server:
+def start_server(
+    name: str, target: str, prefix: Sequence[str], log_dir: Path, extra: Sequence[str] = ()
+) -> Server:
+    """Serve `target` under the benchmarks' uvicorn settings (plus `extra` options)."""
     port = _free_port()
     log_path = log_dir / f"{name}.log"
     command = [
@@ -283,6 +286,7 @@ def start_server(name: str, target: str, prefix: Sequence[str], log_dir: Path) -
         "--no-access-log",
         "--log-level",
         "warning",
+        *extra,
     ]
     return spawn_server(name, target, port, command, log_path)
 

@@ -4,13 +4,13 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/websocket.py [--duration 5] [--rounds 3] [--connections 32]
 
-Each server runs under the same uvicorn as benchmarks/throughput.py (1 worker, uvloop,
-httptools, the ``websockets`` protocol implementation) pinned to one CPU; the load runs in
-this process on the other CPU: ``--connections`` sockets, each sending a 64-byte text message
-and waiting for its echo, over and over, for ``--duration`` seconds. Rounds alternate the
-servers; the report is the median messages per second and the ratio microweb / Starlette.
-The client is the same for both, so its cost compresses the ratio towards 1: the ratio is a
-lower bound of the servers' own difference.
+Each server runs under the same uvicorn as benchmarks/throughput.py (its `start_server`:
+1 worker, uvloop, httptools, plus the ``websockets`` protocol implementation) pinned to one
+CPU; the load runs in this process on the other CPU: ``--connections`` sockets, each
+sending a 64-byte text message and waiting for its echo, over and over, for ``--duration``
+seconds. Rounds alternate the servers; the report is the median messages per second and
+the ratio microweb / Starlette. The client is the same for both, so its cost compresses the
+ratio towards 1: the ratio is a lower bound of the servers' own difference.
 """
 
 from __future__ import annotations
@@ -27,13 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.throughput import (
-    BenchmarkError,
-    _cpu_pinning,
-    _free_port,
-    spawn_server,
-    stop_server,
-)
+from benchmarks.throughput import BenchmarkError, _cpu_pinning, start_server, stop_server
 
 SERVERS = {
     "microweb": "benchmarks.apps.ws_echo:microweb_app",
@@ -94,28 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         servers = []
         try:
             for name, target in SERVERS.items():
-                port = _free_port()
-                command = [
-                    *server_cpu,
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    target,
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",
-                    "--ws",
-                    "websockets",
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ]
-                servers.append(spawn_server(name, target, port, command, Path(logs) / name))
+                ws = ("--ws", "websockets")
+                servers.append(start_server(name, target, server_cpu, Path(logs), ws))
             for server in servers:
                 asyncio.run(_wait_open(server.port, time.monotonic() + 60))
                 asyncio.run(_load(server.port, args.connections, 1.0))  # warm-up
