@@ -33,7 +33,16 @@ from itsdangerous import BadSignature, Signer
 
 from ..cookies import serialize_cookie, validate_cookie_name
 from .session import Session, SessionUnavailable
-from .store import CREATED, REF, SEEN, USER, USER_AGENT, SessionStore, is_valid_id, new_id
+from .store import (
+    CREATED,
+    GENERATION,
+    REF,
+    SEEN,
+    USER,
+    USER_AGENT,
+    SessionStore,
+    is_valid_id,
+)
 
 __all__ = ["COOKIE_LIMIT", "SessionCookieTooLarge", "SessionManager"]
 
@@ -150,9 +159,9 @@ class SessionManager:
 
     # -- per request ---------------------------------------------------------
 
-    def new_id(self) -> str:
-        """Return a fresh session id."""
-        return new_id()
+    def new_id(self, user_id: str | None = None) -> str:
+        """Return a fresh session id (for a session signed in as `user_id`, when given)."""
+        return self.store.new_id(user_id)
 
     async def load(self, cookie_value: str | None) -> Session:
         """Return the session a request's cookie value names: the stored one,
@@ -216,7 +225,7 @@ class SessionManager:
             if not session._values:
                 return
             if session._id is None:
-                session._id = self.new_id()
+                session._id = self.new_id(session._data.meta.get(USER))
             if CREATED not in session._data.meta:
                 session._data.set_meta(CREATED, repr(time.time()))
         changed, removed = session._data.diff()
@@ -228,18 +237,27 @@ class SessionManager:
             return
         assert session._id is not None
         create = not session._exists
+        user = session._data.meta.get(USER)
         with self._saving:
-            saved = await self.store.save(
-                session._id, changed, removed, create=create, idle_s=self.idle_s
-            )
+            if create and user is not None:  # a login or a regenerate: index the new id
+                saved = await self.store.save_signed_in(
+                    session._id,
+                    changed,
+                    removed,
+                    user_id=user,
+                    idle_s=self.idle_s,
+                    index_s=2 * self.idle_s,
+                )
+            else:
+                saved = await self.store.save(
+                    session._id, changed, removed, create=create, idle_s=self.idle_s
+                )
         if not saved:
-            session._lost = True  # destroyed meanwhile (logout): never bring it back
+            # Destroyed meanwhile (logout), or its user logged out everywhere since it
+            # was loaded: never bring it back.
+            session._lost = True
             return
         self._saved(session, changed, removed)
-        user = session._data.meta.get(USER)
-        if create and user is not None:
-            # A logged-in session under a new id (regenerate): index the new id.
-            await self._index(session, user)
 
     async def destroy(self, session: Session) -> None:
         """Delete the stored record of `session` (regenerate, invalidate)."""
@@ -255,6 +273,11 @@ class SessionManager:
         if self.store.client_side:
             return
         meta = session._data
+        if not session._exists:
+            # A fresh sign-in (login regenerated the id): the id of one of this user's
+            # sessions, and the user's current generation, read when it is stored.
+            session._id = self.new_id(user_id)
+            meta.drop_meta(GENERATION)
         meta.set_meta(USER, user_id)
         meta.set_meta(REF, secrets.token_urlsafe(16))
         meta.set_meta(SEEN, repr(time.time()))

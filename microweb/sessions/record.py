@@ -69,6 +69,11 @@ class Record:
         self.meta[key] = value
         self.meta_dirty[key] = value
 
+    def drop_meta(self, key: str) -> None:
+        """Remove meta field `key` before a record is first written (a new id)."""
+        self.meta.pop(key, None)
+        self.meta_dirty.pop(key, None)
+
     def forget_stored(self) -> None:
         """Forget what is stored (a new id is coming): the next save writes all."""
         for key in list(self.values):

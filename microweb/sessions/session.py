@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import HTTPException
 from .record import Record
 from .serializer import encode
-from .store import CREATED, REF, SEEN, USER, USER_AGENT
+from .store import CREATED, GENERATION, REF, SEEN, USER, USER_AGENT
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -42,7 +42,7 @@ __all__ = [
 
 FLASH_NEW = "_flash.new"
 FLASH_OLD = "_flash.old"
-_KEPT_ON_REGENERATE = frozenset({CREATED, USER, REF, USER_AGENT, SEEN})
+_KEPT_ON_REGENERATE = frozenset({CREATED, USER, REF, USER_AGENT, SEEN, GENERATION})
 TOKEN_KEY = "_token"  # noqa: S105 (a key name, not a secret)
 
 _MISSING: Any = object()
@@ -311,10 +311,10 @@ class Session:
         self._use()
         await self._manager.destroy(self)
         # Kept: the creation time (regenerating must not extend absolute_lifetime), and the
-        # user with the device's ref (the save indexes the new id, so logout everywhere and
-        # user_sessions find it).
+        # user with the device's ref and generation (the save indexes the new id, so logout
+        # everywhere and user_sessions find it, unless the user logged out everywhere since).
         kept = {k: v for k, v in self._data.meta.items() if k in _KEPT_ON_REGENERATE}
-        self._new_identity()
+        self._new_identity(kept.get(USER))
         for key, value in kept.items():
             self._data.set_meta(key, value)
         self.regenerate_token()
@@ -435,10 +435,11 @@ class Session:
         self._set_flash(FLASH_OLD, self._flash_keys(FLASH_NEW))
         self._values.pop(FLASH_NEW, None)
 
-    def _new_identity(self) -> None:
-        """Take a new id; the next save writes the whole record under it."""
+    def _new_identity(self, user_id: str | None = None) -> None:
+        """Take a new id (one for `user_id`'s sessions when signed in); the next save
+        writes the whole record under it."""
         self._data.forget_stored()
-        self._id = self._manager.new_id()
+        self._id = self._manager.new_id(user_id)
         self._id_changed = True
         self._exists = False
         self._lost = False

@@ -10,7 +10,12 @@ Rules:
   record is gone: a session destroyed concurrently is never brought back.
 - `load` also counts as activity: it slides the idle expiry in the same step.
 - Ids reaching a store have been validated by `is_valid_id`; stores that build
-  paths or keys from them check again anyway.
+  paths or keys from them check again anyway. An id is 43 random url-safe
+  characters, optionally followed by `~` and a 6-hex-digit tag that a store
+  may add to the ids of a user's sessions (`new_id(user_id)`): the Redis store
+  puts all of one user's keys in one Cluster slot that way.
+- `save_signed_in` creates a signed-in record and indexes it under its user in
+  one step where the backend allows it, so logout everywhere cannot miss it.
 - A store raises whatever its backend raises when the backend is down; the
   manager turns that into `SessionUnavailable`.
 """
@@ -22,21 +27,36 @@ import secrets
 from collections.abc import Iterable
 from typing import ClassVar
 
-__all__ = ["CREATED", "REF", "SEEN", "USER", "USER_AGENT", "SessionStore", "is_valid_id", "new_id"]
+__all__ = [
+    "CREATED",
+    "GENERATION",
+    "REF",
+    "SEEN",
+    "USER",
+    "USER_AGENT",
+    "SessionStore",
+    "is_valid_id",
+    "new_id",
+]
 
 CREATED = "__created"
 USER = "__user"  # meta field: the user a session is indexed under
 REF = "__ref"  # meta field: the opaque handle `user_sessions` shows instead of the id
 USER_AGENT = "__ua"  # meta field: the User-Agent that logged in
 SEEN = "__seen"  # meta field: when the session was last used (epoch seconds, to a minute)
+GENERATION = "__gen"  # meta field: the user's logout-everywhere count when it was signed in
 
-# secrets.token_urlsafe(32): 32 random bytes (256 bits) -> 43 url-safe characters.
-_ID_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+# secrets.token_urlsafe(32): 32 random bytes (256 bits) -> 43 url-safe characters,
+# then optionally a store's tag.
+_ID_RE = re.compile(r"[A-Za-z0-9_-]{43}(?:~[0-9a-f]{6})?")
+TAG_SEPARATOR = "~"
 
 
-def new_id() -> str:
-    """Return a fresh session id: 256 random bits, 43 url-safe characters."""
-    return secrets.token_urlsafe(32)
+def new_id(tag: str | None = None) -> str:
+    """Return a fresh session id: 256 random bits, 43 url-safe characters, then `~tag`
+    when a `tag` (6 lowercase hex digits) is given."""
+    sid = secrets.token_urlsafe(32)
+    return sid if tag is None else f"{sid}{TAG_SEPARATOR}{tag}"
 
 
 def is_valid_id(sid: object) -> bool:
@@ -88,6 +108,33 @@ class SessionStore:
     async def destroy(self, sid: str) -> None:
         """Delete the record of `sid`, if there is one."""
         raise NotImplementedError
+
+    def new_id(self, user_id: str | None = None) -> str:
+        """A fresh id for a session; `user_id` when it is created signed in (a store may
+        tag the ids of one user's sessions)."""
+        return new_id()
+
+    async def save_signed_in(
+        self,
+        sid: str,
+        changed: dict[str, str],
+        removed: Iterable[str],
+        *,
+        user_id: str,
+        idle_s: float,
+        index_s: float,
+    ) -> bool:
+        """Create the record of `sid`, signed in as `user_id`, and index it under that user
+        for `index_s` seconds (a login, or a regenerate of a signed-in session).
+
+        Returns False, writing nothing, when the user logged out everywhere since the
+        session was loaded (its `GENERATION` field, when `changed` carries one, is stale).
+        Stores that can should do this atomically; this default saves, then indexes.
+        """
+        if not await self.save(sid, changed, removed, create=True, idle_s=idle_s):
+            return False
+        await self.index_user(user_id, sid, index_s)
+        return True
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         """Remember that `sid` belongs to `user_id`; the index entry must live

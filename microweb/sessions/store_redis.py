@@ -1,15 +1,26 @@
-"""`RedisStore`: one Redis HASH per session, one SET per user.
+"""`RedisStore`: one Redis HASH per session, one sorted set per user.
 
 Rules:
-- Keys: `prefix + sid` for a session (fields = record fields), `prefix +
-  "user:" + user_id` for a user's session ids. Every key starts with `prefix`.
-- Each call touches ONE key (Lua scripts get exactly one key), so the store
-  works on Redis Cluster; user index work is separate calls.
+- Keys all start with `prefix`. An anonymous session is `prefix + sid`: those
+  spread over every Cluster slot. A session created signed in (login,
+  regenerate) has an id ending in `~tag`, where `tag` is 24 bits of a BLAKE2b
+  hash of its user id, and the key `prefix + "{tag}" + random part`;
+  the user's index is `prefix + "user:{tag}" + user_id` and their logout
+  generation `prefix + "gen:{tag}" + user_id`. The hash tag puts all of one
+  user's keys in one Cluster slot, so one script can change them together.
+- Every script declares every key it touches.
 - `load` is one script: HGETALL + PEXPIRE (activity slides the idle expiry).
   `save` is one script: existence check + HSET/HDEL + PEXPIRE, atomic, so
   concurrent saves merge and a destroyed session is never recreated.
-- A user SET lives at least as long as the longest session in it; dead
-  members are pruned whenever a session is indexed.
+- The user index is a sorted set: sid -> when its entry expires (server time,
+  ms). Indexing drops the expired entries with one ZREMRANGEBYSCORE, so a
+  login costs the same however many sessions the user has; the set itself
+  lives as long as its longest entry.
+- Logout everywhere cannot race a login or a regenerate: `save_signed_in`
+  creates the record and indexes it in one script, refusing when the user's
+  generation moved since the session was loaded (`__gen`); `destroy_user`
+  bumps the generation and deletes the indexed sessions in one script, then
+  deletes any that the index gained meanwhile.
 - With a `redis://` url, commands go through an `AutoPipeline`: the commands
   of concurrent requests share one connection and are written in batches; a
   restarted Redis is reconnected without a restart of the app, a dead one
@@ -22,10 +33,10 @@ Rules:
 - A prefix with `{` or `}` is refused: a hash tag in it would put every key
   of every user in one cluster slot.
 - `durable=True`: creating a signed-in record (login, regenerate), destroying one
-  (invalidate, logout) and destroying a user's sessions are each followed by
-  `WAIT 1` on the connection that wrote; no replica acknowledging within
-  `wait_timeout` raises `NotDurable` (a 503), so the request never reports a
-  write that a failover could lose. Ordinary saves never wait.
+  (invalidate, logout), indexing and destroying a user's sessions are each
+  followed by `WAIT 1` on the connection that wrote; no replica acknowledging
+  within `wait_timeout` raises `NotDurable` (a 503), so the request never
+  reports a write that a failover could lose. Ordinary saves never wait.
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ from redis.exceptions import NoScriptError, ReadOnlyError, RedisError
 
 from ..redis_connect import connect, parse_redis_url
 from .redis_pipeline import AutoPipeline
-from .store import USER, SessionStore, is_valid_id
+from .store import GENERATION, TAG_SEPARATOR, USER, SessionStore, is_valid_id, new_id
 
 __all__ = ["NotDurable", "RedisStore"]
 
@@ -81,13 +92,57 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 """)
 
-_INDEX = _script("""
-redis.call('SADD', KEYS[1], ARGV[1])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
+# Index ARGV[sid_at] under the user (KEYS[index], KEYS[gen]) for ARGV[ttl_at] ms: drop the
+# expired entries, add this one, and keep the index (and a generation) alive as long.
+_INDEX_BODY = """
+local ttl = tonumber(ARGV[{ttl_at}])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[{index}], '-inf', now)
+redis.call('ZADD', KEYS[{index}], now + ttl, ARGV[{sid_at}])
+if redis.call('PTTL', KEYS[{index}]) < ttl then redis.call('PEXPIRE', KEYS[{index}], ttl) end
+local gen_ttl = redis.call('PTTL', KEYS[{gen}])
+if gen_ttl ~= -2 and gen_ttl < ttl then redis.call('PEXPIRE', KEYS[{gen}], ttl) end
 return 1
+"""
+
+# KEYS: index, generation. ARGV: ttl_ms, sid.
+_INDEX = _script(_INDEX_BODY.format(index=1, gen=2, ttl_at=1, sid_at=2))
+
+# KEYS: session, index, generation. ARGV: ttl_ms, index_ttl_ms, sid, expected generation
+# ('' for a fresh sign-in), n changed, n*(field, value), removed fields...
+_SAVE_SIGNED_IN = _script(
+    """
+local gen = redis.call('GET', KEYS[3]) or '0'
+if ARGV[4] ~= '' and ARGV[4] ~= gen then return 0 end
+local n = tonumber(ARGV[5])
+if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 6, 5 + 2 * n)) end
+if #ARGV > 5 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 6 + 2 * n, #ARGV)) end
+redis.call('HSET', KEYS[1], '__gen', gen)
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+"""
+    + _INDEX_BODY.format(index=2, gen=3, ttl_at=2, sid_at=3)
+)
+
+# KEYS: index, generation, the sessions' keys. ARGV: their sids. Returns the sids the
+# index still holds (added meanwhile, or kept in other slots).
+_DESTROY_USER = _script("""
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+redis.call('INCR', KEYS[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 and redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+for i = 1, #ARGV do
+  redis.call('DEL', KEYS[2 + i])
+  redis.call('ZREM', KEYS[1], ARGV[i])
+end
+local left = redis.call('ZRANGE', KEYS[1], 0, -1)
+if #left == 0 then redis.call('DEL', KEYS[1]) end
+return left
 """)
+
+# Logout everywhere stops after this many rounds of sessions added while it runs: those
+# logins came after it started.
+_DESTROY_ROUNDS = 3
 
 
 class RedisStore(SessionStore):
@@ -148,7 +203,7 @@ class RedisStore(SessionStore):
     async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         if not is_valid_id(sid):
             return None
-        flat = await self._eval(_LOAD, self.prefix + sid, _ms(idle_s))
+        flat = await self._eval(_LOAD, [self.session_key(sid)], _ms(idle_s))
         if not flat:
             return None
         items = [_text(x) for x in flat]
@@ -163,56 +218,70 @@ class RedisStore(SessionStore):
         create: bool,
         idle_s: float,
     ) -> bool:
-        _check(sid)
-        args: list[str | int] = [_ms(idle_s), "1" if create else "0", len(changed)]
-        for field, value in changed.items():
-            args += (field, value)
-        args += removed
-        key = self.prefix + sid
-        if create and self.durable and USER in changed:  # a login or a regenerate
-            result = await self._durably(key, "EVAL", _SAVE.source, 1, key, *args)
-        else:
-            result = await self._eval(_SAVE, key, *args)
-        return bool(int(result))
+        args = [_ms(idle_s), "1" if create else "0", *_changes(changed, removed)]
+        keys = [self.session_key(_checked(sid))]
+        if create and USER in changed:  # signed in under an id outside the user's slot
+            return bool(int(await self._write(_SAVE, keys, *args)))
+        return bool(int(await self._eval(_SAVE, keys, *args)))
+
+    def new_id(self, user_id: str | None = None) -> str:
+        return new_id(None if user_id is None else self._tag(user_id))
+
+    async def save_signed_in(
+        self,
+        sid: str,
+        changed: dict[str, str],
+        removed: Iterable[str],
+        *,
+        user_id: str,
+        idle_s: float,
+        index_s: float,
+    ) -> bool:
+        index, generation = self._user_keys(user_id)
+        if _tag_of(_checked(sid)) != self._tag(user_id):  # not in the user's slot
+            return await super().save_signed_in(
+                sid, changed, removed, user_id=user_id, idle_s=idle_s, index_s=index_s
+            )
+        keys = [self.session_key(sid), index, generation]
+        expected = changed.get(GENERATION, "")
+        args = [_ms(idle_s), _ms(index_s), sid, expected, *_changes(changed, removed)]
+        return bool(int(await self._write(_SAVE_SIGNED_IN, keys, *args)))
 
     async def destroy(self, sid: str) -> None:
         if is_valid_id(sid):
+            key = self.session_key(sid)
             if self.durable:
-                await self._durably(self.prefix + sid, "DEL", self.prefix + sid)
+                await self._durably(key, "DEL", key)
             else:
-                await self._run("DEL", self.prefix + sid)
+                await self._run("DEL", key)
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
-        _check(sid)
-        key = self._user_key(user_id)
-        if self.durable:  # a lost index entry would let logout everywhere miss this session
-            await self._durably(key, "EVAL", _INDEX.source, 1, key, sid, _ms(idle_s))
-        else:
-            await self._eval(_INDEX, key, sid, _ms(idle_s))
-        members = [_text(m) for m in await self._run("SMEMBERS", key)]
-        others = [m for m in members if m != sid]
-        if not others:
-            return
-        alive = await asyncio.gather(*(self._run("EXISTS", self.prefix + m) for m in others))
-        dead = [m for m, exists in zip(others, alive, strict=True) if not exists]
-        if dead:
-            await self._run("SREM", key, *dead)
+        # A lost index entry would let logout everywhere miss this session: durable.
+        await self._write(_INDEX, list(self._user_keys(user_id)), _ms(idle_s), _checked(sid))
 
     async def destroy_user(self, user_id: str) -> None:
-        key = self._user_key(user_id)
-        members = [_text(m) for m in await self._run("SMEMBERS", key)]
-        # One DEL per session: on Redis Cluster the sessions live in different slots.
-        await asyncio.gather(*(self.destroy(m) for m in members if is_valid_id(m)))
-        if self.durable:
-            await self._durably(key, "DEL", key)
-        else:
-            await self._run("DEL", key)
+        index, generation = self._user_keys(user_id)
+        tag = self._tag(user_id)
+        sids = await self._members(index)
+        for _ in range(_DESTROY_ROUNDS):
+            # The user's own sessions go with the index, in one script; any other indexed
+            # id (a session signed in without a new id) lives in another slot.
+            mine = [sid for sid in sids if _tag_of(sid) == tag]
+            others = [sid for sid in sids if _tag_of(sid) != tag]
+            keys = [index, generation, *(self.session_key(sid) for sid in mine)]
+            left = {_text(sid) for sid in await self._write(_DESTROY_USER, keys, *mine)}
+            if others:
+                await asyncio.gather(*(self.destroy(sid) for sid in others))
+                await self._run("ZREM", index, *others)
+            sids = [sid for sid in left if sid not in others and is_valid_id(sid)]
+            if not sids:
+                break
 
     async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
-        members = [_text(m) for m in await self._run("SMEMBERS", self._user_key(user_id))]
-        sids = [m for m in members if is_valid_id(m)]
+        index, _ = self._user_keys(user_id)
+        sids = [sid for sid in await self._members(index) if is_valid_id(sid)]
         # HGETALL, not the load script: listing must not slide anyone's expiry.
-        flats = await asyncio.gather(*(self._run("HGETALL", self.prefix + sid) for sid in sids))
+        flats = await asyncio.gather(*(self._run("HGETALL", self.session_key(sid)) for sid in sids))
         found = []
         for sid, flat in zip(sids, flats, strict=True):
             if isinstance(flat, dict):
@@ -224,8 +293,28 @@ class RedisStore(SessionStore):
                 found.append((sid, record))
         return found
 
-    def _user_key(self, user_id: str) -> str:
-        return f"{self.prefix}user:{user_id}"
+    def session_key(self, sid: str) -> str:
+        """The Redis key of session `sid` (the tag of a signed-in id is its hash tag)."""
+        random_part, _, tag = sid.partition(TAG_SEPARATOR)
+        return f"{self.prefix}{{{tag}}}{random_part}" if tag else self.prefix + sid
+
+    def index_key(self, user_id: str) -> str:
+        """The Redis key of `user_id`'s index: a sorted set, session id -> expiry (ms)."""
+        return self._user_keys(user_id)[0]
+
+    def _user_keys(self, user_id: str) -> tuple[str, str]:
+        """The keys of `user_id`'s index and logout generation, in the slot of their tag."""
+        tag = self._tag(user_id)
+        return f"{self.prefix}user:{{{tag}}}{user_id}", f"{self.prefix}gen:{{{tag}}}{user_id}"
+
+    def _tag(self, user_id: str) -> str:
+        """24 bits of a hash of `user_id`, as 6 hex digits: users spread evenly over every
+        Cluster slot (4 hex digits would reach only 13,152 of the 16,384), and an id shows
+        nothing readable about its user."""
+        return hashlib.blake2b(user_id.encode("utf-8", "surrogatepass"), digest_size=3).hexdigest()
+
+    async def _members(self, index: str) -> list[str]:
+        return [_text(sid) for sid in await self._run("ZRANGE", index, 0, -1)]
 
     @property
     def _uses_client(self) -> bool:
@@ -291,12 +380,18 @@ class RedisStore(SessionStore):
             with contextlib.suppress(Exception):
                 await client.aclose()
 
-    async def _eval(self, script: _Script, key: str, *args: str | int) -> Any:
-        """Run `script` on one key: EVALSHA, or EVAL when the server lost its scripts."""
+    async def _eval(self, script: _Script, keys: list[str], *args: str | int) -> Any:
+        """Run `script` on `keys`: EVALSHA, or EVAL when the server lost its scripts."""
         try:
-            return await self._run("EVALSHA", script.sha, 1, key, *args)
+            return await self._run("EVALSHA", script.sha, len(keys), *keys, *args)
         except NoScriptError:  # first use, a restart, or a new primary after a failover
-            return await self._run("EVAL", script.source, 1, key, *args)
+            return await self._run("EVAL", script.source, len(keys), *keys, *args)
+
+    async def _write(self, script: _Script, keys: list[str], *args: str | int) -> Any:
+        """Run `script`, then (`durable=True`) wait for a replica to have its writes."""
+        if self.durable:
+            return await self._durably(keys[0], "EVAL", script.source, len(keys), *keys, *args)
+        return await self._eval(script, keys, *args)
 
     async def _durably(self, key: str, *command: Any) -> Any:
         """Run `command` (on `key`), then WAIT for one replica on the same connection."""
@@ -396,6 +491,20 @@ def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _check(sid: str) -> None:
+def _checked(sid: str) -> str:
     if not is_valid_id(sid):
         raise ValueError(f"Invalid session id: {sid!r}")
+    return sid
+
+
+def _tag_of(sid: str) -> str:
+    return sid.partition(TAG_SEPARATOR)[2]
+
+
+def _changes(changed: dict[str, str], removed: Iterable[str]) -> list[str | int]:
+    """A save's script arguments: n, n*(field, value), removed fields..."""
+    args: list[str | int] = [len(changed)]
+    for field, value in changed.items():
+        args += (field, value)
+    args += removed
+    return args

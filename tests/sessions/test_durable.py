@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from microweb import MicroWeb, login, logout, session
+from microweb.sessions.store_redis import RedisStore
 from microweb.testing import TestClient
 
 from ..conftest import no_redis
@@ -62,7 +63,9 @@ def test_a_durable_login_is_on_the_replica_when_it_answers(replicated: Replicate
     with TestClient(make_app(driver="redis", url=replicated.url, prefix=prefix)) as client:
         assert client.post("/login/ann").status_code == 200
         # No waiting here: the answer came after the replica acknowledged the write.
-        assert stored_users(replicated.replicas[0], prefix) == [prefix + "user:ann"]
+        assert stored_users(replicated.replicas[0], prefix) == [
+            RedisStore(prefix=prefix).index_key("ann")
+        ]
         assert client.get("/me").json() == {"user": "ann"}
         assert client.post("/logout").status_code == 200
         assert stored_users(replicated.replicas[0], prefix) == []

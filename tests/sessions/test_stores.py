@@ -18,6 +18,7 @@ from microweb.sessions.store import new_id
 from microweb.sessions.store_cookie import CookieStore
 from microweb.sessions.store_file import FileStore
 from microweb.sessions.store_memory import MemoryStore
+from microweb.sessions.store_redis import RedisStore
 from microweb.testing import TestClient
 
 from .conftest import COOKIE
@@ -301,7 +302,7 @@ def test_redis_user_index_outlives_its_sessions(redis_url: str, redis_prefix: st
     session_ttls = [
         client.pttl(k) for k in client.scan_iter(match=redis_prefix + "*") if b":user:" not in k
     ]
-    user_ttl = client.pttl(redis_prefix + "user:ada")
+    user_ttl = client.pttl(RedisStore(prefix=redis_prefix).index_key("ada"))
     client.close()
     assert user_ttl >= max(session_ttls) > 0
 
@@ -338,9 +339,9 @@ def test_redis_user_index_is_renewed_by_activity(redis_url: str, redis_prefix: s
         await manager.commit(s)
         for _ in range(2):  # keep the session alive past the index's first half
             await asyncio.sleep(0.7)
-            before = await client.pttl(redis_prefix + "user:ada")
+            before = await client.pttl(RedisStore(prefix=redis_prefix).index_key("ada"))
             await manager.commit(await manager.load(s.id))
-        after = await client.pttl(redis_prefix + "user:ada")
+        after = await client.pttl(RedisStore(prefix=redis_prefix).index_key("ada"))
         await manager.shutdown()
         await client.aclose()
         return before, after
