@@ -3,16 +3,18 @@
 Rules: the scope is what an HTTP/1.1 server would build from the URL (path
 percent-decoded, `raw_path` and the query as sent, `Host` from the URL unless
 the caller set one); the body goes in one `http.request` message with its
-Content-Length; `receive` answers `http.disconnect` only once the response is
-complete, so a streamed response runs to its end; an app that returns without
-starting a response is an error, never a silent empty answer. Standard library
-only: `MicroWeb.request` imports this module with the package.
+Content-Length, or, given as `chunks`, in one message a chunk and without a
+Content-Length, as a chunked upload arrives; `receive` answers
+`http.disconnect` only once the response is complete, so a streamed response
+runs to its end; an app that returns without starting a response is an error,
+never a silent empty answer. Standard library only: `MicroWeb.request` imports
+this module with the package.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -33,15 +35,27 @@ async def call_app(
     form: Mapping[str, Any] | None = None,
     content: bytes | str | None = None,
     client: tuple[str, int] = ("127.0.0.1", 50000),
+    *,
+    chunks: Sequence[bytes] | None = None,
+    query_string: bytes | None = None,
 ) -> TestResponse:
-    """Send one request to `app` through the ASGI interface and collect the response."""
+    """Send one request to `app` through the ASGI interface and collect the response.
+
+    The body is `json`, `form` or `content` (see `encode_body`), or `chunks`, sent
+    piece by piece with no Content-Length. `query_string` replaces the URL's query
+    with bytes sent as they are (which a `str` URL cannot carry when they are not UTF-8).
+    """
     parts = urlsplit(url)
     request_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    body = encode_body(request_headers, json, form, content)
-    host = parts.netloc or "testserver"
-    request_headers.setdefault("host", host)
-    if body or method.upper() in ("POST", "PUT", "PATCH"):
-        request_headers.setdefault("content-length", str(len(body)))
+    if chunks is None:
+        pieces = [encode_body(request_headers, json, form, content)]
+    elif json is None and form is None and content is None:
+        pieces = list(chunks) or [b""]
+    else:
+        raise TypeError("call_app takes `chunks` or one of `json`, `form`, `content`, not both")
+    request_headers.setdefault("host", parts.netloc or "testserver")
+    if chunks is None and (pieces[0] or method.upper() in ("POST", "PUT", "PATCH")):
+        request_headers.setdefault("content-length", str(len(pieces[0])))
     raw_path = (parts.path or "/").encode()
     scope = {
         "type": "http",
@@ -51,27 +65,28 @@ async def call_app(
         "scheme": parts.scheme or "http",
         "path": unquote(parts.path or "/"),
         "raw_path": raw_path,
-        "query_string": parts.query.encode(),
+        "query_string": parts.query.encode() if query_string is None else query_string,
         "root_path": "",
         "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request_headers.items()],
         "client": client,
         "server": (parts.hostname or "testserver", parts.port or 443),
         "state": {},
     }
-    body_sent = False
+    received = 0
     done = asyncio.Event()
 
     async def receive() -> Message:
-        nonlocal body_sent
-        if not body_sent:
-            body_sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        nonlocal received
+        if received < len(pieces):
+            received += 1
+            more_body = received < len(pieces)
+            return {"type": "http.request", "body": pieces[received - 1], "more_body": more_body}
         await done.wait()
         return {"type": "http.disconnect"}
 
     status = 0
     response_headers = Headers()
-    chunks: list[bytes] = []
+    response_body: list[bytes] = []
 
     async def send(message: Message) -> None:
         nonlocal status
@@ -81,7 +96,7 @@ async def call_app(
                 (bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])
             )
         elif message["type"] == "http.response.body":
-            chunks.append(bytes(message.get("body", b"")))
+            response_body.append(bytes(message.get("body", b"")))
             if not message.get("more_body", False):
                 done.set()
 
@@ -91,4 +106,4 @@ async def call_app(
         done.set()
     if status == 0:
         raise RuntimeError("The app returned without sending a response")
-    return TestResponse(status, response_headers, b"".join(chunks), url)
+    return TestResponse(status, response_headers, b"".join(response_body), url)
