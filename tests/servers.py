@@ -1,8 +1,10 @@
 """`serve(target)`: a real uvicorn process serving an ASGI app on a free port of 127.0.0.1.
 
-Used by the end-to-end tests of the middleware, static files and WebSockets. The
-server is started from the repository root (so `tests.apps.<module>:app` imports),
-waited for until it accepts connections, and stopped (then killed) on exit.
+Used by the end-to-end tests of the examples, the browser suite, the middleware,
+static files, WebSockets and many workers. The server is started from the
+repository root (so `tests.apps.<module>:app` and `examples.<module>:app` import),
+waited for until it accepts connections (uvicorn listens once the app's startup is
+done), and stopped (then killed) on exit.
 """
 
 from __future__ import annotations
