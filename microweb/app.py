@@ -23,6 +23,8 @@ from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
 from .response import HTML_CT, JSON_CT, TEXT_CT, TEXT_TYPE, Response, dump_json
 from .router import METHOD_ALL, Router, default_router
+from .testing.driver import call_app
+from .testing.response import TestResponse
 from .types import ASGIApp, Message, Receive, Scope, Send
 from .urls import decode_path
 from .websockets import SOCKET_VAR, WEBSOCKET, WebSocket, deny, origin_allowed, socket_entry
@@ -471,10 +473,8 @@ class MicroWeb:
         json: Any = None,
         form: dict[str, Any] | None = None,
         content: bytes | str | None = None,
-    ) -> Any:
+    ) -> TestResponse:
         """Call the app in process, as Hono's `app.request`; returns a `TestResponse`."""
-        from .testing import call_app
-
         return await call_app(
             self,
             method,

@@ -1,8 +1,10 @@
 """`serve(target)`: a real uvicorn process serving an ASGI app on a free port of 127.0.0.1.
 
-Used by the end-to-end tests of the middleware, static files and WebSockets. The
-server is started from the repository root (so `tests.apps.<module>:app` imports),
-waited for until it accepts connections, and stopped (then killed) on exit.
+Used by the end-to-end tests of the examples, the browser suite, the middleware,
+static files, WebSockets and many workers. The server is started from the
+repository root (so `tests.apps.<module>:app` and `examples.<module>:app` import),
+waited for until it accepts connections (uvicorn listens once the app's startup is
+done), and stopped (then killed) on exit.
 """
 
 from __future__ import annotations
@@ -16,13 +18,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from microweb import MicroWeb
-from microweb.testing import TestClient
+from microweb.testing import TestClient, call_app
 
 
 def _cookie_app():
@@ -209,3 +211,33 @@ def test_app_request_accepts_a_full_url():
     response = asyncio.run(app.request("https://example.com/?x=1"))
 
     assert response.text == "https://example.com/?x=1"
+
+
+def _upload_app():
+    app = MicroWeb()
+
+    @app.post("/")
+    async def upload(c):
+        return {"length": c.req.header("content-length"), "body": await c.req.text()}
+
+    return app
+
+
+def test_call_app_sends_chunks_as_a_stream_without_content_length():
+    response = asyncio.run(call_app(_upload_app(), "POST", "http://t/", chunks=[b"ab", b"c"]))
+
+    assert response.json() == {"length": None, "body": "abc"}
+
+
+def test_call_app_refuses_chunks_and_a_body_together():
+    with pytest.raises(TypeError, match="chunks"):
+        asyncio.run(call_app(_upload_app(), "POST", "http://t/", content="x", chunks=[b"y"]))
+
+
+def test_call_app_sends_query_string_bytes_as_they_are():
+    app = MicroWeb()
+    app.get("/", lambda c: c.req.url)
+
+    response = asyncio.run(call_app(app, "GET", "http://t/?ignored=1", query_string=b"q=%41"))
+
+    assert response.text == "http://t/?q=%41"

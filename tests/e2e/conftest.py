@@ -15,25 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..conftest import free_port
+from ..servers import serve
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -83,42 +76,11 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
-def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"uvicorn exited with {process.returncode}: {log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=0.5):
-                return
-        except urllib.error.HTTPError:
-            return  # it answered
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"uvicorn did not answer within 15 s: {log.read_text()}")
-            time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
-    env = {**os.environ, "SESSION_DRIVER": "memory", "LOGIN_RATE_LIMIT": "1000/minute"}
-    command = [sys.executable, "-m", "uvicorn", "examples.app:app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_answering(url + "/", process, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    env = {"SESSION_DRIVER": "memory", "LOGIN_RATE_LIMIT": "1000/minute"}
+    with serve("examples.app:app", tmp_path_factory.mktemp("uvicorn"), env) as server:
+        yield server.url
 
 
 ATTACKER_PAGE = """<!doctype html>
