@@ -15,12 +15,20 @@ Rules:
 - Cluster and Sentinel clients retry with backoff across a failover window
   (node timeout plus election took 2-3 s here), where redis-py's defaults do
   not: `Sentinel.master_for()` retries nothing unless given `retry=`.
+- A Sentinel client follows the primary: it asks every Sentinel and takes the
+  primary with the newest configuration epoch (one Sentinel that has not heard
+  of a failover yet cannot send it back to the old primary), and it asks again
+  at least once a second while it is used, closing the connections to a
+  primary that was replaced (one that was paused, too, once it answers).
 - This module is a leaf: it imports only redis-py and the standard library,
   and only when a client is made.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -151,10 +159,7 @@ def connect(url: str, **options: Any) -> Any:
             **auth,
             **options,
         )
-    from redis.asyncio import sentinel as redis_sentinel
-
-    # Any: redis-py 8.1 leaves Sentinel's constructor untyped, 8.2 types it.
-    sentinel_class: Any = redis_sentinel.Sentinel
+    sentinel_class, pool_class = _sentinel_classes()
     sentinel_auth = {}
     if "sentinel_password" in target.options:
         sentinel_auth["password"] = target.options["sentinel_password"]
@@ -165,4 +170,51 @@ def connect(url: str, **options: Any) -> Any:
         ssl=target.tls,
         **auth,
     )
-    return sentinel.master_for(target.service, db=target.db, retry=_retry(), **options)
+    return sentinel.master_for(
+        target.service, connection_pool_class=pool_class, db=target.db, retry=_retry(), **options
+    )
+
+
+# How often a Sentinel client in use asks who the primary is.
+FOLLOW_EVERY_S = 1.0
+
+
+def _sentinel_classes() -> tuple[Any, Any]:
+    """redis-py's Sentinel and its pool, made to follow the primary (see the rules above).
+    Any: redis-py 8.1 leaves Sentinel's constructor untyped, 8.2 types it."""
+    from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+    from redis.exceptions import RedisError
+
+    class NewestEpochSentinel(Sentinel):
+        async def discover_master(self, service_name: str) -> Any:
+            replies = await asyncio.gather(
+                *(sentinel.sentinel_masters() for sentinel in self.sentinels),
+                return_exceptions=True,
+            )
+            newest: tuple[int, Any] | None = None
+            for reply in replies:
+                state = reply.get(service_name) if isinstance(reply, dict) else None
+                if state and self.check_master_state(state, service_name):
+                    epoch = int(state.get("config-epoch", 0))
+                    if newest is None or epoch > newest[0]:
+                        newest = (epoch, (state["ip"], state["port"]))
+            if newest is None:  # none knows a primary: redis-py's error lists why
+                return await super().discover_master(service_name)
+            return newest[1]
+
+    class FollowingPool(SentinelConnectionPool):
+        asked_at = 0.0
+
+        async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+            pool: Any = super()
+            now = time.monotonic()
+            if self.is_master and self.master_address and now - self.asked_at >= FOLLOW_EVERY_S:
+                self.asked_at = now
+                # A new address closes the idle connections to the old one; busy ones
+                # are closed when they come back (the pool no longer owns them).
+                # Sentinels that do not answer leave the primary we know in place.
+                with contextlib.suppress(RedisError):
+                    await pool.get_master_address()
+            return await pool.get_connection(*args, **kwargs)
+
+    return NewestEpochSentinel, FollowingPool

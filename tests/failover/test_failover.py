@@ -202,3 +202,47 @@ def test_sentinel_failover_keeps_logins_and_logouts(sentinels: Sentinels) -> Non
         assert gone.json() == {"user": None}, "a confirmed logout was undone"
 
     asyncio.run(scenario())
+
+
+def test_a_paused_sentinel_primary_loses_no_confirmed_login(sentinels: Sentinels) -> None:
+    """SIGSTOP the primary (a "zombie"): the Sentinels promote a replica, then it wakes up,
+    still believing it is the primary, and is demoted. A durable login it took while
+    paused is never confirmed, so every confirmed one, before or during the pause, stays."""
+    app = make_app(sentinels.url)
+    zombie = sentinels.data.primary
+
+    async def logins(stop_at: float) -> dict[str, str]:
+        """New users logging in throughout: the cookie of each confirmed (200) login."""
+        confirmed: dict[str, str] = {}
+        n = 0
+        while time.monotonic() < stop_at:
+            n += 1
+            response = await request(app, "POST", f"/login/late{n}")
+            if response.status_code == 200:
+                confirmed[f"late{n}"] = cookie_of(response)
+            else:
+                assert response.status_code == 503, response.text
+            await asyncio.sleep(0.05)
+        return confirmed
+
+    async def scenario() -> None:
+        cookies = await log_everyone_in(app)
+        before = sentinels.primary_port()
+        loading = asyncio.ensure_future(load(app, cookies, 16.0))
+        late = asyncio.ensure_future(logins(time.monotonic() + 16.0))
+        await asyncio.sleep(1.0)
+        fault_at = time.monotonic()
+        os.kill(zombie.process.pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(6.0)  # Sentinel: 1 s to call it down, then the election
+        finally:
+            os.kill(zombie.process.pid, signal.SIGCONT)
+        check_answers(await loading, fault_at)
+        confirmed = await late
+        assert sentinels.primary_port() != before
+        print(f"{len(confirmed)} logins confirmed while the primary was paused or after")
+        assert confirmed
+        await still_logged_in(app, cookies)
+        await still_logged_in(app, confirmed)
+
+    asyncio.run(scenario())
