@@ -69,7 +69,8 @@ class _Collector:
         if filename is not None:
             self.files += 1
             if self.files > self.limits.max_form_files:
-                raise HTTPException(413, f"Form has more than {self.limits.max_form_files} files")
+                most = self.limits.max_form_files
+                raise HTTPException(413, f"Form has more than {most} file{'s' * (most != 1)}")
             content_type = self.headers.get("content-type", "application/octet-stream")
             self.items.append((name, UploadFile(filename, payload, content_type, self.headers)))
             return

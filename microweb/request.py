@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import parse_qsl
@@ -347,8 +348,11 @@ class Request:
             raise HTTPException(
                 400, f"Malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}"
             ) from None
-        except ValueError as exc:  # e.g. an integer past Python's digit limit
-            raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+        except ValueError:  # an integer past Python's digit limit
+            limit = sys.get_int_max_str_digits()
+            raise HTTPException(
+                400, f"Malformed JSON body: a number has more than {limit} digits"
+            ) from None
         except RecursionError:
             raise HTTPException(400, "Malformed JSON body: nested too deeply") from None
 

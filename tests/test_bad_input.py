@@ -104,7 +104,7 @@ def test_json_with_an_overlong_integer_is_a_400(echo):
     response = echo.post("/json", content="1" * 5000, headers={"content-type": "application/json"})
 
     assert response.status_code == 400
-    assert response.text.startswith("Malformed JSON body: Exceeds the limit (4300 digits)")
+    assert response.text == "Malformed JSON body: a number has more than 4300 digits"
 
 
 def test_json_with_a_lone_surrogate_is_echoed_back_escaped(echo):
@@ -442,7 +442,7 @@ def test_too_many_multipart_files_is_a_413():
             "/form", content=body, headers={"content-type": "multipart/form-data; boundary=XyZ"}
         )
 
-    assert (response.status_code, response.text) == (413, "Form has more than 1 files")
+    assert (response.status_code, response.text) == (413, "Form has more than 1 file")
 
 
 def test_too_many_query_params_is_a_400():
