@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 import redis
+from redis.crc import key_slot
 
 from microweb import MicroWeb, login, logout, session
+from microweb.sessions.store_redis import RedisStore
 from microweb.testing import TestResponse, call_app
 
 from ..conftest import no_redis
@@ -244,5 +246,89 @@ def test_a_paused_sentinel_primary_loses_no_confirmed_login(sentinels: Sentinels
         assert confirmed
         await still_logged_in(app, cookies)
         await still_logged_in(app, confirmed)
+
+    asyncio.run(scenario())
+
+
+def session_slot(cookie: str) -> int:
+    return key_slot(RedisStore().session_key(cookie.partition("=")[2]).encode())
+
+
+def owned_slots(node: Any) -> set[int]:
+    """The slots `node` serves, from its own view of the cluster."""
+    owned = set()
+    for start, end, *nodes in node.client.execute_command("CLUSTER SLOTS"):
+        if nodes[0][1] == node.port:
+            owned.update(range(start, end + 1))
+    return owned
+
+
+def test_resharding_under_load_loses_no_change(cluster: Cluster) -> None:
+    """Move a third of one primary's slots to another while every user keeps changing
+    their session: each user's counter ends equal to the changes confirmed to them."""
+    app = make_app(cluster.url)
+    source, target = primaries(cluster)[:2]
+
+    async def scenario() -> None:
+        cookies = await log_everyone_in(app)
+        counts = {user: 0 for user in cookies}
+        refused = Counter[str]()
+
+        async def one(user: str, stop_at: float) -> None:
+            while time.monotonic() < stop_at:
+                response = await request(app, "POST", "/visit", cookies[user])
+                if response.status_code == 200:
+                    counts[user] += 1
+                    assert response.json()["n"] >= counts[user]
+                else:
+                    assert response.status_code == 503, response.text
+                    refused[user] += 1
+                await asyncio.sleep(0.01)
+
+        slots = {user: session_slot(cookie) for user, cookie in cookies.items()}
+        owned_before = owned_slots(source)
+        stop_at = time.monotonic() + 14.0
+        loading = asyncio.gather(*(one(user, stop_at) for user in cookies))
+        await asyncio.sleep(1.0)
+        moving = await asyncio.create_subprocess_exec(
+            "redis-cli",
+            "--cluster",
+            "reshard",
+            f"127.0.0.1:{source.port}",
+            "--cluster-from",
+            source.client.execute_command("CLUSTER MYID"),
+            "--cluster-to",
+            target.client.execute_command("CLUSTER MYID"),
+            "--cluster-slots",
+            "1800",
+            "--cluster-pipeline",
+            "5",
+            "--cluster-yes",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, errors = await moving.communicate()
+        assert moving.returncode == 0, errors.decode()
+        moved_at = time.monotonic()
+        await loading
+        assert moved_at < stop_at, "the resharding did not finish under load"
+        moved = owned_before - owned_slots(source)
+        assert len(moved) == 1800
+        movers = [user for user, slot in slots.items() if slot in moved]
+        assert movers, "no user's session was in the slots that moved"
+        finals = {}
+        for user, cookie in cookies.items():
+            response = await request(app, "GET", "/me", cookie)
+            assert response.json() == {"user": user}
+            visit = await request(app, "POST", "/visit", cookie)
+            finals[user] = visit.json()["n"] - 1
+        print(
+            f"\nresharded 1800 slots under load: {sum(counts.values())} changes confirmed, "
+            f"{sum(refused.values())} refused (503); {len(movers)} users' sessions moved"
+        )
+        for user in cookies:
+            # A refused change may still have been written (its answer was lost), never
+            # the other way round: a confirmed change is never missing.
+            assert counts[user] <= finals[user] <= counts[user] + refused[user], user
 
     asyncio.run(scenario())
