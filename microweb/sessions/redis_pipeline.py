@@ -94,6 +94,33 @@ class AutoPipeline:
         except ConnectionError:  # the connection broke: once more, on a new one
             return await self._submit(args)
 
+    async def execute_once(self, *args: Any) -> Any:
+        """`execute` without the second attempt, for a command whose meaning depends on
+        the connection (WAIT counts the writes made on its own connection)."""
+        return await self._submit(args)
+
+    async def execute_after(self, first: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
+        """Send `first`, then the command `args` right behind it on the same connection
+        (ASKING before a command for a migrating slot); return the command's reply."""
+        try:
+            return await self._submit_pair(first, args)
+        except ConnectionError:
+            return await self._submit_pair(first, args)
+
+    async def _submit_pair(self, first: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
+        # Queued in one step, so one batch carries them, adjacent and in order.
+        replies = await asyncio.gather(
+            self._submit(first), self._submit(args), return_exceptions=True
+        )
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        return replies[1]
+
+    def pipeline_for(self, key: str) -> AutoPipeline:
+        """The pipeline a command on `key` goes through: this one (one server)."""
+        return self
+
     async def close(self) -> None:
         """Fail whatever this event loop has queued and close its connection
         (another loop's connection goes with that loop)."""

@@ -24,7 +24,9 @@ Rules:
 - With a `redis://` url, commands go through an `AutoPipeline`: the commands
   of concurrent requests share one connection and are written in batches; a
   restarted Redis is reconnected without a restart of the app, a dead one
-  fails fast, a hung one times out after 5 s. With `redis+cluster://` or
+  fails fast, a hung one times out after 5 s. With `redis+cluster://` they go
+  through a `ClusterPipeline`: one `AutoPipeline` per primary, routed by slot,
+  following MOVED/ASK and re-reading the slot map after a failover. With
   `redis+sentinel://` (see `redis_connect`), or a `client=` given by the
   caller (never closed here), the client runs each command itself.
 - Scripts run by EVALSHA; on NOSCRIPT (a new primary after a failover has no
@@ -53,6 +55,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ReadOnlyError, RedisError
 
 from ..redis_connect import connect, parse_redis_url
+from .redis_cluster_pipeline import ClusterPipeline
 from .redis_pipeline import AutoPipeline
 from .store import GENERATION, TAG_SEPARATOR, USER, SessionStore, is_valid_id, new_id
 
@@ -176,12 +179,14 @@ class RedisStore(SessionStore):
         # clients belong to the loop they first ran on), as the AutoPipeline is.
         self._own_clients: (
             weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None
-        ) = weakref.WeakKeyDictionary() if client is None and target.kind != "single" else None
+        ) = weakref.WeakKeyDictionary() if client is None and target.kind == "sentinel" else None
         self._given_client: Any = client
-        self._waits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Waits] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._pipeline: AutoPipeline | None = None
+        self._target = target
+        # A loop's shared WAITs, per primary (see `_shared_wait`).
+        self._waits: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[AutoPipeline, _Waits]
+        ] = weakref.WeakKeyDictionary()
+        self._pipeline: AutoPipeline | ClusterPipeline | None = None
 
     async def open(self) -> None:
         try:
@@ -352,7 +357,10 @@ class RedisStore(SessionStore):
         if self._uses_client:
             return self._client_run(*args)
         if self._pipeline is None:
-            self._pipeline = AutoPipeline(self.url)
+            if self._target.kind == "cluster":
+                self._pipeline = ClusterPipeline(self._target)
+            else:
+                self._pipeline = AutoPipeline(self.url)
         return self._pipeline.execute(*args)
 
     async def _client_run(self, *args: Any) -> Any:
@@ -399,7 +407,8 @@ class RedisStore(SessionStore):
         try:
             if not self._uses_client:
                 result = await self._run(*command)
-                acked = await self._shared_wait()
+                assert self._pipeline is not None  # made by _run
+                acked = await self._shared_wait(self._pipeline.pipeline_for(key))
             else:
                 result, acked = await self._on_one_connection(key, command, wait)
         except AttributeError as err:
@@ -415,26 +424,29 @@ class RedisStore(SessionStore):
             raise NotDurable(f"no Redis replica acknowledged the write within {self.wait_ms} ms")
         return result
 
-    async def _shared_wait(self) -> Any:
-        """WAIT for the writes this loop's AutoPipeline connection made so far, sharing one
+    async def _shared_wait(self, node: AutoPipeline) -> Any:
+        """WAIT for the writes this loop's connection to `node` made so far, sharing one
         WAIT among every durable write that completed before it is sent.
 
         The connection is one per loop and ordered, so a WAIT sent after a write's reply
         counts that write. WAIT blocks the connection until a replica answers: one WAIT
         per round, not one per login, keeps the other requests moving.
         """
-        loop = asyncio.get_running_loop()
-        waits = self._waits.setdefault(loop, _Waits())
+        by_node = self._waits.setdefault(asyncio.get_running_loop(), {})
+        waits = by_node.get(node)
+        if waits is None:
+            waits = by_node[node] = _Waits()
         if waits.next is None:
-            waits.next = loop.create_task(self._wait_after(waits))
+            waits.next = asyncio.get_running_loop().create_task(self._wait_after(node, waits))
         return await asyncio.shield(waits.next)
 
-    async def _wait_after(self, waits: _Waits) -> Any:
+    async def _wait_after(self, node: AutoPipeline, waits: _Waits) -> Any:
         if waits.running is not None:
             await asyncio.wait([waits.running])
         # From here on, new durable writes join the next round.
         waits.running, waits.next = waits.next, None
-        return await self._run("WAIT", 1, self.wait_ms)
+        # Never tried again on a new connection: there WAIT would count no write at all.
+        return await node.execute_once("WAIT", 1, self.wait_ms)
 
     async def _on_one_connection(
         self, key: str, command: tuple[Any, ...], wait: tuple[Any, ...]

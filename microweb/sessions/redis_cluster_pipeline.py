@@ -1,0 +1,189 @@
+"""`ClusterPipeline`: the session store's batched connections on Redis Cluster, one
+`AutoPipeline` per primary, each command sent to the primary of its key's slot.
+
+Rules:
+- The slot map comes from the cluster (`CLUSTER SLOTS`, asked of any node that
+  answers: the known primaries first, then the URL's nodes). A command goes to
+  the primary of its key's slot, on that primary's `AutoPipeline`, so the
+  commands of concurrent requests for one primary share a connection and go
+  out in batches, as on a single server.
+- `MOVED` updates that slot, asks for the whole map again, and resends the
+  command where it was sent. `ASK` (a slot being migrated) resends it to the
+  named node once, right behind `ASKING` on the same connection.
+- `TRYAGAIN` (a multi-key script during a migration), `CLUSTERDOWN`,
+  `MASTERDOWN`, `READONLY` (a demoted primary), a connection that breaks or
+  a node that does not answer: the map is asked for again and the command
+  retried with backoff for up to `retry_for` seconds (longer than a failover's
+  node timeout plus election), then the error is raised.
+- At most one map refresh runs at a time per event loop; commands that need
+  one wait for it.
+- The key of a command is its first argument, or for EVAL/EVALSHA the first
+  key it declares; a command without one (PING) goes to any primary. WAIT has
+  no key: `pipeline_for(key)` gives the primary's `AutoPipeline` to send it on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+from urllib.parse import quote
+
+from redis.crc import key_slot
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ConnectionError,
+    MovedError,
+    ReadOnlyError,
+    ResponseError,
+    TimeoutError,
+    TryAgainError,
+)
+
+from ..redis_connect import RedisTarget
+from .redis_pipeline import AutoPipeline
+
+__all__ = ["ClusterPipeline"]
+
+SLOTS = 16384
+_Address = tuple[str, int]
+# Errors after which the map may be stale: ask again, retry with backoff.
+_RETRIED = (ConnectionError, TimeoutError, TryAgainError, ClusterDownError, ReadOnlyError)
+# MOVED and ASK answers one command may follow (and retries, counted together).
+_MAX_REDIRECTS = 64
+
+
+class ClusterPipeline:
+    """Run the session store's commands on Redis Cluster, batched per primary."""
+
+    def __init__(self, target: RedisTarget, *, timeout: float = 5.0, retry_for: float = 6.0):
+        self.target = target
+        self.timeout = timeout
+        self.retry_for = retry_for
+        self._slots: list[_Address | None] = [None] * SLOTS
+        self._nodes: dict[_Address, AutoPipeline] = {}
+        self._refreshing: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+
+    async def execute(self, *args: Any) -> Any:
+        """Send one command to its key's primary and return the reply; see the rules."""
+        slot = _slot(args)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_for
+        delay = 0.05
+        asking: _Address | None = None
+        for _ in range(_MAX_REDIRECTS):
+            try:
+                if asking is not None:
+                    node, asking = self.pipeline(asking), None
+                    return await node.execute_after(("ASKING",), args)
+                return await self.pipeline(await self._address(slot)).execute(*args)
+            except MovedError as moved:  # the slot has a new owner
+                self._slots[moved.slot_id] = (moved.host, moved.port)
+                self._refresh_soon()
+            except AskError as ask:  # the slot is moving; this key is already there
+                asking = (ask.host, ask.port)
+            except _RETRIED:
+                if loop.time() + delay > deadline:
+                    raise
+                self._refresh_soon()
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 1.0)
+        raise ClusterDownError(f"Redis Cluster redirected a command {_MAX_REDIRECTS} times")
+
+    def pipeline_for(self, key: str) -> AutoPipeline:
+        """The `AutoPipeline` of `key`'s primary, as the map stands."""
+        address = self._slots[key_slot(key.encode())]
+        if address is None:
+            raise ClusterDownError(f"No known Redis Cluster primary serves {key!r} yet")
+        return self.pipeline(address)
+
+    def pipeline(self, address: _Address) -> AutoPipeline:
+        node = self._nodes.get(address)
+        if node is None:
+            node = self._nodes[address] = AutoPipeline(self._url(address), timeout=self.timeout)
+        return node
+
+    async def close(self) -> None:
+        """Close this event loop's connections to every node."""
+        task = self._refreshing.pop(asyncio.get_running_loop(), None)
+        if task is not None:
+            task.cancel()
+        await asyncio.gather(*(node.close() for node in list(self._nodes.values())))
+
+    # -- the slot map ------------------------------------------------------------
+
+    async def _address(self, slot: int | None) -> _Address:
+        if slot is None:  # no key: any primary
+            known = [a for a in set(self._slots) if a is not None]
+            if known:
+                return random.choice(known)
+        elif (address := self._slots[slot]) is not None:
+            return address
+        await self._refresh()
+        address = self._slots[slot if slot is not None else 0]
+        if address is None:
+            raise ClusterDownError("The Redis Cluster serves no primary for this slot")
+        return address
+
+    def _refresh_soon(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop not in self._refreshing:
+            task = self._refreshing[loop] = loop.create_task(self._ask_for_map())
+            task.add_done_callback(self._refreshed)
+
+    def _refreshed(self, task: asyncio.Task[None]) -> None:
+        self._refreshing.pop(task.get_loop(), None)
+        if not task.cancelled():
+            task.exception()  # retrieved: the commands waiting for it see it themselves
+
+    async def _refresh(self) -> None:
+        self._refresh_soon()
+        task = self._refreshing.get(asyncio.get_running_loop())
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def _ask_for_map(self) -> None:
+        """Read the slot map from the first node that answers."""
+        known = list(dict.fromkeys(a for a in self._slots if a is not None))
+        candidates = list(dict.fromkeys([*known, *self.target.nodes]))
+        errors = []
+        for address in candidates:
+            try:
+                reply = await self.pipeline(address).execute("CLUSTER", "SLOTS")
+            except (ConnectionError, TimeoutError, ResponseError) as exc:
+                errors.append(f"{address[0]}:{address[1]}: {exc}")
+                continue
+            slots: list[_Address | None] = [None] * SLOTS
+            for start, end, primary, *_ in reply:
+                host = _text(primary[0]) or address[0]
+                owner = (host, int(primary[1]))
+                slots[int(start) : int(end) + 1] = [owner] * (int(end) - int(start) + 1)
+            self._slots = slots
+            return
+        raise ConnectionError("No Redis Cluster node answered: " + "; ".join(errors))
+
+    def _url(self, address: _Address) -> str:
+        target = self.target
+        scheme = "rediss" if target.tls else "redis"
+        auth = ""
+        if target.password is not None:
+            auth = f"{quote(target.username or '', safe='')}:{quote(target.password, safe='')}@"
+        host = f"[{address[0]}]" if ":" in address[0] else address[0]
+        return f"{scheme}://{auth}{host}:{address[1]}/0"
+
+
+def _slot(args: tuple[Any, ...]) -> int | None:
+    """The slot of a command's key (see the rules), or None for a command without one."""
+    name = str(args[0]).upper()
+    if name in ("EVAL", "EVALSHA"):
+        key = args[3] if int(args[2]) > 0 else None
+    else:
+        key = args[1] if len(args) > 1 and name != "PING" else None
+    if key is None:
+        return None
+    return key_slot(key.encode() if isinstance(key, str) else key)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
