@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["RedisTarget", "connect", "parse_redis_url"]
+__all__ = ["RedisTarget", "connect", "parse_redis_url", "sentinels"]
 
 SINGLE = ("redis", "rediss", "unix")
 CLUSTER = ("redis+cluster", "rediss+cluster")
@@ -159,19 +159,26 @@ def connect(url: str, **options: Any) -> Any:
             **auth,
             **options,
         )
-    sentinel_class, pool_class = _sentinel_classes()
+    _, pool_class = _sentinel_classes()
+    return sentinels(target).master_for(
+        target.service, connection_pool_class=pool_class, db=target.db, retry=_retry(), **options
+    )
+
+
+def sentinels(target: RedisTarget) -> Any:
+    """redis-py's `Sentinel` for a Sentinel URL's target: `discover_master(service)`
+    answers with the primary of the newest configuration epoch."""
+    sentinel_class, _ = _sentinel_classes()
     sentinel_auth = {}
     if "sentinel_password" in target.options:
         sentinel_auth["password"] = target.options["sentinel_password"]
-    sentinel = sentinel_class(
+    return sentinel_class(
         list(target.nodes),
         sentinel_kwargs={"socket_timeout": 1.0, **sentinel_auth},
         socket_timeout=5.0,
         ssl=target.tls,
-        **auth,
-    )
-    return sentinel.master_for(
-        target.service, connection_pool_class=pool_class, db=target.db, retry=_retry(), **options
+        username=target.username,
+        password=target.password,
     )
 
 

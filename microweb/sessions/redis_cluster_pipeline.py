@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import random
 from typing import Any
-from urllib.parse import quote
 
 from redis.crc import key_slot
 from redis.exceptions import (
@@ -42,7 +41,7 @@ from redis.exceptions import (
 )
 
 from ..redis_connect import RedisTarget
-from .redis_pipeline import AutoPipeline
+from .redis_pipeline import AutoPipeline, Backoff, node_url
 
 __all__ = ["ClusterPipeline"]
 
@@ -68,9 +67,7 @@ class ClusterPipeline:
     async def execute(self, *args: Any) -> Any:
         """Send one command to its key's primary and return the reply; see the rules."""
         slot = _slot(args)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.retry_for
-        delay = 0.05
+        backoff = Backoff(self.retry_for)
         asking: _Address | None = None
         for _ in range(_MAX_REDIRECTS):
             try:
@@ -84,11 +81,9 @@ class ClusterPipeline:
             except AskError as ask:  # the slot is moving; this key is already there
                 asking = (ask.host, ask.port)
             except _RETRIED:
-                if loop.time() + delay > deadline:
-                    raise
                 self._refresh_soon()
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 1.0)
+                if not await backoff.wait():
+                    raise
         raise ClusterDownError(f"Redis Cluster redirected a command {_MAX_REDIRECTS} times")
 
     def pipeline_for(self, key: str) -> AutoPipeline:
@@ -101,7 +96,9 @@ class ClusterPipeline:
     def pipeline(self, address: _Address) -> AutoPipeline:
         node = self._nodes.get(address)
         if node is None:
-            node = self._nodes[address] = AutoPipeline(self._url(address), timeout=self.timeout)
+            node = self._nodes[address] = AutoPipeline(
+                node_url(self.target, address), timeout=self.timeout
+            )
         return node
 
     async def close(self) -> None:
@@ -162,15 +159,6 @@ class ClusterPipeline:
             self._slots = slots
             return
         raise ConnectionError("No Redis Cluster node answered: " + "; ".join(errors))
-
-    def _url(self, address: _Address) -> str:
-        target = self.target
-        scheme = "rediss" if target.tls else "redis"
-        auth = ""
-        if target.password is not None:
-            auth = f"{quote(target.username or '', safe='')}:{quote(target.password, safe='')}@"
-        host = f"[{address[0]}]" if ":" in address[0] else address[0]
-        return f"{scheme}://{auth}{host}:{address[1]}/0"
 
 
 def _slot(args: tuple[Any, ...]) -> int | None:

@@ -28,15 +28,19 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import deque
 from typing import Any
+from urllib.parse import quote
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
-__all__ = ["AutoPipeline"]
+from ..redis_connect import RedisTarget
+
+__all__ = ["AutoPipeline", "Backoff", "node_url"]
 
 _Command = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
 
@@ -252,6 +256,36 @@ class AutoPipeline:
         closing = state.loop.create_task(link.connection.disconnect(nowait=True))
         state.closing.add(closing)
         closing.add_done_callback(state.closing.discard)
+
+
+class Backoff:
+    """Retries of one command across a topology change: jittered, doubling waits (50 ms
+    up to 1 s) until `retry_for` seconds have passed since the first attempt."""
+
+    __slots__ = ("deadline", "delay", "loop")
+
+    def __init__(self, retry_for: float) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.deadline = self.loop.time() + retry_for
+        self.delay = 0.05
+
+    async def wait(self) -> bool:
+        """Sleep before the next attempt; False (at once) when time is up."""
+        if self.loop.time() + self.delay > self.deadline:
+            return False
+        await asyncio.sleep(self.delay * (0.5 + random.random()))
+        self.delay = min(self.delay * 2, 1.0)
+        return True
+
+
+def node_url(target: RedisTarget, address: tuple[str, int], db: int = 0) -> str:
+    """The `redis://` (or `rediss://`) URL of one node of `target`, with its credentials."""
+    scheme = "rediss" if target.tls else "redis"
+    auth = ""
+    if target.password is not None:
+        auth = f"{quote(target.username or '', safe='')}:{quote(target.password, safe='')}@"
+    host = f"[{address[0]}]" if ":" in address[0] else address[0]
+    return f"{scheme}://{auth}{host}:{address[1]}/{db}"
 
 
 def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:

@@ -44,7 +44,6 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import weakref
@@ -52,11 +51,12 @@ from collections.abc import Awaitable, Iterable
 from typing import Any, ClassVar, NamedTuple
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ReadOnlyError, RedisError
+from redis.exceptions import NoScriptError, RedisError
 
-from ..redis_connect import connect, parse_redis_url
+from ..redis_connect import parse_redis_url
 from .redis_cluster_pipeline import ClusterPipeline
 from .redis_pipeline import AutoPipeline
+from .redis_sentinel_pipeline import SentinelPipeline
 from .store import GENERATION, TAG_SEPARATOR, USER, SessionStore, is_valid_id, new_id
 
 __all__ = ["NotDurable", "RedisStore"]
@@ -175,18 +175,13 @@ class RedisStore(SessionStore):
         self.prefix = prefix
         self.durable = durable
         self.wait_ms = max(1, round(wait_timeout * 1000))
-        # A cluster or Sentinel client of our own is made per event loop (redis-py's
-        # clients belong to the loop they first ran on), as the AutoPipeline is.
-        self._own_clients: (
-            weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None
-        ) = weakref.WeakKeyDictionary() if client is None and target.kind == "sentinel" else None
-        self._given_client: Any = client
+        self._client: Any = client
         self._target = target
         # A loop's shared WAITs, per primary (see `_shared_wait`).
         self._waits: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[AutoPipeline, _Waits]
         ] = weakref.WeakKeyDictionary()
-        self._pipeline: AutoPipeline | ClusterPipeline | None = None
+        self._pipeline: AutoPipeline | ClusterPipeline | SentinelPipeline | None = None
 
     async def open(self) -> None:
         try:
@@ -198,12 +193,6 @@ class RedisStore(SessionStore):
         if self._pipeline is not None:
             pipeline, self._pipeline = self._pipeline, None
             await pipeline.close()
-        if self._own_clients is not None:
-            ready = self._own_clients.pop(asyncio.get_running_loop(), None)
-            self._own_clients.clear()  # clients of other loops go with their loops
-            client = _made(ready)
-            if client is not None:
-                await client.aclose()
 
     async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         if not is_valid_id(sid):
@@ -321,72 +310,26 @@ class RedisStore(SessionStore):
     async def _members(self, index: str) -> list[str]:
         return [_text(sid) for sid in await self._run("ZRANGE", index, 0, -1)]
 
-    @property
-    def _uses_client(self) -> bool:
-        return self._given_client is not None or self._own_clients is not None
-
-    async def _client(self) -> Any:
-        """The caller's client, or this loop's client of our own, initialised once (redis-py's
-        cluster client breaks when concurrent first commands each start initialising it)."""
-        if self._own_clients is None:
-            return self._given_client
-        loop = asyncio.get_running_loop()
-        ready = self._own_clients.get(loop)
-        if ready is None:
-            ready = self._own_clients[loop] = loop.create_task(self._connect())
-        try:
-            return await asyncio.shield(ready)
-        except Exception:
-            if self._own_clients.get(loop) is ready:
-                del self._own_clients[loop]  # the next command tries again
-            raise
-
-    async def _connect(self) -> Any:
-        client = connect(self.url)
-        try:
-            await client.initialize()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await client.aclose()
-            raise
-        return client
-
     def _run(self, *args: Any) -> Awaitable[Any]:
-        """Run one Redis command: through the client, or batched with the commands of
-        concurrent requests on this store's own connection."""
-        if self._uses_client:
+        """Run one Redis command: through the caller's client, or batched with the commands
+        of concurrent requests on this store's own connections."""
+        if self._client is not None:
             return self._client_run(*args)
         if self._pipeline is None:
             if self._target.kind == "cluster":
                 self._pipeline = ClusterPipeline(self._target)
+            elif self._target.kind == "sentinel":
+                self._pipeline = SentinelPipeline(self._target)
             else:
                 self._pipeline = AutoPipeline(self.url)
         return self._pipeline.execute(*args)
 
     async def _client_run(self, *args: Any) -> Any:
-        client = await self._client()
         try:
-            return await client.execute_command(*args)
+            return await self._client.execute_command(*args)
         except AttributeError as err:
             # redis-py's cluster client can fail this way while a primary is being replaced.
-            await self._drop(client)
             raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
-        except RedisError as err:
-            if _topology_changed(err):
-                await self._drop(client)
-            raise
-
-    async def _drop(self, client: Any) -> None:
-        """Forget this loop's own client after a failover, so the next command builds a new
-        one that finds the new primary (its pool may hold connections to the old one)."""
-        if self._own_clients is None:
-            return
-        loop = asyncio.get_running_loop()
-        ready = self._own_clients.get(loop)
-        if _made(ready) is client:
-            del self._own_clients[loop]
-            with contextlib.suppress(Exception):
-                await client.aclose()
 
     async def _eval(self, script: _Script, keys: list[str], *args: str | int) -> Any:
         """Run `script` on `keys`: EVALSHA, or EVAL when the server lost its scripts."""
@@ -404,20 +347,15 @@ class RedisStore(SessionStore):
     async def _durably(self, key: str, *command: Any) -> Any:
         """Run `command` (on `key`), then WAIT for one replica on the same connection."""
         wait = ("WAIT", 1, self.wait_ms)
-        try:
-            if not self._uses_client:
-                result = await self._run(*command)
-                assert self._pipeline is not None  # made by _run
-                acked = await self._shared_wait(self._pipeline.pipeline_for(key))
-            else:
+        if self._client is None:
+            result = await self._run(*command)
+            assert self._pipeline is not None  # made by _run
+            acked = await self._shared_wait(self._pipeline.pipeline_for(key))
+        else:
+            try:
                 result, acked = await self._on_one_connection(key, command, wait)
-        except AttributeError as err:
-            await self._drop(await self._client())
-            raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
-        except RedisError as err:
-            if _topology_changed(err):
-                await self._drop(await self._client())
-            raise
+            except AttributeError as err:
+                raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
         if isinstance(result, Exception):
             raise result
         if not isinstance(acked, int) or acked < 1:
@@ -451,7 +389,7 @@ class RedisStore(SessionStore):
     async def _on_one_connection(
         self, key: str, command: tuple[Any, ...], wait: tuple[Any, ...]
     ) -> tuple[Any, Any]:
-        client = await self._client()
+        client = self._client
         if hasattr(client, "get_node_from_key"):  # RedisCluster: the key's primary
             from redis.asyncio.cluster import PipelineCommand
 
@@ -478,21 +416,6 @@ class _Waits:
     def __init__(self) -> None:
         self.running: asyncio.Task[Any] | None = None
         self.next: asyncio.Task[Any] | None = None
-
-
-def _made(ready: asyncio.Task[Any] | None) -> Any:
-    """The client `ready` made, or None while it is still connecting (or failed)."""
-    if ready is None or not ready.done() or ready.cancelled() or ready.exception() is not None:
-        return None
-    return ready.result()
-
-
-def _topology_changed(err: RedisError) -> bool:
-    """Whether `err` says the node we talk to is no longer the primary (or is down)."""
-    if isinstance(err, RedisConnectionError | ReadOnlyError):
-        return True
-    text = str(err)
-    return text.startswith(("READONLY", "NOREPLICAS", "MASTERDOWN", "CLUSTERDOWN", "LOADING"))
 
 
 def _ms(seconds: float) -> int:
