@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar, overload
 from .compose import Entry, Middleware, call_entry, compose, is_middleware, to_response
 from .context import Context, NotFoundResponse
 from .exceptions import HTTPException
+from .header_values import scope_headers
 from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
 from .response import HTML_CT, JSON_CT, TEXT_CT, TEXT_TYPE, Response, dump_json
@@ -55,9 +56,7 @@ def _merge_path(base: str, path: str) -> str:
 def error_response(c: Context, status: int, message: str) -> Response:
     """A plain error answer in the form the client accepts: JSON, HTML or text."""
     # Read straight from the scope: this also answers requests whose headers broke a limit.
-    accept = next(
-        (v.decode("latin-1") for k, v in c.req.scope.get("headers", ()) if k == b"accept"), ""
-    )
+    accept = next(iter(scope_headers(c.req.scope, b"accept")), "")
     if "text/html" in accept:
         page = (
             f"<!doctype html><title>{status} {html.escape(message)}</title>"
