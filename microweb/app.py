@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar, overload
 
-from .compose import Entry, Middleware, call_entry, compose, is_middleware, to_response
+from .compose import Middleware, Route, call_route, compose, is_middleware, to_response
 from .context import Context, NotFoundResponse
 from .exceptions import HTTPException
 from .header_values import scope_headers
@@ -38,8 +38,6 @@ ErrorHandler = Callable[[Exception, Context], Any]
 NotFoundHandler = Callable[[Context], Any]
 Hook = Callable[[], Awaitable[None]]
 WsHandler = Callable[[Context, WebSocket], Awaitable[Any]]
-
-_NO_MATCH: tuple[list[tuple[Entry, Any]], None] = ([], None)
 
 
 def _merge_path(base: str, path: str) -> str:
@@ -105,15 +103,15 @@ class MicroWeb:
         self,
         strict: bool = True,
         *,
-        router: Router[Entry] | None = None,
+        router: Router[Route] | None = None,
         limits: Limits = DEFAULT_LIMITS,
         ws_origins: Iterable[str] = (),
     ) -> None:
         self.strict = strict
         self.ws_origins = frozenset(o.rstrip("/").lower() for o in ws_origins)
         self.limits = limits
-        self.router: Router[Entry] = router if router is not None else default_router()
-        self.routes: list[Entry] = []
+        self.router: Router[Route] = router if router is not None else default_router()
+        self.routes: list[Route] = []
         self._base_path = ""
         self._methods: set[str] = set()
         self._startup: list[Hook] = []
@@ -127,9 +125,9 @@ class MicroWeb:
     def _add(self, method: str, path: str, fn: Handler, *, is_handler: bool) -> None:
         method = method.upper()
         full = _merge_path(self._base_path, path)
-        entry = Entry(fn, method, full, is_handler=is_handler)
-        self.router.add(method, full, entry)
-        self.routes.append(entry)
+        route = Route(fn, method, full, is_handler=is_handler)
+        self.router.add(method, full, route)
+        self.routes.append(route)
         if is_handler and method not in (METHOD_ALL, WEBSOCKET):
             self._methods.add(method)
         if isinstance(fn, Middleware):
@@ -227,12 +225,12 @@ class MicroWeb:
 
     def route(self, prefix: str, app: MicroWeb) -> MicroWeb:
         """Copy the routes of another `MicroWeb` under `prefix`."""
-        for entry in app.routes:
-            fn = entry.fn
+        for route in app.routes:
+            fn = route.fn
             if app._error_handler is not None and app._error_handler is not self._error_handler:
-                fn = _with_error_handler(entry, app)
+                fn = _with_error_handler(route, app)
             self._add(
-                entry.method, _merge_path(prefix, entry.path), fn, is_handler=entry.is_handler
+                route.method, _merge_path(prefix, route.path), fn, is_handler=route.is_handler
             )
         for startup in app._startup:
             self._add_hooks(startup, None)
@@ -297,9 +295,9 @@ class MicroWeb:
                 return response
         return error_response(c, 404, "404 Not Found")
 
-    async def handle_unmatched(self, c: Context, entries: Sequence[tuple[Entry, Any]]) -> Response:
+    async def handle_unmatched(self, c: Context, matched: Sequence[tuple[Route, Any]]) -> Response:
         """The answer when a chain ran out: 405 if only other methods match, else not found."""
-        if not any(entry.is_handler for entry, _ in entries):
+        if not any(route.is_handler for route, _ in matched):
             allowed = self._allowed_methods(c.req.path)
             if allowed:
                 response = error_response(c, 405, "405 Method Not Allowed")
@@ -311,7 +309,7 @@ class MicroWeb:
         allowed = [
             method
             for method in sorted(self._methods)
-            if any(entry.is_handler for entry, _ in self.router.match(method, path)[0])
+            if any(route.is_handler for route, _ in self.router.match(method, path)[0])
         ]
         if "GET" in allowed and "HEAD" not in allowed:
             allowed.insert(allowed.index("GET") + 1, "HEAD")
@@ -354,27 +352,27 @@ class MicroWeb:
             except HTTPException as err:
                 await Response(err.message, err.status, media_type=TEXT_TYPE).send(send, receive)
                 return
-        entries, stash = self.router.match("GET" if method == "HEAD" else method, path)
-        c = Context(self, Request(scope, receive, path, method, self.limits, entries, stash))
-        if len(entries) == 1 and not (entry := entries[0][0]).takes_next:
+        matched, captures = self.router.match("GET" if method == "HEAD" else method, path)
+        c = Context(self, Request(scope, receive, path, method, self.limits, matched, captures))
+        if len(matched) == 1 and not (route := matched[0][0]).takes_next:
             # perf: a one-handler chain needs no onion; call the handler directly.
             try:
-                if entry.is_async:
-                    result = await entry.fn(c)
+                if route.is_async:
+                    result = await route.fn(c)
                 else:
-                    result = await call_entry(entry, c, None)
+                    result = await call_route(route, c, None)
                 if result.__class__ is not Response or c._headers is not None:
                     result = await to_response(c, result) if result is not None else c._res
                     if result is None:
-                        raise RuntimeError(f"{entry!r} returned None without setting c.res")
+                        raise RuntimeError(f"{route!r} returned None without setting c.res")
                 response: Response = result
             except Exception as err:
                 response = await self.handle_error(err, c)
-        elif entries:
-            await compose(c, entries, self)
+        elif matched:
+            await compose(c, matched, self)
             response = c._res or await self.handle_not_found(c)
         else:
-            response = await self.handle_unmatched(c, entries)
+            response = await self.handle_unmatched(c, matched)
         if response.stream is None and response.__class__.send is Response.send:
             # perf: Response.send inlined (unless a subclass has its own), one coroutine less.
             await send(response.start_message())
@@ -443,13 +441,13 @@ class MicroWeb:
         if not origin_allowed(scope, self.ws_origins):
             await deny(ws, Response("Cross-origin WebSocket refused", 403, media_type=TEXT_TYPE))
             return
-        entries, stash = self.router.match(WEBSOCKET, path)
-        if not any(entry.is_handler for entry, _ in entries):
+        matched, captures = self.router.match(WEBSOCKET, path)
+        if not any(route.is_handler for route, _ in matched):
             await deny(ws, Response("404 Not Found", 404, media_type=TEXT_TYPE))
             return
-        c = Context(self, Request(scope, receive, path, "GET", self.limits, entries, stash))
+        c = Context(self, Request(scope, receive, path, "GET", self.limits, matched, captures))
         c.set(SOCKET_VAR, ws)
-        await compose(c, entries, self)
+        await compose(c, matched, self)
         if not ws.accepted:
             # Refused by a guard, or the handler failed before accepting: answer the
             # handshake with that response.
@@ -491,19 +489,19 @@ def _child_scope(scope: Scope, prefix: str) -> Scope:
     return child
 
 
-def _with_error_handler(entry: Entry, app: MicroWeb) -> Handler:
-    """Wrap a sub-app's entry so its own `on_error` handler answers its errors."""
+def _with_error_handler(route: Route, app: MicroWeb) -> Handler:
+    """Wrap a sub-app's route so its own `on_error` handler answers its errors."""
     handler = app._error_handler
     assert handler is not None
 
     async def wrapped(c: Context, next: Any = None) -> Any:
         try:
-            return await call_entry(entry, c, next)
+            return await call_route(route, c, next)
         except Exception as err:
             result = handler(err, c)
             return await result if inspect.isawaitable(result) else result
 
-    if not entry.takes_next:
+    if not route.takes_next:
 
         async def wrapped_one(c: Context) -> Any:
             return await wrapped(c)
