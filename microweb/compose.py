@@ -5,11 +5,14 @@ Rules:
   route that takes `next` may call it once; a second call raises. A route that
   returns a response without calling `next` ends the chain.
 - A return value becomes `c.res`: a `Response`, `str` (text), `dict`/`list`
-  (JSON) or `bytes`. `None` keeps what is in `c.res`.
+  (JSON) or `bytes`; `c.not_found()` becomes the not-found answer. `None`
+  keeps what is in `c.res`, and is an error when nothing is there.
 - An error is turned into a response at the level where it was raised, so the
   middleware outside still runs its code after `await next()` and sees it.
-- A chain that runs out without a response ends in the not-found handler (or a
+- A chain that runs out without a response ends in the not-found answer (or a
   405 when only other methods have handlers for the path).
+- Those answers come from the app's `Answers`, which the context carries
+  (`c.answers`): the chain never reaches up into the app.
 """
 
 from __future__ import annotations
@@ -22,13 +25,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .context import NotFoundResponse
-from .response import JSON_CT, Response, dump_json
+from .response import Response
 
 if TYPE_CHECKING:
-    from .app import MicroWeb
     from .context import Context
 
-__all__ = ["Middleware", "Next", "Route", "compose", "create_middleware", "is_middleware"]
+__all__ = [
+    "Middleware",
+    "Next",
+    "Route",
+    "call_route",
+    "compose",
+    "create_middleware",
+    "is_middleware",
+    "settle",
+    "to_response",
+]
 
 Next = Callable[[], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -109,26 +121,41 @@ class Route:
         return f"<Route {self.method} {self.path} {getattr(self.fn, '__name__', self.fn)!r}>"
 
 
-async def to_response(c: Context, value: Any) -> Response | None:
-    """Turn a handler's return value into a Response (None stays None)."""
+def _convert(c: Context, value: Any) -> Response:
+    """A return value other than None and `c.not_found()` as a Response."""
     if isinstance(value, Response):
-        if isinstance(value, NotFoundResponse):
-            return await c.app.handle_not_found(c)
         prepared = c._headers
         if prepared is not None and not all(item in value.raw for item in prepared.raw):
             _merge_prepared(value, prepared.raw)
         return value
-    if value is None:
-        return None
     if isinstance(value, str):
         return c.text(value)
     if isinstance(value, dict | list):
-        return c._build(dump_json(value), None, None, JSON_CT)
+        return c.json(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return c.body(bytes(value))
     raise TypeError(
         f"Handler returned {type(value).__name__}; return a Response, str, dict, list or bytes"
     )
+
+
+async def to_response(c: Context, value: Any) -> Response | None:
+    """Turn a return value into a Response as the chain does (None stays None)."""
+    if isinstance(value, NotFoundResponse):
+        return await c.answers.not_found(c)
+    return None if value is None else _convert(c, value)
+
+
+async def settle(c: Context, result: Any, route: Route) -> Response:
+    """The response `route`'s return value stands for: `result` as a Response, or, for
+    None, the `c.res` it set (or the chain after it did); None without one is an error."""
+    if result is None:
+        if c._res is None:
+            raise RuntimeError(f"{route!r} returned None without setting c.res or awaiting next()")
+        return c._res
+    if isinstance(result, NotFoundResponse):
+        return await c.answers.not_found(c)
+    return _convert(c, result)
 
 
 def _merge_prepared(response: Response, prepared: list[tuple[bytes, bytes]]) -> None:
@@ -154,22 +181,21 @@ async def call_route(route: Route, c: Context, next: Next | None) -> Any:
     )
 
 
-def compose(c: Context, matched: Sequence[tuple[Route, Any]], app: MicroWeb) -> Awaitable[None]:
+def compose(c: Context, matched: Sequence[tuple[Route, Any]]) -> Awaitable[None]:
     """Return the run of `matched` as an onion around `c`, which leaves the answer in
     `c._res` (the first level's coroutine itself: no coroutine wraps the chain)."""
-    return _Chain(c, matched, app).dispatch(0)
+    return _Chain(c, matched).dispatch(0)
 
 
 class _Chain:
     """One request's run through its matched routes; `next` is `dispatch` of the next index."""
 
     # perf: an object with slots is cheaper to make than a closure over six cells.
-    __slots__ = ("app", "c", "index", "matched")
+    __slots__ = ("c", "index", "matched")
 
-    def __init__(self, c: Context, matched: Sequence[tuple[Route, Any]], app: MicroWeb) -> None:
+    def __init__(self, c: Context, matched: Sequence[tuple[Route, Any]]) -> None:
         self.c = c
         self.matched = matched
-        self.app = app
         self.index = -1
 
     async def dispatch(self, i: int) -> None:
@@ -180,7 +206,7 @@ class _Chain:
         matched = self.matched
         if i == len(matched):
             if c._res is None:
-                c._res = await self.app.handle_unmatched(c, matched)
+                c._res = await c.answers.unmatched(c, matched)
             return
         route = matched[i][0]
         c.req.route_index = i
@@ -192,14 +218,9 @@ class _Chain:
                 result = await route.fn(c, functools.partial(self.dispatch, i + 1))
             else:
                 result = await route.fn(c)
-            if result is not None:
-                if result.__class__ is Response and c._headers is None:
-                    c._res = result
-                else:
-                    c._res = await to_response(c, result)
-            elif c._res is None:
-                raise RuntimeError(
-                    f"{route!r} returned None without setting c.res or awaiting next()"
-                )
+            if result.__class__ is Response and c._headers is None:
+                c._res = result  # perf: a plain Response with no defaults to merge
+            elif result is not None or c._res is None:
+                c._res = await settle(c, result, route)
         except Exception as err:
-            c._res = await self.app.handle_error(err, c)
+            c._res = await c.answers.error(err, c)
