@@ -44,7 +44,8 @@ NotFoundHandler = Callable[[Context], Any]
 def error_response(c: Context, status: int, message: str) -> Response:
     """A plain error answer in the form the client accepts: HTML, JSON or text."""
     # Read from the scope: this also answers requests whose headers broke a limit.
-    accept = next(iter(scope_headers(c.req.scope, b"accept")), "")
+    values = scope_headers(c.req.scope, b"accept")
+    accept = values[0] if values else ""
     if "text/html" in accept:
         escaped = html.escape(message)
         page = f"<!doctype html><title>{status} {escaped}</title><h1>{status}</h1><p>{escaped}</p>"

@@ -121,41 +121,35 @@ class Route:
         return f"<Route {self.method} {self.path} {getattr(self.fn, '__name__', self.fn)!r}>"
 
 
-def _convert(c: Context, value: Any) -> Response:
-    """A return value other than None and `c.not_found()` as a Response."""
-    if isinstance(value, Response):
+async def settle(c: Context, result: Any, route: Route | None) -> Response:
+    """The response `route`'s return value stands for: `result` as a Response, or, for
+    None, the `c.res` it set (or the chain after it did); None without one is an error
+    that names `route`."""
+    if result is None:
+        if c._res is None:
+            raise RuntimeError(f"{route!r} returned None without setting c.res or awaiting next()")
+        return c._res
+    if isinstance(result, Response):
+        if isinstance(result, NotFoundResponse):
+            return await c.answers.not_found(c)
         prepared = c._headers
-        if prepared is not None and not all(item in value.raw for item in prepared.raw):
-            _merge_prepared(value, prepared.raw)
-        return value
-    if isinstance(value, str):
-        return c.text(value)
-    if isinstance(value, dict | list):
-        return c.json(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return c.body(bytes(value))
+        if prepared is not None and not all(item in result.raw for item in prepared.raw):
+            _merge_prepared(result, prepared.raw)
+        return result
+    if isinstance(result, str):
+        return c.text(result)
+    if isinstance(result, dict | list):
+        return c.json(result)
+    if isinstance(result, bytes | bytearray | memoryview):
+        return c.body(bytes(result))
     raise TypeError(
-        f"Handler returned {type(value).__name__}; return a Response, str, dict, list or bytes"
+        f"Handler returned {type(result).__name__}; return a Response, str, dict, list or bytes"
     )
 
 
 async def to_response(c: Context, value: Any) -> Response | None:
     """Turn a return value into a Response as the chain does (None stays None)."""
-    if isinstance(value, NotFoundResponse):
-        return await c.answers.not_found(c)
-    return None if value is None else _convert(c, value)
-
-
-async def settle(c: Context, result: Any, route: Route) -> Response:
-    """The response `route`'s return value stands for: `result` as a Response, or, for
-    None, the `c.res` it set (or the chain after it did); None without one is an error."""
-    if result is None:
-        if c._res is None:
-            raise RuntimeError(f"{route!r} returned None without setting c.res or awaiting next()")
-        return c._res
-    if isinstance(result, NotFoundResponse):
-        return await c.answers.not_found(c)
-    return _convert(c, result)
+    return None if value is None else await settle(c, value, None)
 
 
 def _merge_prepared(response: Response, prepared: list[tuple[bytes, bytes]]) -> None:
@@ -218,9 +212,12 @@ class _Chain:
                 result = await route.fn(c, functools.partial(self.dispatch, i + 1))
             else:
                 result = await route.fn(c)
-            if result.__class__ is Response and c._headers is None:
-                c._res = result  # perf: a plain Response with no defaults to merge
-            elif result is not None or c._res is None:
+            if result is None:
+                if c._res is None:
+                    c._res = await settle(c, result, route)  # raises: nothing answered
+            elif result.__class__ is Response and c._headers is None:
+                c._res = result  # perf: nothing to merge in, so no settle() coroutine
+            else:
                 c._res = await settle(c, result, route)
         except Exception as err:
             c._res = await c.answers.error(err, c)

@@ -18,9 +18,14 @@ def scope_headers(scope: Scope, name: bytes) -> list[str]:
     """Every value of the request header `name` (lower-case bytes), in order, read from the
     ASGI scope itself: for code that runs without a `Request`, or must not trip its header
     limits (an ASGI middleware, a WebSocket handshake, the answer to a 431)."""
-    return [
-        value.decode("latin-1") for key, value in scope.get("headers", ()) if key.lower() == name
-    ]
+    # perf: a plain loop (no comprehension's frame), and lengths compared first so
+    # other headers' names are not lower-cased: error answers read Accept this way.
+    values: list[str] = []
+    size = len(name)
+    for key, value in scope.get("headers", ()):
+        if len(key) == size and key.lower() == name:
+            values.append(value.decode("latin-1"))
+    return values
 
 
 def header_tokens(value: str | None) -> list[str]:
