@@ -1,7 +1,9 @@
 """`MicroWeb`: the app object, an ASGI 3 callable.
 
 A request goes top to bottom: `__call__` -> route path -> router match ->
-compose (or a direct call for a one-handler chain) -> response -> send.
+compose (or a direct call for a one-handler chain) -> response -> send. The
+error, 404 and 405 answers, with the `on_error` and `not_found` handlers, live
+in `answers.Answers`, which the app hands down in each context.
 Registration builds everything that can be built ahead: each handler's arity
 and kind are read once, and the router compiles its tables on first match.
 """
@@ -10,18 +12,17 @@ from __future__ import annotations
 
 import copy
 import functools
-import html
-import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar, overload
 
-from .compose import Entry, Middleware, call_entry, compose, is_middleware, to_response
-from .context import Context, NotFoundResponse
+from .answers import Answers, ErrorHandler, NotFoundHandler, with_error_handler
+from .compose import Middleware, Route, call_route, compose, is_middleware, settle
+from .context import Context
 from .exceptions import HTTPException
 from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
-from .response import HTML_CT, JSON_CT, TEXT_CT, TEXT_TYPE, Response, dump_json
+from .response import TEXT_TYPE, Response
 from .router import METHOD_ALL, Router, default_router
 from .testing.driver import call_app
 from .testing.response import TestResponse
@@ -35,12 +36,8 @@ logger = logging.getLogger("microweb")
 
 Handler = Callable[..., Any]
 H = TypeVar("H", bound=Handler)
-ErrorHandler = Callable[[Exception, Context], Any]
-NotFoundHandler = Callable[[Context], Any]
 Hook = Callable[[], Awaitable[None]]
 WsHandler = Callable[[Context, WebSocket], Awaitable[Any]]
-
-_NO_MATCH: tuple[list[tuple[Entry, Any]], None] = ([], None)
 
 
 def _merge_path(base: str, path: str) -> str:
@@ -52,23 +49,6 @@ def _merge_path(base: str, path: str) -> str:
     if path == "*":
         return base.rstrip("/") + "/*"
     return base.rstrip("/") + "/" + path.lstrip("/")
-
-
-def error_response(c: Context, status: int, message: str) -> Response:
-    """A plain error answer in the form the client accepts: JSON, HTML or text."""
-    # Read straight from the scope: this also answers requests whose headers broke a limit.
-    accept = next(
-        (v.decode("latin-1") for k, v in c.req.scope.get("headers", ()) if k == b"accept"), ""
-    )
-    if "text/html" in accept:
-        page = (
-            f"<!doctype html><title>{status} {html.escape(message)}</title>"
-            f"<h1>{status}</h1><p>{html.escape(message)}</p>"
-        )
-        return c._build(page.encode(), status, None, HTML_CT)
-    if "json" in accept:
-        return c._build(dump_json({"error": message, "status": status}), status, None, JSON_CT)
-    return c._build(message.encode(), status, None, TEXT_CT)
 
 
 class RouteMethod(Protocol):
@@ -108,33 +88,31 @@ class MicroWeb:
         self,
         strict: bool = True,
         *,
-        router: Router[Entry] | None = None,
+        router: Router[Route] | None = None,
         limits: Limits = DEFAULT_LIMITS,
         ws_origins: Iterable[str] = (),
     ) -> None:
         self.strict = strict
         self.ws_origins = frozenset(o.rstrip("/").lower() for o in ws_origins)
         self.limits = limits
-        self.router: Router[Entry] = router if router is not None else default_router()
-        self.routes: list[Entry] = []
+        self.router: Router[Route] = router if router is not None else default_router()
+        self.routes: list[Route] = []
+        self.answers = Answers(self.router)
         self._base_path = ""
-        self._methods: set[str] = set()
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._mounts: list[tuple[str, ASGIApp]] = []
-        self._error_handler: ErrorHandler | None = None
-        self._not_found_handler: NotFoundHandler | None = None
 
     # -- registration --------------------------------------------------------
 
     def _add(self, method: str, path: str, fn: Handler, *, is_handler: bool) -> None:
         method = method.upper()
         full = _merge_path(self._base_path, path)
-        entry = Entry(fn, method, full, is_handler=is_handler)
-        self.router.add(method, full, entry)
-        self.routes.append(entry)
+        route = Route(fn, method, full, is_handler=is_handler)
+        self.router.add(method, full, route)
+        self.routes.append(route)
         if is_handler and method not in (METHOD_ALL, WEBSOCKET):
-            self._methods.add(method)
+            self.answers.handler_methods.add(method)
         if isinstance(fn, Middleware):
             self._add_hooks(fn.startup, fn.shutdown)
 
@@ -230,12 +208,15 @@ class MicroWeb:
 
     def route(self, prefix: str, app: MicroWeb) -> MicroWeb:
         """Copy the routes of another `MicroWeb` under `prefix`."""
-        for entry in app.routes:
-            fn = entry.fn
-            if app._error_handler is not None and app._error_handler is not self._error_handler:
-                fn = _with_error_handler(entry, app)
+        own_error_handler = app.answers.error_handler
+        if own_error_handler is self.answers.error_handler:
+            own_error_handler = None
+        for route in app.routes:
+            fn = route.fn
+            if own_error_handler is not None:
+                fn = with_error_handler(route, own_error_handler)
             self._add(
-                entry.method, _merge_path(prefix, entry.path), fn, is_handler=entry.is_handler
+                route.method, _merge_path(prefix, route.path), fn, is_handler=route.is_handler
             )
         for startup in app._startup:
             self._add_hooks(startup, None)
@@ -247,6 +228,7 @@ class MicroWeb:
         """An app sharing this one's routes whose registrations are prefixed with `path`."""
         clone = copy.copy(self)
         clone._base_path = _merge_path(self._base_path, path)
+        clone.answers = copy.copy(self.answers)  # its own handlers, the same routes
         return clone
 
     def mount(self, prefix: str, app: ASGIApp) -> MicroWeb:
@@ -264,12 +246,12 @@ class MicroWeb:
 
     def not_found(self, handler: NotFoundHandler) -> NotFoundHandler:
         """Set the handler for requests no route answers (usable as a decorator)."""
-        self._not_found_handler = handler
+        self.answers.not_found_handler = handler
         return handler
 
     def on_error(self, handler: ErrorHandler) -> ErrorHandler:
         """Set the handler `h(err, c)` for errors (usable as a decorator)."""
-        self._error_handler = handler
+        self.answers.error_handler = handler
         return handler
 
     def on_startup(self, fn: Hook) -> Hook:
@@ -281,63 +263,6 @@ class MicroWeb:
         """Run `fn` when the server stops (ASGI lifespan)."""
         self._add_hooks(None, fn)
         return fn
-
-    # -- answers -------------------------------------------------------------
-
-    async def handle_not_found(self, c: Context) -> Response:
-        if self._not_found_handler is not None:
-            try:
-                result = self._not_found_handler(c)
-                if inspect.isawaitable(result):
-                    result = await result
-                # A handler answering c.not_found() itself gets the default answer.
-                response = (
-                    None if isinstance(result, NotFoundResponse) else await to_response(c, result)
-                )
-            except Exception as err:
-                return await self.handle_error(err, c)
-            if response is not None:
-                return response
-        return error_response(c, 404, "404 Not Found")
-
-    async def handle_unmatched(self, c: Context, entries: Sequence[tuple[Entry, Any]]) -> Response:
-        """The answer when a chain ran out: 405 if only other methods match, else not found."""
-        if not any(entry.is_handler for entry, _ in entries):
-            allowed = self._allowed_methods(c.req.path)
-            if allowed:
-                response = error_response(c, 405, "405 Method Not Allowed")
-                response.headers["allow"] = ", ".join(allowed)
-                return response
-        return await self.handle_not_found(c)
-
-    def _allowed_methods(self, path: str) -> list[str]:
-        allowed = [
-            method
-            for method in sorted(self._methods)
-            if any(entry.is_handler for entry, _ in self.router.match(method, path)[0])
-        ]
-        if "GET" in allowed and "HEAD" not in allowed:
-            allowed.insert(allowed.index("GET") + 1, "HEAD")
-        return allowed
-
-    async def handle_error(self, err: Exception, c: Context) -> Response:
-        if self._error_handler is not None:
-            try:
-                result = self._error_handler(err, c)
-                if inspect.isawaitable(result):
-                    result = await result
-                response = await to_response(c, result)
-                if response is not None:
-                    return response
-            except Exception as handler_err:
-                err = handler_err
-        if isinstance(err, HTTPException):
-            response = error_response(c, err.status, err.message)
-            for name, value in err.headers.items():
-                response.headers[name] = value
-            return response
-        logger.error("Unhandled error in %s %s", c.req.method, c.req.path, exc_info=err)
-        return error_response(c, 500, "Internal Server Error")
 
     # -- ASGI ----------------------------------------------------------------
 
@@ -357,27 +282,27 @@ class MicroWeb:
             except HTTPException as err:
                 await Response(err.message, err.status, media_type=TEXT_TYPE).send(send, receive)
                 return
-        entries, stash = self.router.match("GET" if method == "HEAD" else method, path)
-        c = Context(self, Request(scope, receive, path, method, self.limits, entries, stash))
-        if len(entries) == 1 and not (entry := entries[0][0]).takes_next:
+        matched, captures = self.router.match("GET" if method == "HEAD" else method, path)
+        answers = self.answers
+        req = Request(scope, receive, path, method, self.limits, matched, captures)
+        c = Context(self, req, answers)
+        if len(matched) == 1 and not (route := matched[0][0]).takes_next:
             # perf: a one-handler chain needs no onion; call the handler directly.
             try:
-                if entry.is_async:
-                    result = await entry.fn(c)
+                if route.is_async:
+                    result = await route.fn(c)
                 else:
-                    result = await call_entry(entry, c, None)
+                    result = await call_route(route, c, None)
                 if result.__class__ is not Response or c._headers is not None:
-                    result = await to_response(c, result) if result is not None else c._res
-                    if result is None:
-                        raise RuntimeError(f"{entry!r} returned None without setting c.res")
+                    result = await settle(c, result, route)
                 response: Response = result
             except Exception as err:
-                response = await self.handle_error(err, c)
-        elif entries:
-            await compose(c, entries, self)
-            response = c._res or await self.handle_not_found(c)
+                response = await answers.error(err, c)
+        elif matched:
+            await compose(c, matched)
+            response = c._res or await answers.not_found(c)
         else:
-            response = await self.handle_unmatched(c, entries)
+            response = await answers.unmatched(c, matched)
         if response.stream is None and response.__class__.send is Response.send:
             # perf: Response.send inlined (unless a subclass has its own), one coroutine less.
             await send(response.start_message())
@@ -446,13 +371,14 @@ class MicroWeb:
         if not origin_allowed(scope, self.ws_origins):
             await deny(ws, Response("Cross-origin WebSocket refused", 403, media_type=TEXT_TYPE))
             return
-        entries, stash = self.router.match(WEBSOCKET, path)
-        if not any(entry.is_handler for entry, _ in entries):
+        matched, captures = self.router.match(WEBSOCKET, path)
+        if not any(route.is_handler for route, _ in matched):
             await deny(ws, Response("404 Not Found", 404, media_type=TEXT_TYPE))
             return
-        c = Context(self, Request(scope, receive, path, "GET", self.limits, entries, stash))
+        req = Request(scope, receive, path, "GET", self.limits, matched, captures)
+        c = Context(self, req, self.answers)
         c.set(SOCKET_VAR, ws)
-        await compose(c, entries, self)
+        await compose(c, matched)
         if not ws.accepted:
             # Refused by a guard, or the handler failed before accepting: answer the
             # handshake with that response.
@@ -490,27 +416,6 @@ def _child_scope(scope: Scope, prefix: str) -> Scope:
     child = dict(scope)
     child["root_path"] = scope.get("root_path", "") + prefix
     return child
-
-
-def _with_error_handler(entry: Entry, app: MicroWeb) -> Handler:
-    """Wrap a sub-app's entry so its own `on_error` handler answers its errors."""
-    handler = app._error_handler
-    assert handler is not None
-
-    async def wrapped(c: Context, next: Any = None) -> Any:
-        try:
-            return await call_entry(entry, c, next)
-        except Exception as err:
-            result = handler(err, c)
-            return await result if inspect.isawaitable(result) else result
-
-    if not entry.takes_next:
-
-        async def wrapped_one(c: Context) -> Any:
-            return await wrapped(c)
-
-        return wrapped_one
-    return wrapped
 
 
 class MountedResponse(Response):

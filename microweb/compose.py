@@ -1,15 +1,18 @@
 """The onion: run a matched chain of middleware and handlers.
 
 Rules:
-- Entries run in registration order. An entry that takes `next` may call it
-  once; a second call raises. An entry that returns a response without calling
-  `next` ends the chain.
+- The matched routes (middleware and handlers) run in registration order. A
+  route that takes `next` may call it once; a second call raises. A route that
+  returns a response without calling `next` ends the chain.
 - A return value becomes `c.res`: a `Response`, `str` (text), `dict`/`list`
-  (JSON) or `bytes`. `None` keeps what is in `c.res`.
+  (JSON) or `bytes`; `c.not_found()` becomes the not-found answer. `None`
+  keeps what is in `c.res`, and is an error when nothing is there.
 - An error is turned into a response at the level where it was raised, so the
   middleware outside still runs its code after `await next()` and sees it.
-- A chain that runs out without a response ends in the not-found handler (or a
+- A chain that runs out without a response ends in the not-found answer (or a
   405 when only other methods have handlers for the path).
+- Those answers come from the app's `Answers`, which the context carries
+  (`c.answers`): the chain never reaches up into the app.
 """
 
 from __future__ import annotations
@@ -22,13 +25,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .context import NotFoundResponse
-from .response import JSON_CT, Response, dump_json
+from .response import Response
 
 if TYPE_CHECKING:
-    from .app import MicroWeb
     from .context import Context
 
-__all__ = ["Entry", "Middleware", "Next", "compose", "create_middleware", "is_middleware"]
+__all__ = [
+    "Middleware",
+    "Next",
+    "Route",
+    "call_route",
+    "compose",
+    "create_middleware",
+    "is_middleware",
+    "settle",
+    "to_response",
+]
 
 Next = Callable[[], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,8 +96,9 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     )
 
 
-class Entry:
-    """One registered handler or middleware, with what was learnt of it at registration."""
+class Route:
+    """One registered handler or middleware (`app.routes` lists them; the router matches
+    them), with what was learnt of its function at registration."""
 
     __slots__ = ("fn", "is_async", "is_handler", "method", "path", "takes_next")
 
@@ -105,29 +118,38 @@ class Entry:
         self.is_handler = is_handler
 
     def __repr__(self) -> str:
-        return f"<Entry {self.method} {self.path} {getattr(self.fn, '__name__', self.fn)!r}>"
+        return f"<Route {self.method} {self.path} {getattr(self.fn, '__name__', self.fn)!r}>"
+
+
+async def settle(c: Context, result: Any, route: Route | None) -> Response:
+    """The response `route`'s return value stands for: `result` as a Response, or, for
+    None, the `c.res` it set (or the chain after it did); None without one is an error
+    that names `route`."""
+    if result is None:
+        if c._res is None:
+            raise RuntimeError(f"{route!r} returned None without setting c.res or awaiting next()")
+        return c._res
+    if isinstance(result, Response):
+        if isinstance(result, NotFoundResponse):
+            return await c.answers.not_found(c)
+        prepared = c._headers
+        if prepared is not None and not all(item in result.raw for item in prepared.raw):
+            _merge_prepared(result, prepared.raw)
+        return result
+    if isinstance(result, str):
+        return c.text(result)
+    if isinstance(result, dict | list):
+        return c.json(result)
+    if isinstance(result, bytes | bytearray | memoryview):
+        return c.body(bytes(result))
+    raise TypeError(
+        f"Handler returned {type(result).__name__}; return a Response, str, dict, list or bytes"
+    )
 
 
 async def to_response(c: Context, value: Any) -> Response | None:
-    """Turn a handler's return value into a Response (None stays None)."""
-    if isinstance(value, Response):
-        if isinstance(value, NotFoundResponse):
-            return await c.app.handle_not_found(c)
-        prepared = c._headers
-        if prepared is not None and not all(item in value.raw for item in prepared.raw):
-            _merge_prepared(value, prepared.raw)
-        return value
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return c.text(value)
-    if isinstance(value, dict | list):
-        return c._build(dump_json(value), None, None, JSON_CT)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return c.body(bytes(value))
-    raise TypeError(
-        f"Handler returned {type(value).__name__}; return a Response, str, dict, list or bytes"
-    )
+    """Turn a return value into a Response as the chain does (None stays None)."""
+    return None if value is None else await settle(c, value, None)
 
 
 def _merge_prepared(response: Response, prepared: list[tuple[bytes, bytes]]) -> None:
@@ -141,34 +163,33 @@ def _merge_prepared(response: Response, prepared: list[tuple[bytes, bytes]]) -> 
             raw.append(item)
 
 
-async def call_entry(entry: Entry, c: Context, next: Next | None) -> Any:
-    if entry.is_async:
-        if entry.takes_next:
-            return await entry.fn(c, next)
-        return await entry.fn(c)
+async def call_route(route: Route, c: Context, next: Next | None) -> Any:
+    if route.is_async:
+        if route.takes_next:
+            return await route.fn(c, next)
+        return await route.fn(c)
     # Plain `def` handlers may block; run them off the event loop, as Starlette does, in a
     # copy of this request's context so contextvars (request id, `get_context()`) reach them.
     return await asyncio.get_running_loop().run_in_executor(
-        None, contextvars.copy_context().run, entry.fn, c
+        None, contextvars.copy_context().run, route.fn, c
     )
 
 
-def compose(c: Context, entries: Sequence[tuple[Entry, Any]], app: MicroWeb) -> Awaitable[None]:
-    """Return the run of `entries` as an onion around `c`, which leaves the answer in
+def compose(c: Context, matched: Sequence[tuple[Route, Any]]) -> Awaitable[None]:
+    """Return the run of `matched` as an onion around `c`, which leaves the answer in
     `c._res` (the first level's coroutine itself: no coroutine wraps the chain)."""
-    return _Chain(c, entries, app).dispatch(0)
+    return _Chain(c, matched).dispatch(0)
 
 
 class _Chain:
-    """One request's run through its entries; `next` is `dispatch` of the next index."""
+    """One request's run through its matched routes; `next` is `dispatch` of the next index."""
 
     # perf: an object with slots is cheaper to make than a closure over six cells.
-    __slots__ = ("app", "c", "entries", "index")
+    __slots__ = ("c", "index", "matched")
 
-    def __init__(self, c: Context, entries: Sequence[tuple[Entry, Any]], app: MicroWeb) -> None:
+    def __init__(self, c: Context, matched: Sequence[tuple[Route, Any]]) -> None:
         self.c = c
-        self.entries = entries
-        self.app = app
+        self.matched = matched
         self.index = -1
 
     async def dispatch(self, i: int) -> None:
@@ -176,29 +197,27 @@ class _Chain:
             raise RuntimeError("next() called multiple times")
         self.index = i
         c = self.c
-        entries = self.entries
-        if i == len(entries):
+        matched = self.matched
+        if i == len(matched):
             if c._res is None:
-                c._res = await self.app.handle_unmatched(c, entries)
+                c._res = await c.answers.unmatched(c, matched)
             return
-        entry = entries[i][0]
+        route = matched[i][0]
         c.req.route_index = i
         try:
             # perf: the async cases call the function directly; a coroutine less per level.
-            if not entry.is_async:
-                result = await call_entry(entry, c, None)
-            elif entry.takes_next:
-                result = await entry.fn(c, functools.partial(self.dispatch, i + 1))
+            if not route.is_async:
+                result = await call_route(route, c, None)
+            elif route.takes_next:
+                result = await route.fn(c, functools.partial(self.dispatch, i + 1))
             else:
-                result = await entry.fn(c)
-            if result is not None:
-                if result.__class__ is Response and c._headers is None:
-                    c._res = result
-                else:
-                    c._res = await to_response(c, result)
-            elif c._res is None:
-                raise RuntimeError(
-                    f"{entry!r} returned None without setting c.res or awaiting next()"
-                )
+                result = await route.fn(c)
+            if result is None:
+                if c._res is None:
+                    c._res = await settle(c, result, route)  # raises: nothing answered
+            elif result.__class__ is Response and c._headers is None:
+                c._res = result  # perf: nothing to merge in, so no settle() coroutine
+            else:
+                c._res = await settle(c, result, route)
         except Exception as err:
-            c._res = await self.app.handle_error(err, c)
+            c._res = await c.answers.error(err, c)

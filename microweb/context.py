@@ -4,7 +4,9 @@
 response; `c.status()` and `c.header()` set defaults that the next built
 response picks up (and, once a response exists, change it); `c.set/get/var`
 carry values between middleware and handlers for one request; `c.res` is the
-response, readable and replaceable on the way out of `await next()`.
+response, readable and replaceable on the way out of `await next()`; `c.answers`
+are the app's error, 404 and 405 answers, which the chain turns errors and
+`c.not_found()` into.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .response import (
 )
 
 if TYPE_CHECKING:
+    from .answers import Answers
     from .app import MicroWeb
     from .request import Request
 
@@ -42,29 +45,29 @@ RENDERER = "_microweb_renderer"
 class Vars(Mapping[str, Any]):
     """A read-only view of the context variables; `c.var.session` works too."""
 
-    __slots__ = ("_data",)
+    __slots__ = ("_variables",)
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
+    def __init__(self, variables: dict[str, Any]) -> None:
+        self._variables = variables
 
     def __getitem__(self, key: str) -> Any:
-        return self._data[key]
+        return self._variables[key]
 
     def __getattr__(self, key: str) -> Any:
         try:
-            return self._data[key]
+            return self._variables[key]
         except KeyError:
             raise AttributeError(f"No context variable {key!r}") from None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+        return iter(self._variables)
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._variables)
 
 
 class NotFoundResponse(Response):
-    """What `c.not_found()` returns; the app turns it into its not-found handler's answer."""
+    """What `c.not_found()` returns; the chain turns it into the app's not-found answer."""
 
     __slots__ = ()
 
@@ -94,11 +97,12 @@ def _encode_sse(event: Any) -> str:
 class Context:
     """One request's context: the request, the response being built and variables."""
 
-    __slots__ = ("_headers", "_res", "_status", "_vars", "app", "req")
+    __slots__ = ("_headers", "_res", "_status", "_vars", "answers", "app", "req")
 
-    def __init__(self, app: MicroWeb, req: Request) -> None:
+    def __init__(self, app: MicroWeb, req: Request, answers: Answers) -> None:
         self.app = app
         self.req = req
+        self.answers = answers
         self._res: Response | None = None
         self._status = 200
         self._headers: Headers | None = None

@@ -1,14 +1,31 @@
-"""Parsing and building header values: comma lists, q-values, `Vary` and entity tags.
+"""Parsing and building header values: comma lists, q-values, `Vary` and entity tags,
+and request headers read straight from an ASGI scope.
 
-Shared by the built-in middleware and static files, so that every part of
-microweb reads `Accept-Encoding`, `If-None-Match` and `Vary` the same way.
+Shared by the built-in middleware, static files, the app and the session middleware,
+so that every part of microweb reads `Accept-Encoding`, `If-None-Match` and `Vary`
+the same way.
 """
 
 from __future__ import annotations
 
 from .datastructures import Headers
+from .types import Scope
 
-__all__ = ["append_vary", "etag_matches", "header_tokens", "negotiate"]
+__all__ = ["append_vary", "etag_matches", "header_tokens", "negotiate", "scope_headers"]
+
+
+def scope_headers(scope: Scope, name: bytes) -> list[str]:
+    """Every value of the request header `name` (lower-case bytes), in order, read from the
+    ASGI scope itself: for code that runs without a `Request`, or must not trip its header
+    limits (an ASGI middleware, a WebSocket handshake, the answer to a 431)."""
+    # perf: a plain loop (no comprehension's frame), and lengths compared first so
+    # other headers' names are not lower-cased: error answers read Accept this way.
+    values: list[str] = []
+    size = len(name)
+    for key, value in scope.get("headers", ()):
+        if len(key) == size and key.lower() == name:
+            values.append(value.decode("latin-1"))
+    return values
 
 
 def header_tokens(value: str | None) -> list[str]:

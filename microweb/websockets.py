@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import HTTPException
+from .header_values import scope_headers
 from .response import Response
 from .types import Message, Receive, Scope, Send
 
@@ -185,18 +186,15 @@ def origin_allowed(scope: Scope, trusted: frozenset[str]) -> bool:
     No Origin header (a non-browser client, which no other site can drive) passes:
     Cross-Site WebSocket Hijacking needs a browser, and browsers always send Origin.
     """
-    origin = host = None
-    for name, value in scope.get("headers", ()):
-        if name == b"origin":
-            origin = value.decode("latin-1").strip().lower()
-        elif name == b"host":
-            host = value.decode("latin-1").strip().lower()
-    if origin is None:
+    origins = scope_headers(scope, b"origin")
+    if not origins:
         return True
+    origin = origins[-1].strip().lower()
     if origin in trusted:
         return True
+    hosts = scope_headers(scope, b"host")
     scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
-    return host is not None and origin == f"{scheme}://{host}"
+    return bool(hosts) and origin == f"{scheme}://{hosts[-1].strip().lower()}"
 
 
 async def deny(ws: WebSocket, response: Response) -> None:

@@ -550,6 +550,31 @@ def test_base_path_prefixes_the_routes_of_the_returned_app(app):
         assert v1_client.get("/status").status_code == 404
 
 
+def test_base_path_app_has_its_own_error_and_not_found_handlers(app, client):
+    app.on_error(lambda err, c: c.text("app error", 500))
+    app.not_found(lambda c: c.text("app 404", 404))
+    v1 = app.base_path("/v1")
+    v1.on_error(lambda err, c: c.text("v1 error", 500))
+    v1.not_found(lambda c: c.text("v1 404", 404))
+    v1.get("/boom", lambda c: 1 / 0)
+
+    assert client.get("/v1/boom").text == "app error"
+    assert client.get("/ghost").text == "app 404"
+    with TestClient(v1) as v1_client:
+        assert v1_client.get("/v1/boom").text == "v1 error"
+        assert v1_client.get("/ghost").text == "v1 404"
+
+
+def test_base_path_app_routes_count_for_the_405_of_the_original(app, client):
+    v1 = app.base_path("/v1")
+    v1.post("/items", lambda c: "created")
+
+    response = client.get("/v1/items")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
 def test_base_path_app_can_be_routed_into_another_app(app, client):
     api = MicroWeb().base_path("/v2")
     api.get("/items", lambda c: "items")

@@ -278,3 +278,52 @@ def test_error_in_the_not_found_handler_is_seen_by_middleware_as_a_response(app,
 
     assert client.get("/old-page").status_code == 410
     assert seen == [410]
+
+
+# The one-handler chain is called directly, a longer one through the onion: both settle
+# a handler's result the same way.
+@pytest.mark.parametrize("with_middleware", [False, True])
+def test_handler_returning_none_without_a_response_is_a_logged_500(
+    app, client, caplog, with_middleware
+):
+    async def outer(c, next):
+        await next()
+
+    if with_middleware:
+        app.use(outer)
+
+    @app.get("/")
+    async def forgetful(c):
+        c.status(201)
+
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        response = client.get("/")
+
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    assert "forgetful" in caplog.text
+    assert "returned None without setting c.res" in caplog.text
+
+
+def test_on_error_answering_c_not_found_gives_the_not_found_answer(app, client):
+    @app.not_found
+    async def missing(c):
+        return c.text(f"nothing at {c.req.path}", 404)
+
+    app.on_error(lambda err, c: c.not_found())
+    app.get("/", lambda c: 1 / 0)
+
+    response = client.get("/")
+
+    assert (response.status_code, response.text) == (404, "nothing at /")
+
+
+def test_on_error_returning_none_falls_back_to_the_default_answer(app, client):
+    app.on_error(lambda err, c: None)
+
+    @app.get("/")
+    async def handler(c):
+        raise ForbiddenError("admins only")
+
+    response = client.get("/")
+
+    assert (response.status_code, response.text) == (403, "admins only")

@@ -155,6 +155,29 @@ def test_not_found_uses_the_custom_not_found_handler(app, client):
     assert response.json() == {"error": "no such thing", "path": "/item/1"}
 
 
+def test_not_found_handler_answering_c_not_found_gives_the_default_404(app, client):
+    app.not_found(lambda c: c.not_found())
+
+    response = client.get("/ghost")
+
+    assert (response.status_code, response.text) == (404, "404 Not Found")
+
+
+def test_not_found_returned_inside_some_uses_the_custom_not_found_handler(app, client):
+    from microweb.middleware import some
+
+    @app.not_found
+    async def missing(c):
+        return c.text("custom 404", 404)
+
+    app.use(some(lambda c: c.not_found()))
+    app.get("/", lambda c: "never")
+
+    response = client.get("/")
+
+    assert (response.status_code, response.text) == (404, "custom 404")
+
+
 # -- stream --------------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Entry, Next, call_entry, create_middleware, to_response
+from ..compose import Next, Route, call_route, create_middleware, to_response
 from ..exceptions import ForbiddenError
 from ..router import METHOD_ALL
 from ..router.trie import TrieRouter
@@ -39,18 +39,18 @@ class _UnmetCondition(ForbiddenError):
         super().__init__("Forbidden: a required condition was not met")
 
 
-def _entries(items: tuple[Callable[..., Any], ...], who: str) -> list[Entry]:
+def _entries(items: tuple[Callable[..., Any], ...], who: str) -> list[Route]:
     if not items:
         raise ValueError(f"{who}() needs at least one middleware")
     for item in items:
         if not callable(item):
             raise ValueError(f"{who}(): {item!r} is not callable")
-    return [Entry(item, METHOD_ALL, "*", is_handler=False) for item in items]
+    return [Route(item, METHOD_ALL, "*", is_handler=False) for item in items]
 
 
-async def _run(entry: Entry, c: Context, next: Next) -> bool:
+async def _run(entry: Route, c: Context, next: Next) -> bool:
     """Run one item; False when it was a condition that returned False."""
-    result = await call_entry(entry, c, next)
+    result = await call_route(entry, c, next)
     if inspect.isawaitable(result):
         result = await result
     if result is True or result is False:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..compose import Middleware, Next
 from ..cookies import parse_cookie_header
 from ..exceptions import HTTPException
+from ..header_values import scope_headers
 from ..types import ASGIApp, Message, Receive, Scope, Send
 from .manager import SessionManager
 
@@ -121,11 +122,10 @@ class SessionMiddleware:
 
 
 def _scope_cookie(scope: Scope, name: str) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == b"cookie":
-            found = parse_cookie_header(value.decode("latin-1")).get(name)
-            if found is not None:
-                return found
+    for value in scope_headers(scope, b"cookie"):
+        found = parse_cookie_header(value).get(name)
+        if found is not None:
+            return found
     return None
 
 
