@@ -33,6 +33,7 @@ from itsdangerous import BadSignature, Signer
 
 from ..cookies import serialize_cookie, validate_cookie_name
 from .session import Session, SessionUnavailable
+from .state import SessionState
 from .store import (
     CREATED,
     GENERATION,
@@ -188,7 +189,7 @@ class SessionManager:
                 return Session(self)
             session = Session(self, sid, record)
             if USER in record:
-                await self._renew_user_index(session)
+                await self._renew_user_index(session.state)
         except self.store.unavailable_errors as exc:
             logger.error(
                 "Session store unavailable, requests using the session answer 503: %s: %s",
@@ -201,16 +202,17 @@ class SessionManager:
     async def commit(self, session: Session) -> list[tuple[bytes, bytes]]:
         """End the request of `session`: age flash data and save if it was used;
         return the headers to add to the response, as ASGI (name, value) pairs."""
-        if session._unavailable:
+        state = session.state
+        if state.unavailable:
             return []
         headers: list[tuple[bytes, bytes]] = []
-        if session._accessed:
+        if state.accessed:
             headers.append(_VARY_COOKIE)
-            session._age_flash()
-            self._note_seen(session)
-        if session._accessed or session._data.meta_dirty:
+            session.age_flash()
+            self._note_seen(state)
+        if state.accessed or state.record.meta_dirty:
             await self.save(session)
-        cookie = self._set_cookie(session)
+        cookie = self._set_cookie(state)
         if cookie is not None:
             headers.append((b"set-cookie", cookie.encode("latin-1")))
         return headers
@@ -219,29 +221,31 @@ class SessionManager:
         """Write the changes of `session` to the store (a new session with no
         data is not created). Raises `SessionUnavailable` when the store is down
         and `SessionCookieTooLarge` for a cookie over 4096 bytes."""
-        if session._unavailable:
+        state = session.state
+        if state.unavailable:
             raise SessionUnavailable()
-        if not session._exists:
-            if not session._values:
+        record = state.record
+        if not state.exists:
+            if not record.values:
                 return
-            if session._id is None:
-                session._id = self.new_id(session._data.meta.get(USER))
-            if CREATED not in session._data.meta:
-                session._data.set_meta(CREATED, repr(time.time()))
-        changed, removed = session._data.diff()
+            if state.id is None:
+                state.id = self.new_id(record.meta.get(USER))
+            if CREATED not in record.meta:
+                record.set_meta(CREATED, repr(time.time()))
+        changed, removed = record.diff()
         if not changed and not removed:
             return
         if self.store.client_side:
-            self._saved(session, changed, removed)
-            self._set_cookie(session)  # fail here, where the caller sees it
+            state.saved(changed, removed)
+            self._set_cookie(state)  # fail here, where the caller sees it
             return
-        assert session._id is not None
-        create = not session._exists
-        user = session._data.meta.get(USER)
+        assert state.id is not None
+        create = not state.exists
+        user = record.meta.get(USER)
         with self._saving:
             if create and user is not None:  # a login or a regenerate: index the new id
                 saved = await self.store.save_signed_in(
-                    session._id,
+                    state.id,
                     changed,
                     removed,
                     user_id=user,
@@ -250,20 +254,21 @@ class SessionManager:
                 )
             else:
                 saved = await self.store.save(
-                    session._id, changed, removed, create=create, idle_s=self.idle_s
+                    state.id, changed, removed, create=create, idle_s=self.idle_s
                 )
         if not saved:
             # Destroyed meanwhile (logout), or its user logged out everywhere since it
             # was loaded: never bring it back.
-            session._lost = True
+            state.lost = True
             return
-        self._saved(session, changed, removed)
+        state.saved(changed, removed)
 
     async def destroy(self, session: Session) -> None:
         """Delete the stored record of `session` (regenerate, invalidate)."""
-        if session._exists and session._id is not None and not self.store.client_side:
+        state = session.state
+        if state.exists and state.id is not None and not self.store.client_side:
             with self._destroying:
-                await self.store.destroy(session._id)
+                await self.store.destroy(state.id)
 
     async def index_user(
         self, session: Session, user_id: str, user_agent: str | None = None
@@ -272,27 +277,28 @@ class SessionManager:
         `user_sessions`), with an opaque ref and the user agent that logged in."""
         if self.store.client_side:
             return
-        meta = session._data
-        if not session._exists:
+        state = session.state
+        record = state.record
+        if not state.exists:
             # A fresh sign-in (login regenerated the id): the id of one of this user's
             # sessions, and the user's current generation, read when it is stored.
-            session._id = self.new_id(user_id)
-            meta.drop_meta(GENERATION)
-        meta.set_meta(USER, user_id)
-        meta.set_meta(REF, secrets.token_urlsafe(16))
-        meta.set_meta(SEEN, repr(time.time()))
+            state.id = self.new_id(user_id)
+            record.drop_meta(GENERATION)
+        record.set_meta(USER, user_id)
+        record.set_meta(REF, secrets.token_urlsafe(16))
+        record.set_meta(SEEN, repr(time.time()))
         if user_agent:
-            meta.set_meta(USER_AGENT, user_agent[:MAX_USER_AGENT])
-        session._data.set_meta(_USER_INDEX_UNTIL, repr(time.time() + 2 * self.idle_s))
-        created = not session._exists
+            record.set_meta(USER_AGENT, user_agent[:MAX_USER_AGENT])
+        record.set_meta(_USER_INDEX_UNTIL, repr(time.time() + 2 * self.idle_s))
+        created = not state.exists
         await self.save(session)  # indexes a session it creates
-        if not created and session._exists and not session._lost:
-            await self._index(session, user_id)
+        if not created and state.exists and not state.lost:
+            await self._index(state, user_id)
 
-    async def _index(self, session: Session, user_id: str) -> None:
-        assert session._id is not None
+    async def _index(self, state: SessionState, user_id: str) -> None:
+        assert state.id is not None
         with self._indexing:
-            await self.store.index_user(user_id, session._id, 2 * self.idle_s)
+            await self.store.index_user(user_id, state.id, 2 * self.idle_s)
 
     async def user_sessions(self, user_id: str) -> list[tuple[str, dict[str, str]]]:
         """The (id, record) of each live session of `user_id`. Raises
@@ -318,10 +324,10 @@ class SessionManager:
 
     # -- helpers -------------------------------------------------------------
 
-    def _note_seen(self, session: Session) -> None:
+    def _note_seen(self, state: SessionState) -> None:
         """Record when a signed-in session was last used, to the minute: at most one
         extra write a minute per session, not one per request."""
-        meta = session._data.meta
+        meta = state.record.meta
         if USER not in meta or self.store.client_side:
             return
         try:
@@ -330,7 +336,7 @@ class SessionManager:
             seen = 0.0
         now = time.time()
         if now - seen >= SEEN_RESOLUTION_S:
-            session._data.set_meta(SEEN, repr(now))
+            state.record.set_meta(SEEN, repr(now))
 
     def _unsign(self, value: str) -> str | None:
         if self._signer is not None:
@@ -349,10 +355,10 @@ class SessionManager:
             return True
         return time.time() - created >= self.absolute_s
 
-    async def _renew_user_index(self, session: Session) -> None:
-        meta = session._data.meta
+    async def _renew_user_index(self, state: SessionState) -> None:
+        meta = state.record.meta
         user = meta.get(USER)
-        if user is None or session._id is None:
+        if user is None or state.id is None:
             return
         try:
             until = float(meta.get(_USER_INDEX_UNTIL, "0"))
@@ -360,34 +366,29 @@ class SessionManager:
             until = 0.0
         now = time.time()
         if until - now < self.idle_s:
-            await self.store.index_user(user, session._id, 2 * self.idle_s)
-            session._data.set_meta(_USER_INDEX_UNTIL, repr(now + 2 * self.idle_s))
+            await self.store.index_user(user, state.id, 2 * self.idle_s)
+            state.record.set_meta(_USER_INDEX_UNTIL, repr(now + 2 * self.idle_s))
 
-    def _saved(self, session: Session, changed: dict[str, str], removed: list[str]) -> None:
-        session._data.saved(changed, removed)
-        session._exists = True
-        session._written = True
-
-    def _set_cookie(self, session: Session) -> str | None:
+    def _set_cookie(self, state: SessionState) -> str | None:
         """Return the Set-Cookie value this response needs, or None."""
-        if session._lost:
+        if state.lost:
             return None
-        if not session._exists:
-            if session._id_changed and not session._is_new:
+        if not state.exists:
+            if state.id_changed and not state.is_new:
                 return serialize_cookie(self.cookie_name, "", max_age=0, **self._cookie_options)
             return None
         # A request that never touched the session sends no cookie (so static files
         # stay cacheable); one that did re-sends it to slide its Max-Age.
-        sliding = session._accessed and (self.store.client_side or not self.expire_on_close)
-        if not (sliding or session._written or session._id_changed):
+        sliding = state.accessed and (self.store.client_side or not self.expire_on_close)
+        if not (sliding or state.written or state.id_changed):
             return None
-        assert session._id is not None
+        assert state.id is not None
         if self.store.client_side:
-            value = self.store.encode_cookie({**session._data.full(), _ID: session._id})
+            value = self.store.encode_cookie({**state.record.full(), _ID: state.id})
         elif self._signer is not None:
-            value = self._signer.sign(session._id).decode()
+            value = self._signer.sign(state.id).decode()
         else:
-            value = session._id
+            value = state.id
         # perf: ids, signatures and the cookie driver's payload are URL-safe base64
         # and dots, so the value needs no escaping and the attributes are prebuilt.
         header = f"{self.cookie_name}={value}{self._cookie_attributes}"
