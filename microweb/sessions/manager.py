@@ -182,7 +182,8 @@ class SessionManager:
             return Session(self)
         try:
             record = await self.store.load(sid, self.idle_s)
-            if record is not None and self._too_old(record):
+            # perf: the absolute_s test inline spares most requests a call
+            if record is not None and self.absolute_s is not None and self._too_old(record):
                 await self.store.destroy(sid)
                 record = None
             if record is None:
@@ -209,9 +210,14 @@ class SessionManager:
         if state.accessed:
             headers.append(_VARY_COOKIE)
             session.age_flash()
-            self._note_seen(state)
+            if USER in state.record.meta:  # perf: most sessions are anonymous
+                self._note_seen(state)
         if state.accessed or state.record.meta_dirty:
-            await self.save(session)
+            # perf: deciding is synchronous; most requests have nothing to write
+            # and skip the coroutine of `_write`.
+            changes = self._changes(state)
+            if changes is not None:
+                await self._write(state, *changes)
         cookie = self._set_cookie(state)
         if cookie is not None:
             headers.append((b"set-cookie", cookie.encode("latin-1")))
@@ -224,25 +230,37 @@ class SessionManager:
         state = session.state
         if state.unavailable:
             raise SessionUnavailable()
+        changes = self._changes(state)
+        if changes is not None:
+            await self._write(state, *changes)
+
+    def _changes(self, state: SessionState) -> tuple[dict[str, str], list[str]] | None:
+        """What saving `state` writes, as `Record.diff` gives it; None for nothing.
+        A new session gets its id and creation time here, once it has data."""
         record = state.record
         if not state.exists:
             if not record.values:
-                return
+                return None
             if state.id is None:
                 state.id = self.new_id(record.meta.get(USER))
             if CREATED not in record.meta:
                 record.set_meta(CREATED, repr(time.time()))
         changed, removed = record.diff()
-        if not changed and not removed:
-            return
+        return (changed, removed) if changed or removed else None
+
+    async def _write(
+        self, state: SessionState, changed: dict[str, str], removed: list[str]
+    ) -> None:
         if self.store.client_side:
             state.saved(changed, removed)
             self._set_cookie(state)  # fail here, where the caller sees it
             return
         assert state.id is not None
         create = not state.exists
-        user = record.meta.get(USER)
-        with self._saving:
+        user = state.record.meta.get(USER)
+        # perf: a try block costs nothing until it catches; `with self._saving` would
+        # add two calls (about 120 ns) to every request that writes.
+        try:
             if create and user is not None:  # a login or a regenerate: index the new id
                 saved = await self.store.save_signed_in(
                     state.id,
@@ -256,6 +274,8 @@ class SessionManager:
                 saved = await self.store.save(
                     state.id, changed, removed, create=create, idle_s=self.idle_s
                 )
+        except self.store.unavailable_errors as exc:
+            raise self._saving.unavailable(exc) from exc
         if not saved:
             # Destroyed meanwhile (logout), or its user logged out everywhere since it
             # was loaded: never bring it back.
@@ -325,10 +345,10 @@ class SessionManager:
     # -- helpers -------------------------------------------------------------
 
     def _note_seen(self, state: SessionState) -> None:
-        """Record when a signed-in session was last used, to the minute: at most one
-        extra write a minute per session, not one per request."""
+        """Record when a signed-in session (the caller checks "__user") was last used,
+        to the minute: at most one extra write a minute per session, not one per request."""
         meta = state.record.meta
-        if USER not in meta or self.store.client_side:
+        if self.store.client_side:
             return
         try:
             seen = float(meta.get(SEEN, "0"))
@@ -416,9 +436,13 @@ class _StoreErrors:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
         if exc is not None and isinstance(exc, self.errors):
-            name = type(exc).__name__
-            logger.error("Session store unavailable while %s: %s: %s", self.doing, name, exc)
-            raise SessionUnavailable() from exc
+            raise self.unavailable(exc) from exc
+
+    def unavailable(self, exc: BaseException) -> SessionUnavailable:
+        """Log that the store failed with `exc`; return the 503 to raise."""
+        name = type(exc).__name__
+        logger.error("Session store unavailable while %s: %s: %s", self.doing, name, exc)
+        return SessionUnavailable()
 
 
 def _check_positive(name: str, value: object) -> None:
