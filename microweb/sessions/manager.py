@@ -31,7 +31,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, Signer
 
-from ..cookies import serialize_cookie, validate_cookie_name
+from ..cookies import serialize_cookie
 from .session import Session, SessionUnavailable
 from .state import SessionState
 from .store import (
@@ -51,7 +51,6 @@ logger = logging.getLogger("microweb.sessions")
 
 COOKIE_LIMIT = 4096
 DRIVERS = ("memory", "cookie", "file", "redis")
-_SAME_SITE = ("lax", "strict", "none")
 _ID = "__id"
 _USER_INDEX_UNTIL = "__uidx"
 SEEN_RESOLUTION_S = 60.0
@@ -93,32 +92,29 @@ class SessionManager:
         _check_positive("lifetime", lifetime)
         if absolute_lifetime is not None:
             _check_positive("absolute_lifetime", absolute_lifetime)
-        same_site = same_site.lower() if isinstance(same_site, str) else same_site
-        if same_site not in _SAME_SITE:
-            raise ValueError(f"same_site must be 'lax', 'strict' or 'none', got {same_site!r}")
-        if same_site == "none" and not secure:
-            raise ValueError("same_site='none' requires secure=True (browsers drop it otherwise)")
-        validate_cookie_name(cookie)
-        if cookie.startswith(("__Secure-", "__Host-")) and not secure:
-            raise ValueError(f"A cookie named {cookie!r} requires secure=True")
-        if cookie.startswith("__Host-") and (path != "/" or domain):
-            raise ValueError(f"A cookie named {cookie!r} requires path='/' and no domain")
-        keys = _secret_keys(secret)
-        signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
-        self.idle_s = lifetime * 60.0
-        self.absolute_s = None if absolute_lifetime is None else absolute_lifetime * 60.0
-        self.expire_on_close = expire_on_close
-        self.cookie_name = cookie
-        self._cookie_options: dict[str, Any] = {
+        if not same_site:  # serialize_cookie would leave SameSite out
+            raise ValueError(
+                f"The session cookie needs a SameSite attribute: same_site must be 'lax', "
+                f"'strict' or 'none', got {same_site!r}"
+            )
+        # serialize_cookie checks the cookie's name and options (ValueError).
+        options: dict[str, Any] = {
             "path": path,
             "domain": domain,
             "secure": secure,
             "http_only": http_only,
             "same_site": same_site,
         }
+        self.idle_s = lifetime * 60.0
+        self.absolute_s = None if absolute_lifetime is None else absolute_lifetime * 60.0
+        self.expire_on_close = expire_on_close
+        self.cookie_name = cookie
         max_age = None if expire_on_close else math.ceil(self.idle_s)
-        empty = serialize_cookie(cookie, "", max_age=max_age, **self._cookie_options)
+        empty = serialize_cookie(cookie, "", max_age=max_age, **options)
         self._cookie_attributes = empty[len(cookie) + 1 :]  # "; Max-Age=...; Path=/; ..."
+        self._expired_cookie = serialize_cookie(cookie, "", max_age=0, **options)
+        keys = _secret_keys(secret)
+        signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
         self._signer = Signer(signing_keys, salt="microweb.session.id") if keys else None
         self.store = _make_store(
             driver, keys, self.idle_s, url, client, directory, prefix, max_sessions, durable
@@ -395,7 +391,7 @@ class SessionManager:
             return None
         if not state.exists:
             if state.id_changed and not state.is_new:
-                return serialize_cookie(self.cookie_name, "", max_age=0, **self._cookie_options)
+                return self._expired_cookie
             return None
         # A request that never touched the session sends no cookie (so static files
         # stay cacheable); one that did re-sends it to slide its Max-Age.
