@@ -343,15 +343,10 @@ class SessionManager:
     def _note_seen(self, state: SessionState) -> None:
         """Record when a signed-in session (the caller checks "__user") was last used,
         to the minute: at most one extra write a minute per session, not one per request."""
-        meta = state.record.meta
         if self.store.client_side:
             return
-        try:
-            seen = float(meta.get(SEEN, "0"))
-        except ValueError:
-            seen = 0.0
         now = time.time()
-        if now - seen >= SEEN_RESOLUTION_S:
+        if now - _meta_time(state.record.meta, SEEN) >= SEEN_RESOLUTION_S:
             state.record.set_meta(SEEN, repr(now))
 
     def _unsign(self, value: str) -> str | None:
@@ -376,12 +371,8 @@ class SessionManager:
         user = meta.get(USER)
         if user is None or state.id is None:
             return
-        try:
-            until = float(meta.get(_USER_INDEX_UNTIL, "0"))
-        except ValueError:
-            until = 0.0
         now = time.time()
-        if until - now < self.idle_s:
+        if _meta_time(meta, _USER_INDEX_UNTIL) - now < self.idle_s:
             await self.store.index_user(user, state.id, 2 * self.idle_s)
             state.record.set_meta(_USER_INDEX_UNTIL, repr(now + 2 * self.idle_s))
 
@@ -439,6 +430,14 @@ class _StoreErrors:
         name = type(exc).__name__
         logger.error("Session store unavailable while %s: %s: %s", self.doing, name, exc)
         return SessionUnavailable()
+
+
+def _meta_time(meta: dict[str, str], key: str) -> float:
+    """The epoch seconds in meta field `key`; 0 when it is absent or not a number."""
+    try:
+        return float(meta.get(key, "0"))
+    except ValueError:
+        return 0.0
 
 
 def _check_positive(name: str, value: object) -> None:
