@@ -119,6 +119,7 @@ class SessionManager:
         self.store = _make_store(
             driver, keys, self.idle_s, url, client, directory, prefix, max_sessions, durable
         )
+        self._client_side = self.store.client_side  # perf: read several times a request
         if durable and durable_timeout <= 0:
             raise ValueError("durable_timeout must be a positive number of seconds")
         if durable and hasattr(self.store, "wait_ms"):
@@ -167,14 +168,14 @@ class SessionManager:
             await self.ensure_started()
         if not cookie_value:
             return Session(self)
-        if self.store.client_side:
+        if self._client_side:
             record = self.store.decode_cookie(cookie_value, self.idle_s)
             sid = record.pop(_ID, None) if record is not None else None
             if record is None or not is_valid_id(sid) or self._too_old(record):
                 return Session(self)
             return Session(self, sid, record)
-        sid = self._unsign(cookie_value)
-        if sid is None:
+        sid = cookie_value if self._signer is None else self._unsign(cookie_value)
+        if not is_valid_id(sid):
             return Session(self)
         try:
             record = await self.store.load(sid, self.idle_s)
@@ -247,7 +248,7 @@ class SessionManager:
     async def _write(
         self, state: SessionState, changed: dict[str, str], removed: list[str]
     ) -> None:
-        if self.store.client_side:
+        if self._client_side:
             state.saved(changed, removed)
             self._set_cookie(state)  # fail here, where the caller sees it
             return
@@ -282,7 +283,7 @@ class SessionManager:
     async def destroy(self, session: Session) -> None:
         """Delete the stored record of `session` (regenerate, invalidate)."""
         state = session.state
-        if state.exists and state.id is not None and not self.store.client_side:
+        if state.exists and state.id is not None and not self._client_side:
             with self._destroying:
                 await self.store.destroy(state.id)
 
@@ -291,7 +292,7 @@ class SessionManager:
     ) -> None:
         """Save `session` and index it under `user_id` (for `destroy_user` and
         `user_sessions`), with an opaque ref and the user agent that logged in."""
-        if self.store.client_side:
+        if self._client_side:
             return
         state = session.state
         record = state.record
@@ -319,7 +320,7 @@ class SessionManager:
     async def user_sessions(self, user_id: str) -> list[tuple[str, dict[str, str]]]:
         """The (id, record) of each live session of `user_id`. Raises
         `NotImplementedError` on the cookie driver, which keeps no list."""
-        if self.store.client_side:
+        if self._client_side:
             raise NotImplementedError(
                 "The cookie driver keeps no sessions on the server, so it cannot list them"
             )
@@ -343,19 +344,19 @@ class SessionManager:
     def _note_seen(self, state: SessionState) -> None:
         """Record when a signed-in session (the caller checks "__user") was last used,
         to the minute: at most one extra write a minute per session, not one per request."""
-        if self.store.client_side:
+        if self._client_side:
             return
         now = time.time()
         if now - _meta_time(state.record.meta, SEEN) >= SEEN_RESOLUTION_S:
             state.record.set_meta(SEEN, repr(now))
 
     def _unsign(self, value: str) -> str | None:
-        if self._signer is not None:
-            try:
-                value = self._signer.unsign(value).decode()
-            except (BadSignature, UnicodeError):
-                return None
-        return value if is_valid_id(value) else None
+        """The session id a signed cookie value carries; None when it was tampered with."""
+        assert self._signer is not None
+        try:
+            return self._signer.unsign(value).decode()
+        except (BadSignature, UnicodeError):
+            return None
 
     def _too_old(self, record: dict[str, str]) -> bool:
         if self.absolute_s is None:
@@ -386,11 +387,11 @@ class SessionManager:
             return None
         # A request that never touched the session sends no cookie (so static files
         # stay cacheable); one that did re-sends it to slide its Max-Age.
-        sliding = state.accessed and (self.store.client_side or not self.expire_on_close)
+        sliding = state.accessed and (self._client_side or not self.expire_on_close)
         if not (sliding or state.written or state.id_changed):
             return None
         assert state.id is not None
-        if self.store.client_side:
+        if self._client_side:
             value = self.store.encode_cookie({**state.record.full(), _ID: state.id})
         elif self._signer is not None:
             value = self._signer.sign(state.id).decode()

@@ -34,15 +34,18 @@ class Record:
 
     def __init__(self, record: dict[str, str] | None = None) -> None:
         """Split a loaded `record` into data and meta; None starts empty."""
-        self.meta: dict[str, str] = {}
+        meta: dict[str, str] = {}
+        stored: dict[str, str] = {}
+        if record:
+            for key, text in record.items():
+                if key.startswith("__"):
+                    meta[key] = text
+                else:
+                    stored[key] = text
+        self.meta = meta
         self.meta_dirty: dict[str, str] = {}
-        self.stored: dict[str, str] = {}
-        for key, text in (record or {}).items():
-            if key.startswith("__"):
-                self.meta[key] = text
-            else:
-                self.stored[key] = text
-        self.values: dict[str, Any] = dict.fromkeys(self.stored, UNDECODED)
+        self.stored = stored
+        self.values: dict[str, Any] = dict.fromkeys(stored, UNDECODED)
         self.put_encodings: dict[str, tuple[Any, str]] | None = None
 
     def encoded_at_put(self, key: str, value: Any, text: str) -> None:
@@ -93,8 +96,9 @@ class Record:
         """
         changed: dict[str, str] = {}
         stored = self.stored
+        values = self.values
         put_encodings = self.put_encodings or {}
-        for key, value in self.values.items():
+        for key, value in values.items():
             if value is UNDECODED:
                 continue
             known = put_encodings.get(key)
@@ -102,7 +106,8 @@ class Record:
             text = known[1] if known is not None and known[0] is value else encode(key, value)
             if stored.get(key) != text:
                 changed[key] = text
-        removed = [key for key in stored if key not in self.values]
+        # perf: the set test is C; most saves remove nothing and skip the scan.
+        removed = [] if stored.keys() <= values.keys() else [k for k in stored if k not in values]
         changed.update(self.meta_dirty)
         return changed, removed
 

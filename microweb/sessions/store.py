@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import ClassVar, TypeGuard
 
 __all__ = [
     "CREATED",
@@ -60,7 +60,7 @@ def new_id(tag: str | None = None) -> str:
     return sid if tag is None else f"{sid}{TAG_SEPARATOR}{tag}"
 
 
-def is_valid_id(sid: object) -> bool:
+def is_valid_id(sid: object) -> TypeGuard[str]:
     """Return True when `sid` has the exact shape `new_id` produces."""
     return isinstance(sid, str) and _ID_RE.fullmatch(sid) is not None
 
