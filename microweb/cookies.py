@@ -9,6 +9,8 @@ Rules:
   set (as Hono does) and decoded again on parsing, so any string round-trips.
 - `__Secure-` and `__Host-` prefixed names get the attributes their prefix
   requires checked, since browsers silently drop them otherwise.
+- `serialize_cookie` is the one place cookie options are checked: the session
+  middleware checks its cookie's options by building its Set-Cookie once.
 """
 
 from __future__ import annotations
@@ -89,22 +91,20 @@ def serialize_cookie(
     if http_only:
         parts.append("HttpOnly")
     if same_site:
-        try:
-            parts.append(f"SameSite={_SAME_SITE[same_site.lower()]}")
-        except KeyError:
-            raise ValueError(
-                f"same_site must be 'lax', 'strict' or 'none', got {same_site!r}"
-            ) from None
-        if same_site.lower() == "none" and not secure:
-            raise ValueError("same_site='none' requires secure=True")
+        attribute = _SAME_SITE.get(same_site.lower()) if isinstance(same_site, str) else None
+        if attribute is None:
+            raise ValueError(f"same_site must be 'lax', 'strict' or 'none', got {same_site!r}")
+        if attribute == "None" and not secure:
+            raise ValueError("same_site='none' requires secure=True (browsers drop it otherwise)")
+        parts.append(f"SameSite={attribute}")
     if partitioned:
         if not secure:
             raise ValueError("partitioned cookies require secure=True")
         parts.append("Partitioned")
     if name.startswith(("__Secure-", "__Host-")) and not secure:
-        raise ValueError(f"Cookie {name!r} requires secure=True")
+        raise ValueError(f"A cookie named {name!r} requires secure=True")
     if name.startswith("__Host-") and (domain or path != "/"):
-        raise ValueError(f"Cookie {name!r} requires path='/' and no domain")
+        raise ValueError(f"A cookie named {name!r} requires path='/' and no domain")
     return "; ".join(parts)
 
 

@@ -31,8 +31,9 @@ from typing import Any
 
 from itsdangerous import BadSignature, Signer
 
-from ..cookies import serialize_cookie, validate_cookie_name
+from ..cookies import serialize_cookie
 from .session import Session, SessionUnavailable
+from .state import SessionState
 from .store import (
     CREATED,
     GENERATION,
@@ -50,7 +51,6 @@ logger = logging.getLogger("microweb.sessions")
 
 COOKIE_LIMIT = 4096
 DRIVERS = ("memory", "cookie", "file", "redis")
-_SAME_SITE = ("lax", "strict", "none")
 _ID = "__id"
 _USER_INDEX_UNTIL = "__uidx"
 SEEN_RESOLUTION_S = 60.0
@@ -92,36 +92,34 @@ class SessionManager:
         _check_positive("lifetime", lifetime)
         if absolute_lifetime is not None:
             _check_positive("absolute_lifetime", absolute_lifetime)
-        same_site = same_site.lower() if isinstance(same_site, str) else same_site
-        if same_site not in _SAME_SITE:
-            raise ValueError(f"same_site must be 'lax', 'strict' or 'none', got {same_site!r}")
-        if same_site == "none" and not secure:
-            raise ValueError("same_site='none' requires secure=True (browsers drop it otherwise)")
-        validate_cookie_name(cookie)
-        if cookie.startswith(("__Secure-", "__Host-")) and not secure:
-            raise ValueError(f"A cookie named {cookie!r} requires secure=True")
-        if cookie.startswith("__Host-") and (path != "/" or domain):
-            raise ValueError(f"A cookie named {cookie!r} requires path='/' and no domain")
-        keys = _secret_keys(secret)
-        signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
-        self.idle_s = lifetime * 60.0
-        self.absolute_s = None if absolute_lifetime is None else absolute_lifetime * 60.0
-        self.expire_on_close = expire_on_close
-        self.cookie_name = cookie
-        self._cookie_options: dict[str, Any] = {
+        if not same_site:  # serialize_cookie would leave SameSite out
+            raise ValueError(
+                f"The session cookie needs a SameSite attribute: same_site must be 'lax', "
+                f"'strict' or 'none', got {same_site!r}"
+            )
+        # serialize_cookie checks the cookie's name and options (ValueError).
+        options: dict[str, Any] = {
             "path": path,
             "domain": domain,
             "secure": secure,
             "http_only": http_only,
             "same_site": same_site,
         }
+        self.idle_s = lifetime * 60.0
+        self.absolute_s = None if absolute_lifetime is None else absolute_lifetime * 60.0
+        self.expire_on_close = expire_on_close
+        self.cookie_name = cookie
         max_age = None if expire_on_close else math.ceil(self.idle_s)
-        empty = serialize_cookie(cookie, "", max_age=max_age, **self._cookie_options)
+        empty = serialize_cookie(cookie, "", max_age=max_age, **options)
         self._cookie_attributes = empty[len(cookie) + 1 :]  # "; Max-Age=...; Path=/; ..."
+        self._expired_cookie = serialize_cookie(cookie, "", max_age=0, **options)
+        keys = _secret_keys(secret)
+        signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
         self._signer = Signer(signing_keys, salt="microweb.session.id") if keys else None
         self.store = _make_store(
             driver, keys, self.idle_s, url, client, directory, prefix, max_sessions, durable
         )
+        self._client_side = self.store.client_side  # perf: read several times a request
         if durable and durable_timeout <= 0:
             raise ValueError("durable_timeout must be a positive number of seconds")
         if durable and hasattr(self.store, "wait_ms"):
@@ -170,25 +168,26 @@ class SessionManager:
             await self.ensure_started()
         if not cookie_value:
             return Session(self)
-        if self.store.client_side:
+        if self._client_side:
             record = self.store.decode_cookie(cookie_value, self.idle_s)
             sid = record.pop(_ID, None) if record is not None else None
             if record is None or not is_valid_id(sid) or self._too_old(record):
                 return Session(self)
             return Session(self, sid, record)
-        sid = self._unsign(cookie_value)
-        if sid is None:
+        sid = cookie_value if self._signer is None else self._unsign(cookie_value)
+        if not is_valid_id(sid):
             return Session(self)
         try:
             record = await self.store.load(sid, self.idle_s)
-            if record is not None and self._too_old(record):
+            # perf: the absolute_s test inline spares most requests a call
+            if record is not None and self.absolute_s is not None and self._too_old(record):
                 await self.store.destroy(sid)
                 record = None
             if record is None:
                 return Session(self)
             session = Session(self, sid, record)
             if USER in record:
-                await self._renew_user_index(session)
+                await self._renew_user_index(session.state)
         except self.store.unavailable_errors as exc:
             logger.error(
                 "Session store unavailable, requests using the session answer 503: %s: %s",
@@ -201,16 +200,22 @@ class SessionManager:
     async def commit(self, session: Session) -> list[tuple[bytes, bytes]]:
         """End the request of `session`: age flash data and save if it was used;
         return the headers to add to the response, as ASGI (name, value) pairs."""
-        if session._unavailable:
+        state = session.state
+        if state.unavailable:
             return []
         headers: list[tuple[bytes, bytes]] = []
-        if session._accessed:
+        if state.accessed:
             headers.append(_VARY_COOKIE)
-            session._age_flash()
-            self._note_seen(session)
-        if session._accessed or session._data.meta_dirty:
-            await self.save(session)
-        cookie = self._set_cookie(session)
+            session.age_flash()
+            if USER in state.record.meta:  # perf: most sessions are anonymous
+                self._note_seen(state)
+        if state.accessed or state.record.meta_dirty:
+            # perf: deciding is synchronous; most requests have nothing to write
+            # and skip the coroutine of `_write`.
+            changes = self._changes(state)
+            if changes is not None:
+                await self._write(state, *changes)
+        cookie = self._set_cookie(state)
         if cookie is not None:
             headers.append((b"set-cookie", cookie.encode("latin-1")))
         return headers
@@ -219,29 +224,43 @@ class SessionManager:
         """Write the changes of `session` to the store (a new session with no
         data is not created). Raises `SessionUnavailable` when the store is down
         and `SessionCookieTooLarge` for a cookie over 4096 bytes."""
-        if session._unavailable:
+        state = session.state
+        if state.unavailable:
             raise SessionUnavailable()
-        if not session._exists:
-            if not session._values:
-                return
-            if session._id is None:
-                session._id = self.new_id(session._data.meta.get(USER))
-            if CREATED not in session._data.meta:
-                session._data.set_meta(CREATED, repr(time.time()))
-        changed, removed = session._data.diff()
-        if not changed and not removed:
+        changes = self._changes(state)
+        if changes is not None:
+            await self._write(state, *changes)
+
+    def _changes(self, state: SessionState) -> tuple[dict[str, str], list[str]] | None:
+        """What saving `state` writes, as `Record.diff` gives it; None for nothing.
+        A new session gets its id and creation time here, once it has data."""
+        record = state.record
+        if not state.exists:
+            if not record.values:
+                return None
+            if state.id is None:
+                state.id = self.new_id(record.meta.get(USER))
+            if CREATED not in record.meta:
+                record.set_meta(CREATED, repr(time.time()))
+        changed, removed = record.diff()
+        return (changed, removed) if changed or removed else None
+
+    async def _write(
+        self, state: SessionState, changed: dict[str, str], removed: list[str]
+    ) -> None:
+        if self._client_side:
+            state.saved(changed, removed)
+            self._set_cookie(state)  # fail here, where the caller sees it
             return
-        if self.store.client_side:
-            self._saved(session, changed, removed)
-            self._set_cookie(session)  # fail here, where the caller sees it
-            return
-        assert session._id is not None
-        create = not session._exists
-        user = session._data.meta.get(USER)
-        with self._saving:
+        assert state.id is not None
+        create = not state.exists
+        user = state.record.meta.get(USER)
+        # perf: a try block costs nothing until it catches; `with self._saving` would
+        # add two calls (about 120 ns) to every request that writes.
+        try:
             if create and user is not None:  # a login or a regenerate: index the new id
                 saved = await self.store.save_signed_in(
-                    session._id,
+                    state.id,
                     changed,
                     removed,
                     user_id=user,
@@ -250,54 +269,58 @@ class SessionManager:
                 )
             else:
                 saved = await self.store.save(
-                    session._id, changed, removed, create=create, idle_s=self.idle_s
+                    state.id, changed, removed, create=create, idle_s=self.idle_s
                 )
+        except self.store.unavailable_errors as exc:
+            raise self._saving.unavailable(exc) from exc
         if not saved:
             # Destroyed meanwhile (logout), or its user logged out everywhere since it
             # was loaded: never bring it back.
-            session._lost = True
+            state.lost = True
             return
-        self._saved(session, changed, removed)
+        state.saved(changed, removed)
 
     async def destroy(self, session: Session) -> None:
         """Delete the stored record of `session` (regenerate, invalidate)."""
-        if session._exists and session._id is not None and not self.store.client_side:
+        state = session.state
+        if state.exists and state.id is not None and not self._client_side:
             with self._destroying:
-                await self.store.destroy(session._id)
+                await self.store.destroy(state.id)
 
     async def index_user(
         self, session: Session, user_id: str, user_agent: str | None = None
     ) -> None:
         """Save `session` and index it under `user_id` (for `destroy_user` and
         `user_sessions`), with an opaque ref and the user agent that logged in."""
-        if self.store.client_side:
+        if self._client_side:
             return
-        meta = session._data
-        if not session._exists:
+        state = session.state
+        record = state.record
+        if not state.exists:
             # A fresh sign-in (login regenerated the id): the id of one of this user's
             # sessions, and the user's current generation, read when it is stored.
-            session._id = self.new_id(user_id)
-            meta.drop_meta(GENERATION)
-        meta.set_meta(USER, user_id)
-        meta.set_meta(REF, secrets.token_urlsafe(16))
-        meta.set_meta(SEEN, repr(time.time()))
+            state.id = self.new_id(user_id)
+            record.drop_meta(GENERATION)
+        record.set_meta(USER, user_id)
+        record.set_meta(REF, secrets.token_urlsafe(16))
+        record.set_meta(SEEN, repr(time.time()))
         if user_agent:
-            meta.set_meta(USER_AGENT, user_agent[:MAX_USER_AGENT])
-        session._data.set_meta(_USER_INDEX_UNTIL, repr(time.time() + 2 * self.idle_s))
-        created = not session._exists
+            record.set_meta(USER_AGENT, user_agent[:MAX_USER_AGENT])
+        record.set_meta(_USER_INDEX_UNTIL, repr(time.time() + 2 * self.idle_s))
+        created = not state.exists
         await self.save(session)  # indexes a session it creates
-        if not created and session._exists and not session._lost:
-            await self._index(session, user_id)
+        if not created and state.exists and not state.lost:
+            await self._index(state, user_id)
 
-    async def _index(self, session: Session, user_id: str) -> None:
-        assert session._id is not None
+    async def _index(self, state: SessionState, user_id: str) -> None:
+        assert state.id is not None
         with self._indexing:
-            await self.store.index_user(user_id, session._id, 2 * self.idle_s)
+            await self.store.index_user(user_id, state.id, 2 * self.idle_s)
 
     async def user_sessions(self, user_id: str) -> list[tuple[str, dict[str, str]]]:
         """The (id, record) of each live session of `user_id`. Raises
         `NotImplementedError` on the cookie driver, which keeps no list."""
-        if self.store.client_side:
+        if self._client_side:
             raise NotImplementedError(
                 "The cookie driver keeps no sessions on the server, so it cannot list them"
             )
@@ -318,27 +341,22 @@ class SessionManager:
 
     # -- helpers -------------------------------------------------------------
 
-    def _note_seen(self, session: Session) -> None:
-        """Record when a signed-in session was last used, to the minute: at most one
-        extra write a minute per session, not one per request."""
-        meta = session._data.meta
-        if USER not in meta or self.store.client_side:
+    def _note_seen(self, state: SessionState) -> None:
+        """Record when a signed-in session (the caller checks "__user") was last used,
+        to the minute: at most one extra write a minute per session, not one per request."""
+        if self._client_side:
             return
-        try:
-            seen = float(meta.get(SEEN, "0"))
-        except ValueError:
-            seen = 0.0
         now = time.time()
-        if now - seen >= SEEN_RESOLUTION_S:
-            session._data.set_meta(SEEN, repr(now))
+        if now - _meta_time(state.record.meta, SEEN) >= SEEN_RESOLUTION_S:
+            state.record.set_meta(SEEN, repr(now))
 
     def _unsign(self, value: str) -> str | None:
-        if self._signer is not None:
-            try:
-                value = self._signer.unsign(value).decode()
-            except (BadSignature, UnicodeError):
-                return None
-        return value if is_valid_id(value) else None
+        """The session id a signed cookie value carries; None when it was tampered with."""
+        assert self._signer is not None
+        try:
+            return self._signer.unsign(value).decode()
+        except (BadSignature, UnicodeError):
+            return None
 
     def _too_old(self, record: dict[str, str]) -> bool:
         if self.absolute_s is None:
@@ -349,45 +367,36 @@ class SessionManager:
             return True
         return time.time() - created >= self.absolute_s
 
-    async def _renew_user_index(self, session: Session) -> None:
-        meta = session._data.meta
+    async def _renew_user_index(self, state: SessionState) -> None:
+        meta = state.record.meta
         user = meta.get(USER)
-        if user is None or session._id is None:
+        if user is None or state.id is None:
             return
-        try:
-            until = float(meta.get(_USER_INDEX_UNTIL, "0"))
-        except ValueError:
-            until = 0.0
         now = time.time()
-        if until - now < self.idle_s:
-            await self.store.index_user(user, session._id, 2 * self.idle_s)
-            session._data.set_meta(_USER_INDEX_UNTIL, repr(now + 2 * self.idle_s))
+        if _meta_time(meta, _USER_INDEX_UNTIL) - now < self.idle_s:
+            await self.store.index_user(user, state.id, 2 * self.idle_s)
+            state.record.set_meta(_USER_INDEX_UNTIL, repr(now + 2 * self.idle_s))
 
-    def _saved(self, session: Session, changed: dict[str, str], removed: list[str]) -> None:
-        session._data.saved(changed, removed)
-        session._exists = True
-        session._written = True
-
-    def _set_cookie(self, session: Session) -> str | None:
+    def _set_cookie(self, state: SessionState) -> str | None:
         """Return the Set-Cookie value this response needs, or None."""
-        if session._lost:
+        if state.lost:
             return None
-        if not session._exists:
-            if session._id_changed and not session._is_new:
-                return serialize_cookie(self.cookie_name, "", max_age=0, **self._cookie_options)
+        if not state.exists:
+            if state.id_changed and not state.is_new:
+                return self._expired_cookie
             return None
         # A request that never touched the session sends no cookie (so static files
         # stay cacheable); one that did re-sends it to slide its Max-Age.
-        sliding = session._accessed and (self.store.client_side or not self.expire_on_close)
-        if not (sliding or session._written or session._id_changed):
+        sliding = state.accessed and (self._client_side or not self.expire_on_close)
+        if not (sliding or state.written or state.id_changed):
             return None
-        assert session._id is not None
-        if self.store.client_side:
-            value = self.store.encode_cookie({**session._data.full(), _ID: session._id})
+        assert state.id is not None
+        if self._client_side:
+            value = self.store.encode_cookie({**state.record.full(), _ID: state.id})
         elif self._signer is not None:
-            value = self._signer.sign(session._id).decode()
+            value = self._signer.sign(state.id).decode()
         else:
-            value = session._id
+            value = state.id
         # perf: ids, signatures and the cookie driver's payload are URL-safe base64
         # and dots, so the value needs no escaping and the attributes are prebuilt.
         header = f"{self.cookie_name}={value}{self._cookie_attributes}"
@@ -415,9 +424,21 @@ class _StoreErrors:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
         if exc is not None and isinstance(exc, self.errors):
-            name = type(exc).__name__
-            logger.error("Session store unavailable while %s: %s: %s", self.doing, name, exc)
-            raise SessionUnavailable() from exc
+            raise self.unavailable(exc) from exc
+
+    def unavailable(self, exc: BaseException) -> SessionUnavailable:
+        """Log that the store failed with `exc`; return the 503 to raise."""
+        name = type(exc).__name__
+        logger.error("Session store unavailable while %s: %s: %s", self.doing, name, exc)
+        return SessionUnavailable()
+
+
+def _meta_time(meta: dict[str, str], key: str) -> float:
+    """The epoch seconds in meta field `key`; 0 when it is absent or not a number."""
+    try:
+        return float(meta.get(key, "0"))
+    except ValueError:
+        return 0.0
 
 
 def _check_positive(name: str, value: object) -> None:

@@ -1,5 +1,6 @@
-"""The two ways to put a session on a request: `session()` for microweb apps
-and `SessionMiddleware` around any ASGI app.
+"""The two ways to put a session on a request: `session()` returns an
+`AppSessionMiddleware` for a microweb app's `app.use`, and
+`ASGISessionMiddleware` (documented as `SessionMiddleware`) wraps any ASGI app.
 
 Rules:
 - Both are thin: `SessionManager` does the work, so the behaviour is the same.
@@ -8,7 +9,7 @@ Rules:
   an error into `c.res`, and an ASGI app still sends its 500 through `send`.
 - Headers are appended, never replace others; `Vary: Cookie` is added only
   when the response does not vary on Cookie (or on everything) already.
-- `SessionMiddleware` opens the store on lifespan startup and closes it after
+- `ASGISessionMiddleware` opens the store on lifespan startup and closes it after
   the wrapped app's shutdown; without lifespan it opens on the first request.
   WebSocket connections get `scope["session"]` to read; they cannot set cookies.
 """
@@ -27,11 +28,12 @@ from .manager import SessionManager
 if TYPE_CHECKING:
     from ..context import Context
 
-__all__ = ["SessionMiddleware", "session"]
+__all__ = ["ASGISessionMiddleware", "AppSessionMiddleware", "SessionMiddleware", "session"]
 
 
-class MicrowebSessionMiddleware(Middleware):
-    """The microweb middleware `session()` returns; `c.get("session")` is the Session."""
+class AppSessionMiddleware(Middleware):
+    """Middleware for a microweb app (`app.use(session())`): `c.get("session")` is
+    the request's `Session`. The app's lifespan opens and closes the store."""
 
     def __init__(self, manager: SessionManager) -> None:
         self.manager = manager
@@ -53,17 +55,17 @@ class MicrowebSessionMiddleware(Middleware):
             _add_raw_headers(response.raw, extra)
 
 
-def session(**options: Any) -> MicrowebSessionMiddleware:
+def session(**options: Any) -> AppSessionMiddleware:
     """Return middleware giving each request a `Session` as `c.get("session")`.
 
     Accepts the options of the Sessions table (driver, lifetime, cookie,
     secret, ...); raises `ValueError` for invalid ones.
     """
-    return MicrowebSessionMiddleware(SessionManager(**options))
+    return AppSessionMiddleware(SessionManager(**options))
 
 
-class SessionMiddleware:
-    """ASGI 3 middleware putting a `Session` in `scope["session"]`.
+class ASGISessionMiddleware:
+    """ASGI 3 middleware around any ASGI app, putting a `Session` in `scope["session"]`.
 
     `SessionMiddleware(app, **options)` accepts the same options as `session()`.
     """
@@ -119,6 +121,9 @@ class SessionMiddleware:
             await send(message)
 
         await self.app(scope, receive_opening_store, send_closing_store)
+
+
+SessionMiddleware = ASGISessionMiddleware  # the name the docs use, as Starlette's
 
 
 def _scope_cookie(scope: Scope, name: str) -> str | None:

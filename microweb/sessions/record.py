@@ -1,11 +1,13 @@
 """`Record`: a stored session record, decoded lazily, with change tracking.
 
 Rules:
-- `orig` holds the encoded strings as last loaded or saved; `values` holds
+- `stored` holds the encoded strings as last loaded or saved; `values` holds
   every present key, `UNDECODED` until first read. A key is decoded once.
 - Changes are found by encoding every decoded value again and comparing it
-  with its original string: nested in-place changes count, no deep copies.
-  Removed keys are the original keys no longer in `values`.
+  with its stored string: nested in-place changes count, no deep copies.
+  Removed keys are the stored keys no longer in `values`. `put_encodings`
+  keeps, per key, the scalar `put` stored and its encoding, so an unchanged
+  scalar is not encoded twice.
 - Meta fields (names starting with "__") are plain strings kept apart in
   `meta`; the ones set since the last save are in `meta_dirty`.
 """
@@ -26,29 +28,32 @@ UNDECODED: Any = object()
 
 
 class Record:
-    """The data of one session: `values` (live), `orig` (stored), `meta`."""
+    """The data of one session: `values` (live), `stored` (as the store holds it), `meta`."""
 
-    __slots__ = ("meta", "meta_dirty", "orig", "put_texts", "values")
+    __slots__ = ("meta", "meta_dirty", "put_encodings", "stored", "values")
 
     def __init__(self, record: dict[str, str] | None = None) -> None:
         """Split a loaded `record` into data and meta; None starts empty."""
-        self.meta: dict[str, str] = {}
+        meta: dict[str, str] = {}
+        stored: dict[str, str] = {}
+        if record:
+            for key, text in record.items():
+                if key.startswith("__"):
+                    meta[key] = text
+                else:
+                    stored[key] = text
+        self.meta = meta
         self.meta_dirty: dict[str, str] = {}
-        self.orig: dict[str, str] = {}
-        for key, text in (record or {}).items():
-            if key.startswith("__"):
-                self.meta[key] = text
-            else:
-                self.orig[key] = text
-        self.values: dict[str, Any] = dict.fromkeys(self.orig, UNDECODED)
-        self.put_texts: dict[str, tuple[Any, str]] | None = None
+        self.stored = stored
+        self.values: dict[str, Any] = dict.fromkeys(stored, UNDECODED)
+        self.put_encodings: dict[str, tuple[Any, str]] | None = None
 
     def encoded_at_put(self, key: str, value: Any, text: str) -> None:
         """Remember the encoding `put` made of a scalar, so `diff` need not redo it."""
         if is_scalar(value):
-            if self.put_texts is None:
-                self.put_texts = {}
-            self.put_texts[key] = (value, text)
+            if self.put_encodings is None:
+                self.put_encodings = {}
+            self.put_encodings[key] = (value, text)
 
     def value(self, key: str) -> Any:
         """Return the decoded value of a present key; KeyError when absent or
@@ -56,7 +61,7 @@ class Record:
         value = self.values[key]
         if value is UNDECODED:
             try:
-                value = decode(self.orig[key])
+                value = decode(self.stored[key])
             except Exception:  # stored data is untrusted: any failure drops the key
                 logger.warning("Dropping undecodable session key %r", key)
                 del self.values[key]
@@ -79,7 +84,7 @@ class Record:
         for key in list(self.values):
             with contextlib.suppress(KeyError):
                 self.value(key)
-        self.orig = {}
+        self.stored = {}
         self.meta = {}
         self.meta_dirty = {}
 
@@ -90,17 +95,19 @@ class Record:
         something that cannot be stored.
         """
         changed: dict[str, str] = {}
-        orig = self.orig
-        put_texts = self.put_texts or {}
-        for key, value in self.values.items():
+        stored = self.stored
+        values = self.values
+        put_encodings = self.put_encodings or {}
+        for key, value in values.items():
             if value is UNDECODED:
                 continue
-            known = put_texts.get(key)
+            known = put_encodings.get(key)
             # perf: a scalar is immutable; the same object put earlier encodes the same.
             text = known[1] if known is not None and known[0] is value else encode(key, value)
-            if orig.get(key) != text:
+            if stored.get(key) != text:
                 changed[key] = text
-        removed = [key for key in orig if key not in self.values]
+        # perf: the set test is C; most saves remove nothing and skip the scan.
+        removed = [] if stored.keys() <= values.keys() else [k for k in stored if k not in values]
         changed.update(self.meta_dirty)
         return changed, removed
 
@@ -108,14 +115,14 @@ class Record:
         """Record that `changed` and `removed` (from `diff`) are now stored."""
         for key, text in changed.items():
             if not key.startswith("__"):
-                self.orig[key] = text
+                self.stored[key] = text
         for key in removed:
-            self.orig.pop(key, None)
+            self.stored.pop(key, None)
         self.meta_dirty.clear()
 
     def full(self) -> dict[str, str]:
         """Return the whole record as it stands: every key encoded, meta included."""
         record = dict(self.meta)
         for key, value in self.values.items():
-            record[key] = self.orig[key] if value is UNDECODED else encode(key, value)
+            record[key] = self.stored[key] if value is UNDECODED else encode(key, value)
         return record

@@ -10,21 +10,24 @@ Rules:
   top-level key always wins over a path. Writes with a dotted key that is not
   a top-level key write into nested dicts, as Laravel's `Arr::set` does.
 - Flash data follows Laravel's `Store`: `_flash.new` and `_flash.old` hold key
-  lists; the manager ages them once at the end of a request that used the
-  session (old keys are forgotten, new become old).
-- Every public method marks the session as used (for `Vary: Cookie`), and an
-  unavailable session (store down at load) raises `SessionUnavailable` there.
+  lists; the manager calls `age_flash` once at the end of a request that used
+  the session (old keys are forgotten, new become old).
+- Every public method marks the session as used (`state.accessed`, for
+  `Vary: Cookie`), and an unavailable session (store down at load) raises
+  `SessionUnavailable` there.
+- What the manager needs to know (id, record, flags) is `state`, a
+  `SessionState`; what the session asks of the manager is `SessionBackend`.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..exceptions import HTTPException
-from .record import Record
 from .serializer import encode
+from .state import SessionBackend, SessionState
 from .store import CREATED, GENERATION, REF, SEEN, USER, USER_AGENT
 
 if TYPE_CHECKING:
@@ -61,40 +64,22 @@ class Session:
     Built by `SessionManager.load`; never construct it yourself.
     """
 
-    __slots__ = (
-        "_accessed",
-        "_data",
-        "_exists",
-        "_id",
-        "_id_changed",
-        "_is_new",
-        "_lost",
-        "_manager",
-        "_unavailable",
-        "_values",
-        "_written",
-    )
+    __slots__ = ("_backend", "_data", "_values", "state")
 
     def __init__(
         self,
-        manager: SessionManager,
+        backend: SessionBackend,
         sid: str | None = None,
         record: dict[str, str] | None = None,
         *,
         unavailable: bool = False,
     ) -> None:
         """Wrap `record` (as loaded for `sid`), or start an empty new session."""
-        self._manager = manager
-        self._id = sid
-        self._data = Record(record)
-        self._values = self._data.values  # perf: the dict every method reads
-        self._exists = record is not None
-        self._is_new = record is None
-        self._unavailable = unavailable
-        self._accessed = False
-        self._written = False
-        self._lost = False
-        self._id_changed = False
+        self._backend = backend
+        #: What this session and its manager share: id, record and flags.
+        self.state = state = SessionState(sid, record, unavailable)
+        self._data = data = state.record  # perf: the record and the dict every method reads
+        self._values = data.values
 
     # -- reading -------------------------------------------------------------
 
@@ -228,7 +213,7 @@ class Session:
         return list(self._values)
 
     def __repr__(self) -> str:
-        if self._unavailable:
+        if self.state.unavailable:
             return "<Session unavailable>"
         return f"<Session keys={list(self._values)!r}>"
 
@@ -269,22 +254,23 @@ class Session:
     def id(self) -> str:
         """The session id (created on first use for a new session)."""
         self._use()
-        if self._id is None:
-            self._id = self._manager.new_id()
-        return self._id
+        state = self.state
+        if state.id is None:
+            state.id = self._backend.new_id()
+        return state.id
 
     @property
     def is_new(self) -> bool:
         """True when this request's cookie carried no live session."""
         self._use()
-        return self._is_new
+        return self.state.is_new
 
     @property
     def modified(self) -> bool:
         """True when saving now would write something (nested changes included)."""
         self._use()
         changed, removed = self._data.diff()
-        return bool(changed or removed) and (self._exists or bool(self._values))
+        return bool(changed or removed) and (self.state.exists or bool(self._values))
 
     def token(self) -> str:
         """Return the CSRF token, creating it on first use."""
@@ -303,13 +289,13 @@ class Session:
     @property
     def manager(self) -> SessionManager:
         """The `SessionManager` (store and options) this session belongs to."""
-        return self._manager
+        return cast("SessionManager", self._backend)  # only SessionManager.load builds sessions
 
     async def regenerate(self) -> None:
         """Give the session a new id, keeping its data; the old record is
         deleted and the CSRF token rotated (call it at login)."""
         self._use()
-        await self._manager.destroy(self)
+        await self._backend.destroy(self)
         # Kept: the creation time (regenerating must not extend absolute_lifetime), and the
         # user with the device's ref and generation (the save indexes the new id, so logout
         # everywhere and user_sessions find it, unless the user logged out everywhere since).
@@ -323,21 +309,21 @@ class Session:
         """Remove all data and give the session a new id; the old record is
         deleted (call it at logout)."""
         self._use()
-        await self._manager.destroy(self)
+        await self._backend.destroy(self)
         self._values.clear()
         self._new_identity()
 
     async def save(self) -> None:
         """Persist the changes now (the middleware also saves at the end)."""
         self._use()
-        await self._manager.save(self)
+        await self._backend.save(self)
 
     async def index_user(self, user_id: str | int, user_agent: str | None = None) -> None:
         """Save the session and index it under `user_id`, so that
         `SessionManager.destroy_user` can end it (logout everywhere) and
         `user_sessions` can list it (with `user_agent`)."""
         self._use()
-        await self._manager.index_user(self, str(user_id), user_agent)
+        await self._backend.index_user(self, str(user_id), user_agent)
 
     async def destroy_user(self, user_id: str | int) -> None:
         """Destroy every session indexed under `user_id` (logout everywhere).
@@ -345,14 +331,26 @@ class Session:
         Raises `NotImplementedError` on the cookie driver, which cannot do it.
         """
         self._use()
-        await self._manager.destroy_user(user_id)
+        await self._backend.destroy_user(user_id)
 
-    # -- internals (used by the manager) -------------------------------------
+    def age_flash(self) -> None:
+        """Forget the flash data of this request and make what was flashed for the
+        next one current. The manager calls it once, at the end of a request that
+        used the session; do not call it yourself."""
+        if FLASH_OLD not in self._values and FLASH_NEW not in self._values:
+            return  # perf: most requests flash nothing
+        for key in self._flash_keys(FLASH_OLD):
+            self._remove(key)
+        self._set_flash(FLASH_OLD, self._flash_keys(FLASH_NEW))
+        self._values.pop(FLASH_NEW, None)
+
+    # -- internals -----------------------------------------------------------
 
     def _use(self) -> None:
-        if self._unavailable:
+        state = self.state
+        if state.unavailable:
             raise SessionUnavailable()
-        self._accessed = True
+        state.accessed = True
 
     def _lookup(self, key: str) -> Any:
         if key in self._values:
@@ -426,23 +424,10 @@ class Session:
         else:
             self._values.pop(which, None)
 
-    def _age_flash(self) -> None:
-        """Forget old flash keys and make the new ones old (end of a request)."""
-        if FLASH_OLD not in self._values and FLASH_NEW not in self._values:
-            return  # perf: most requests flash nothing
-        for key in self._flash_keys(FLASH_OLD):
-            self._remove(key)
-        self._set_flash(FLASH_OLD, self._flash_keys(FLASH_NEW))
-        self._values.pop(FLASH_NEW, None)
-
     def _new_identity(self, user_id: str | None = None) -> None:
         """Take a new id (one for `user_id`'s sessions when signed in); the next save
         writes the whole record under it."""
-        self._data.forget_stored()
-        self._id = self._manager.new_id(user_id)
-        self._id_changed = True
-        self._exists = False
-        self._lost = False
+        self.state.new_identity(self._backend.new_id(user_id))
 
 
 def _dig(value: Any, path: str) -> Any:

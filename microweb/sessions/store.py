@@ -10,10 +10,10 @@ Rules:
   record is gone: a session destroyed concurrently is never brought back.
 - `load` also counts as activity: it slides the idle expiry in the same step.
 - Ids reaching a store have been validated by `is_valid_id`; stores that build
-  paths or keys from them check again anyway. An id is 43 random url-safe
-  characters, optionally followed by `~` and a 6-hex-digit tag that a store
-  may add to the ids of a user's sessions (`new_id(user_id)`): the Redis store
-  puts all of one user's keys in one Cluster slot that way.
+  paths or keys from them check again anyway, with `checked_id`. An id is 43
+  random url-safe characters, optionally followed by `~` and a 6-hex-digit tag
+  that a store may add to the ids of a user's sessions (`new_id(user_id)`): the
+  Redis store puts all of one user's keys in one Cluster slot that way.
 - `save_signed_in` creates a signed-in record and indexes it under its user in
   one step where the backend allows it, so logout everywhere cannot miss it.
 - A store raises whatever its backend raises when the backend is down; the
@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import ClassVar, TypeGuard
 
 __all__ = [
     "CREATED",
@@ -35,6 +35,7 @@ __all__ = [
     "USER",
     "USER_AGENT",
     "SessionStore",
+    "checked_id",
     "is_valid_id",
     "new_id",
 ]
@@ -59,9 +60,16 @@ def new_id(tag: str | None = None) -> str:
     return sid if tag is None else f"{sid}{TAG_SEPARATOR}{tag}"
 
 
-def is_valid_id(sid: object) -> bool:
+def is_valid_id(sid: object) -> TypeGuard[str]:
     """Return True when `sid` has the exact shape `new_id` produces."""
     return isinstance(sid, str) and _ID_RE.fullmatch(sid) is not None
+
+
+def checked_id(sid: str) -> str:
+    """Return `sid` when `is_valid_id(sid)`; raise `ValueError` naming it otherwise."""
+    if not is_valid_id(sid):
+        raise ValueError(f"Invalid session id: {sid!r}")
+    return sid
 
 
 class SessionStore:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .store import SessionStore, is_valid_id
+from .store import SessionStore, checked_id, is_valid_id
 
 __all__ = ["FileStore"]
 
@@ -61,8 +61,9 @@ class FileStore(SessionStore):
         create: bool,
         idle_s: float,
     ) -> bool:
-        self._check(sid)
-        saved = await asyncio.to_thread(self._save, sid, changed, list(removed), create, idle_s)
+        saved = await asyncio.to_thread(
+            self._save, checked_id(sid), changed, list(removed), create, idle_s
+        )
         self._saves += 1
         if self._saves % self.cleanup_every == 0:
             await asyncio.to_thread(self._cleanup, idle_s)
@@ -73,8 +74,7 @@ class FileStore(SessionStore):
             await asyncio.to_thread(self._destroy, sid)
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
-        self._check(sid)
-        await asyncio.to_thread(self._index_user, user_id, sid)
+        await asyncio.to_thread(self._index_user, user_id, checked_id(sid))
 
     async def destroy_user(self, user_id: str) -> None:
         await asyncio.to_thread(self._destroy_user, user_id)
@@ -100,10 +100,6 @@ class FileStore(SessionStore):
 
     def _file(self, name: str) -> Path:
         return self.directory / f"{name}.json"
-
-    def _check(self, sid: str) -> None:
-        if not is_valid_id(sid):
-            raise ValueError(f"Invalid session id: {sid!r}")
 
     def _load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         record = self._read(self._file(sid), idle_s)

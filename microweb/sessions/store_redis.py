@@ -57,7 +57,15 @@ from ..redis_connect import parse_redis_url
 from .redis_cluster_pipeline import ClusterPipeline
 from .redis_pipeline import AutoPipeline
 from .redis_sentinel_pipeline import SentinelPipeline
-from .store import GENERATION, TAG_SEPARATOR, USER, SessionStore, is_valid_id, new_id
+from .store import (
+    GENERATION,
+    TAG_SEPARATOR,
+    USER,
+    SessionStore,
+    checked_id,
+    is_valid_id,
+    new_id,
+)
 
 __all__ = ["NotDurable", "RedisStore"]
 
@@ -213,7 +221,7 @@ class RedisStore(SessionStore):
         idle_s: float,
     ) -> bool:
         args = [_ms(idle_s), "1" if create else "0", *_changes(changed, removed)]
-        keys = [self.session_key(_checked(sid))]
+        keys = [self.session_key(checked_id(sid))]
         if create and USER in changed:  # signed in under an id outside the user's slot
             return bool(int(await self._write(_SAVE, keys, *args)))
         return bool(int(await self._eval(_SAVE, keys, *args)))
@@ -232,7 +240,7 @@ class RedisStore(SessionStore):
         index_s: float,
     ) -> bool:
         index, generation = self._user_keys(user_id)
-        if _tag_of(_checked(sid)) != self._tag(user_id):  # not in the user's slot
+        if _tag_of(checked_id(sid)) != self._tag(user_id):  # not in the user's slot
             return await super().save_signed_in(
                 sid, changed, removed, user_id=user_id, idle_s=idle_s, index_s=index_s
             )
@@ -251,7 +259,7 @@ class RedisStore(SessionStore):
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         # A lost index entry would let logout everywhere miss this session: durable.
-        await self._write(_INDEX, list(self._user_keys(user_id)), _ms(idle_s), _checked(sid))
+        await self._write(_INDEX, list(self._user_keys(user_id)), _ms(idle_s), checked_id(sid))
 
     async def destroy_user(self, user_id: str) -> None:
         index, generation = self._user_keys(user_id)
@@ -424,12 +432,6 @@ def _ms(seconds: float) -> int:
 
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _checked(sid: str) -> str:
-    if not is_valid_id(sid):
-        raise ValueError(f"Invalid session id: {sid!r}")
-    return sid
 
 
 def _tag_of(sid: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from microweb.sessions import SessionMiddleware
+from microweb.sessions import SessionMiddleware, session
+from microweb.sessions.middleware import AppSessionMiddleware, ASGISessionMiddleware
 from microweb.testing import TestClient
 from microweb.types import Receive, Scope, Send
 
@@ -110,3 +111,9 @@ def test_asgi_middleware_answers_503_when_the_store_fails_while_saving() -> None
         assert response.status_code == 503
         assert response.headers.get("retry-after") == "5"
         assert client.get("/plain").status_code == 200
+
+
+def test_the_documented_names_are_the_asgi_wrapper_and_the_app_middleware() -> None:
+    assert SessionMiddleware is ASGISessionMiddleware
+    assert isinstance(SessionMiddleware(CounterApp()), ASGISessionMiddleware)
+    assert isinstance(session(), AppSessionMiddleware)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date
+from typing import Any
 
 import pytest
 
 from microweb.sessions import Session, SessionUnavailable
 from microweb.sessions.manager import SessionManager
+from microweb.sessions.store_memory import MemoryStore
 
 
 def new_session(manager: SessionManager | None = None) -> Session:
@@ -269,3 +272,22 @@ def test_unavailable_session_raises_503_with_retry_after_on_use() -> None:
     assert info.value.status == 503
     assert info.value.headers == {"Retry-After": "5"}
     assert info.value.message == "Session store unavailable"
+
+
+def test_a_store_failing_at_save_is_a_logged_503(caplog: pytest.LogCaptureFixture) -> None:
+    class FailingStore(MemoryStore):
+        async def save(self, *args: Any, **kwargs: Any) -> bool:
+            raise ConnectionRefusedError("store down")
+
+    manager = SessionManager(driver=FailingStore())
+    s = new_session(manager)
+    s.put("a", 1)
+    with (
+        caplog.at_level(logging.ERROR, logger="microweb.sessions"),
+        pytest.raises(SessionUnavailable) as info,
+    ):
+        asyncio.run(manager.commit(s))
+    assert info.value.status == 503
+    assert isinstance(info.value.__cause__, ConnectionRefusedError)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line == "Session store unavailable while saving: ConnectionRefusedError: store down"

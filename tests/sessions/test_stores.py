@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from microweb.sessions.manager import SessionManager
-from microweb.sessions.store import new_id
+from microweb.sessions.store import checked_id, new_id
 from microweb.sessions.store_cookie import CookieStore
 from microweb.sessions.store_file import FileStore
 from microweb.sessions.store_memory import MemoryStore
@@ -199,6 +199,17 @@ def test_memory_store_cap_must_be_positive() -> None:
         SessionManager(max_sessions=0)
 
 
+@pytest.mark.parametrize("sid", ["", "../victim", "a" * 42, "a" * 43 + "~12345g", None])
+def test_checked_id_refuses_what_new_id_cannot_make(sid: Any) -> None:
+    with pytest.raises(ValueError, match="Invalid session id"):
+        checked_id(sid)
+
+
+def test_checked_id_returns_an_id_new_id_made() -> None:
+    for sid in (new_id(), new_id("00ff12")):
+        assert checked_id(sid) is sid
+
+
 def test_file_store_never_leaves_its_directory(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "sessions")
     outside = tmp_path / "victim.json"
@@ -209,6 +220,8 @@ def test_file_store_never_leaves_its_directory(tmp_path: Path) -> None:
         assert await store.load("../victim", 60) is None
         with pytest.raises(ValueError, match="Invalid session id"):
             await store.save("../victim", {"a": "2"}, [], create=True, idle_s=60)
+        with pytest.raises(ValueError, match=r"Invalid session id: '\.\./victim'"):
+            await store.index_user("ada", "../victim", 60)
         await store.destroy("../victim")
 
     asyncio.run(scenario())
