@@ -48,12 +48,13 @@ import hashlib
 import logging
 import weakref
 from collections.abc import Awaitable, Iterable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
 from ..redis_connect import parse_redis_url
+from . import redis_scripts as scripts
 from .redis_cluster_pipeline import ClusterPipeline
 from .redis_pipeline import AutoPipeline
 from .redis_sentinel_pipeline import SentinelPipeline
@@ -76,80 +77,6 @@ class NotDurable(RedisError):
 
 logger = logging.getLogger("microweb.sessions")
 
-
-class _Script(NamedTuple):
-    source: str
-    sha: str
-
-
-def _script(source: str) -> _Script:
-    # Redis names scripts by their SHA-1; it is an identifier here, not a security measure.
-    return _Script(source, hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest())
-
-
-_LOAD = _script("""
-local record = redis.call('HGETALL', KEYS[1])
-if #record > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return record
-""")
-
-# ARGV: ttl_ms, create ('1'/'0'), n changed, n*(field, value), removed fields...
-_SAVE = _script("""
-if redis.call('EXISTS', KEYS[1]) == 0 and ARGV[2] ~= '1' then return 0 end
-local n = tonumber(ARGV[3])
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + 2 * n)) end
-if #ARGV > 3 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 4 + 2 * n, #ARGV)) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-""")
-
-# Index ARGV[sid_at] under the user (KEYS[index], KEYS[gen]) for ARGV[ttl_at] ms: drop the
-# expired entries, add this one, and keep the index (and a generation) alive as long.
-_INDEX_BODY = """
-local ttl = tonumber(ARGV[{ttl_at}])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[{index}], '-inf', now)
-redis.call('ZADD', KEYS[{index}], now + ttl, ARGV[{sid_at}])
-if redis.call('PTTL', KEYS[{index}]) < ttl then redis.call('PEXPIRE', KEYS[{index}], ttl) end
-local gen_ttl = redis.call('PTTL', KEYS[{gen}])
-if gen_ttl ~= -2 and gen_ttl < ttl then redis.call('PEXPIRE', KEYS[{gen}], ttl) end
-return 1
-"""
-
-# KEYS: index, generation. ARGV: ttl_ms, sid.
-_INDEX = _script(_INDEX_BODY.format(index=1, gen=2, ttl_at=1, sid_at=2))
-
-# KEYS: session, index, generation. ARGV: ttl_ms, index_ttl_ms, sid, expected generation
-# ('' for a fresh sign-in), n changed, n*(field, value), removed fields...
-_SAVE_SIGNED_IN = _script(
-    """
-local gen = redis.call('GET', KEYS[3]) or '0'
-if ARGV[4] ~= '' and ARGV[4] ~= gen then return 0 end
-local n = tonumber(ARGV[5])
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 6, 5 + 2 * n)) end
-if #ARGV > 5 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 6 + 2 * n, #ARGV)) end
-redis.call('HSET', KEYS[1], '__gen', gen)
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-"""
-    + _INDEX_BODY.format(index=2, gen=3, ttl_at=2, sid_at=3)
-)
-
-# KEYS: index, generation, the sessions' keys. ARGV: their sids. Returns the sids the
-# index still holds (added meanwhile, or kept in other slots).
-_DESTROY_USER = _script("""
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-redis.call('INCR', KEYS[2])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl > 0 and redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
-for i = 1, #ARGV do
-  redis.call('DEL', KEYS[2 + i])
-  redis.call('ZREM', KEYS[1], ARGV[i])
-end
-local left = redis.call('ZRANGE', KEYS[1], 0, -1)
-if #left == 0 then redis.call('DEL', KEYS[1]) end
-return left
-""")
 
 # Logout everywhere stops after this many rounds of sessions added while it runs: those
 # logins came after it started.
@@ -205,7 +132,7 @@ class RedisStore(SessionStore):
     async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         if not is_valid_id(sid):
             return None
-        flat = await self._eval(_LOAD, [self.session_key(sid)], _ms(idle_s))
+        flat = await self._eval(scripts.LOAD, [self.session_key(sid)], _ms(idle_s))
         if not flat:
             return None
         items = [_text(x) for x in flat]
@@ -223,8 +150,8 @@ class RedisStore(SessionStore):
         args = [_ms(idle_s), "1" if create else "0", *_changes(changed, removed)]
         keys = [self.session_key(checked_id(sid))]
         if create and USER in changed:  # signed in under an id outside the user's slot
-            return bool(int(await self._write(_SAVE, keys, *args)))
-        return bool(int(await self._eval(_SAVE, keys, *args)))
+            return bool(int(await self._write(scripts.SAVE, keys, *args)))
+        return bool(int(await self._eval(scripts.SAVE, keys, *args)))
 
     def new_id(self, user_id: str | None = None) -> str:
         return new_id(None if user_id is None else self._tag(user_id))
@@ -247,7 +174,7 @@ class RedisStore(SessionStore):
         keys = [self.session_key(sid), index, generation]
         expected = changed.get(GENERATION, "")
         args = [_ms(idle_s), _ms(index_s), sid, expected, *_changes(changed, removed)]
-        return bool(int(await self._write(_SAVE_SIGNED_IN, keys, *args)))
+        return bool(int(await self._write(scripts.SAVE_SIGNED_IN, keys, *args)))
 
     async def destroy(self, sid: str) -> None:
         if is_valid_id(sid):
@@ -259,7 +186,9 @@ class RedisStore(SessionStore):
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         # A lost index entry would let logout everywhere miss this session: durable.
-        await self._write(_INDEX, list(self._user_keys(user_id)), _ms(idle_s), checked_id(sid))
+        await self._write(
+            scripts.INDEX, list(self._user_keys(user_id)), _ms(idle_s), checked_id(sid)
+        )
 
     async def destroy_user(self, user_id: str) -> None:
         index, generation = self._user_keys(user_id)
@@ -271,7 +200,7 @@ class RedisStore(SessionStore):
             mine = [sid for sid in sids if _tag_of(sid) == tag]
             others = [sid for sid in sids if _tag_of(sid) != tag]
             keys = [index, generation, *(self.session_key(sid) for sid in mine)]
-            left = {_text(sid) for sid in await self._write(_DESTROY_USER, keys, *mine)}
+            left = {_text(sid) for sid in await self._write(scripts.DESTROY_USER, keys, *mine)}
             if others:
                 await asyncio.gather(*(self.destroy(sid) for sid in others))
                 await self._run("ZREM", index, *others)
@@ -339,14 +268,14 @@ class RedisStore(SessionStore):
             # redis-py's cluster client can fail this way while a primary is being replaced.
             raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
 
-    async def _eval(self, script: _Script, keys: list[str], *args: str | int) -> Any:
+    async def _eval(self, script: scripts.Script, keys: list[str], *args: str | int) -> Any:
         """Run `script` on `keys`: EVALSHA, or EVAL when the server lost its scripts."""
         try:
             return await self._run("EVALSHA", script.sha, len(keys), *keys, *args)
         except NoScriptError:  # first use, a restart, or a new primary after a failover
             return await self._run("EVAL", script.source, len(keys), *keys, *args)
 
-    async def _write(self, script: _Script, keys: list[str], *args: str | int) -> Any:
+    async def _write(self, script: scripts.Script, keys: list[str], *args: str | int) -> Any:
         """Run `script`, then (`durable=True`) wait for a replica to have its writes."""
         if self.durable:
             return await self._durably(keys[0], "EVAL", script.source, len(keys), *keys, *args)
