@@ -32,6 +32,7 @@ from typing import Any
 from itsdangerous import BadSignature, Signer
 
 from ..cookies import serialize_cookie
+from .drivers import make_store
 from .session import Session, SessionUnavailable
 from .state import SessionState
 from .store import (
@@ -50,7 +51,6 @@ __all__ = ["COOKIE_LIMIT", "SessionCookieTooLarge", "SessionManager"]
 logger = logging.getLogger("microweb.sessions")
 
 COOKIE_LIMIT = 4096
-DRIVERS = ("memory", "cookie", "file", "redis")
 _ID = "__id"
 _USER_INDEX_UNTIL = "__uidx"
 SEEN_RESOLUTION_S = 60.0
@@ -116,14 +116,19 @@ class SessionManager:
         keys = _secret_keys(secret)
         signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
         self._signer = Signer(signing_keys, salt="microweb.session.id") if keys else None
-        self.store = _make_store(
-            driver, keys, self.idle_s, url, client, directory, prefix, max_sessions, durable
+        self.store = make_store(
+            driver,
+            keys=keys,
+            idle_s=self.idle_s,
+            url=url,
+            client=client,
+            directory=directory,
+            prefix=prefix,
+            max_sessions=max_sessions,
+            durable=durable,
+            durable_timeout=durable_timeout,
         )
         self._client_side = self.store.client_side  # perf: read several times a request
-        if durable and durable_timeout <= 0:
-            raise ValueError("durable_timeout must be a positive number of seconds")
-        if durable and hasattr(self.store, "wait_ms"):
-            self.store.wait_ms = max(1, round(durable_timeout * 1000))
         self._started = False
         self._start_lock: asyncio.Lock | None = None
         self._saving = _StoreErrors(self.store, "saving")
@@ -453,39 +458,3 @@ def _secret_keys(secret: str | bytes | Sequence[str | bytes] | None) -> list[str
     if not keys or not all(isinstance(k, str | bytes) and k for k in keys):
         raise ValueError("secret must be a non-empty key or a list of keys, newest first")
     return keys
-
-
-def _make_store(
-    driver: str | SessionStore,
-    keys: list[str | bytes],
-    idle_s: float,
-    url: str,
-    client: Any,
-    directory: str,
-    prefix: str,
-    max_sessions: int,
-    durable: bool,
-) -> SessionStore:
-    if durable and driver != "redis":
-        raise ValueError("durable=True needs driver='redis' (it waits for a Redis replica)")
-    if isinstance(driver, SessionStore):
-        return driver
-    if driver == "memory":
-        from .store_memory import MemoryStore
-
-        return MemoryStore(max_sessions)
-    if driver == "cookie":
-        if not keys:
-            raise ValueError("driver='cookie' requires secret=... to sign the cookie")
-        from .store_cookie import CookieStore
-
-        return CookieStore(keys)
-    if driver == "file":
-        from .store_file import FileStore
-
-        return FileStore(directory, idle_s)
-    if driver == "redis":
-        from .store_redis import RedisStore
-
-        return RedisStore(url, client=client, prefix=prefix, durable=durable)
-    raise ValueError(f"Unknown session driver {driver!r}; use one of {', '.join(DRIVERS)}")
