@@ -21,7 +21,7 @@ NewRouter = Callable[[], Router[Any]]
 
 ROUTERS: dict[str, NewRouter] = {
     "RegExpRouter": RegExpRouter,
-    # every method bucketed, however few its routes (see reg_exp.py)
+    # every method bucketed, however few its routes (see reg_exp/buckets.py)
     "RegExpRouter-buckets": lambda: RegExpRouter(bucket_threshold=0),
     "TrieRouter": TrieRouter,
     "SmartRouter": lambda: SmartRouter([RegExpRouter(), TrieRouter()]),
