@@ -345,6 +345,15 @@ def test_resolve_params_leaves_unbound_params_out() -> None:
     assert resolve_params({"x": "1"}, None) == {"x": "1"}
 
 
+def test_resolve_params_decodes_only_when_asked() -> None:
+    # raw for the routers' callers; decoded for c.req.param()
+    stash = re.fullmatch(r"/(.+)", "/a%20b")
+    assert stash is not None
+    assert resolve_params({"x": 1}, stash) == {"x": "a%20b"}
+    assert resolve_params({"x": 1}, stash, decode=True) == {"x": "a b"}
+    assert resolve_params({"x": "a%2Fb"}, None, decode=True) == {"x": "a/b"}
+
+
 def _all_results_equal(routes: list[tuple[str, str]], requests: list[tuple[str, str]]) -> None:
     reg_exp: RegExpRouter[Any] = RegExpRouter()
     trie: TrieRouter[Any] = TrieRouter()
