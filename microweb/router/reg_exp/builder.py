@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
+from microweb.router._paths import restore_marked
+
 from .node import ParamAssoc, ParamCounter, TokenNode
 
 __all__ = ["BuiltRegExp", "RegExpBuilder", "never_matches", "tokenize"]
@@ -48,11 +50,7 @@ def tokenize(path: str) -> list[str]:
             break
 
     tokens: list[str] = _TOKEN_RE.findall(marked_path)
-    for mark_, original in reversed(groups):
-        for j in range(len(tokens) - 1, -1, -1):
-            if mark_ in tokens[j]:
-                tokens[j] = tokens[j].replace(mark_, original, 1)
-                break
+    restore_marked(tokens, groups)
     return tokens
 
 
