@@ -218,7 +218,7 @@ def build_microweb(
     for i, (method, path) in enumerate(routes):
         router.add(method, path, i)
     router.match("GET", "/")  # build: SmartRouter picks its router
-    name = router.active_router.name
+    name = router.name.removeprefix("SmartRouter + ")
     return router.match, f"{name} (one regex)" if one_regex else name
 
 

@@ -21,7 +21,7 @@ from .datastructures import FormData
 from .exceptions import HTTPException
 from .forms import parse_multipart
 from .limits import DEFAULT_LIMITS, Limits
-from .urls import decode_param
+from .urls import resolve_params
 
 if TYPE_CHECKING:
     from .types import Receive, Scope
@@ -75,7 +75,7 @@ class Request:
         self._route_entries = route_entries
         self._stash = stash
         self.route_index = 0
-        self._params: dict[int, dict[str, str]] | None = None
+        self._params: tuple[int, dict[str, str]] | None = None
         self._headers: dict[str, str] | None = None
         self._query: list[tuple[str, str]] | None = None
         self._cookies: dict[str, str] | None = None
@@ -86,28 +86,22 @@ class Request:
 
     def param(self, name: str | None = None) -> Any:
         """The params the current handler's route bound: one by name (or None), or all."""
-        params = self._params_of(self.route_index)
+        index = self.route_index
+        # perf: the params of the last route index asked for, not a dict of every index: a
+        # chain asks for one route's params at a time (a tuple costs less than a dict)
+        cached = self._params
+        if cached is not None and cached[0] == index:
+            params = cached[1]
+        else:
+            entries = self._route_entries
+            if index < len(entries):
+                params = resolve_params(entries[index][1], self._stash, True)
+            else:
+                params = {}  # no route matched (the not-found handler asks)
+            self._params = (index, params)
         if name is None:
             return dict(params)
         return params.get(name)
-
-    def _params_of(self, index: int) -> dict[str, str]:
-        cache = self._params
-        if cache is None:
-            cache = self._params = {}
-        elif index in cache:
-            return cache[index]
-        params: dict[str, str] = {}
-        if index < len(self._route_entries):
-            param_map = self._route_entries[index][1]
-            stash = self._stash
-            for key, ref in param_map.items():
-                value = ref if stash is None else stash[ref]
-                if value is None:
-                    continue
-                params[key] = decode_param(value) if "%" in value else value
-        cache[index] = params
-        return params
 
     @property
     def route_path(self) -> str:

@@ -17,6 +17,7 @@ __all__ = [
     "Pattern",
     "check_optional_parameter",
     "get_pattern",
+    "restore_marked",
     "split_path",
     "split_routing_path",
 ]
@@ -47,12 +48,18 @@ def split_routing_path(route_path: str) -> list[str]:
         return mark
 
     paths = split_path(_GROUP_RE.sub(mark, route_path))
-    for mark_, original in reversed(groups):
-        for j in range(len(paths) - 1, -1, -1):
-            if mark_ in paths[j]:
-                paths[j] = paths[j].replace(mark_, original, 1)
-                break
+    restore_marked(paths, groups)
     return paths
+
+
+def restore_marked(pieces: list[str], groups: list[tuple[str, str]]) -> None:
+    """Put each marked group back, in place, into the last of `pieces` holding its mark;
+    `groups` = [(mark, original text)] in marking order (restored last first)."""
+    for mark, original in reversed(groups):
+        for j in range(len(pieces) - 1, -1, -1):
+            if mark in pieces[j]:
+                pieces[j] = pieces[j].replace(mark, original, 1)
+                break
 
 
 _pattern_cache: dict[str, Pattern] = {}

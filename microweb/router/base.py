@@ -16,16 +16,18 @@ This is a port of Hono's routers (src/router.ts and src/router/*). The rules:
     (entries, stash): entries = [(handler, {name: group index})], value = stash[index];
                       for RegExpRouter the stash is the re.Match itself (lazy params).
     (entries, None):  entries = [(handler, {name: value})].
-  `resolve_params` turns one entry's map into {name: value}. A parameter that the route
-  declares but that was not bound by this match is absent, never None.
+  `resolve_params` (from microweb.urls, which the request uses too) turns one entry's map
+  into {name: value}. A parameter that the route declares but that was not bound by this
+  match is absent, never None.
 - Results may be shared between calls (static routes return a prebuilt result): callers
   must not mutate them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol, TypeAlias, TypeVar, cast
+from typing import Protocol, TypeAlias, TypeVar
+
+from microweb.urls import ParamStash, resolve_params
 
 __all__ = [
     "MESSAGE_MATCHER_IS_ALREADY_BUILT",
@@ -47,12 +49,6 @@ class UnsupportedPathError(Exception):
     """The route set cannot be expressed by this router (try another one)."""
 
 
-class ParamStash(Protocol):
-    """Where a (entries, stash) result keeps its values: `stash[index]` (re.Match fits)."""
-
-    def __getitem__(self, index: int, /) -> str | None: ...
-
-
 Result: TypeAlias = (
     tuple[list[tuple[T, dict[str, int]]], ParamStash] | tuple[list[tuple[T, dict[str, str]]], None]
 )
@@ -64,18 +60,3 @@ class Router(Protocol[T]):
     def add(self, method: str, path: str, handler: T) -> None: ...
 
     def match(self, method: str, path: str) -> Result[T]: ...
-
-
-def resolve_params(
-    params: Mapping[str, int] | Mapping[str, str], stash: ParamStash | None
-) -> dict[str, str]:
-    """Turn one result entry's parameter map into {name: value}; unbound names are left out."""
-    if stash is None:
-        values = cast("Mapping[str, str | None]", params)
-        return {name: value for name, value in values.items() if value is not None}
-    out: dict[str, str] = {}
-    for name, index in cast("Mapping[str, int]", params).items():
-        value = stash[index]
-        if value is not None:
-            out[name] = value
-    return out

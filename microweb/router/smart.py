@@ -7,6 +7,8 @@
 #   bound `match` (no indirection on the hot path). `name` becomes
 #   "SmartRouter + <winner's name>".
 # - Adding after that raises RuntimeError, as in RegExpRouter.
+# - When every router refuses the routes, `match` raises RuntimeError naming each router and
+#   the route it could not take.
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -39,14 +41,20 @@ class SmartRouter(Generic[T]):
     def match(self, method: str, path: str) -> Result[T]:
         routes = self._routes
         if routes is None:
-            raise RuntimeError("Fatal error")
+            # only a `match` looked up before the first call gets here: that call replaced it
+            raise RuntimeError(
+                f"This SmartRouter already serves its routes with {self._routers[0].name}: look up "
+                "`router.match` again instead of keeping the one taken before the first match"
+            )
 
+        refusals: list[str] = []
         for router in self._routers:
             try:
                 for route in routes:
                     router.add(*route)
                 res = router.match(method, path)
-            except UnsupportedPathError:
+            except UnsupportedPathError as err:
+                refusals.append(f"{router.name} cannot take the route {str(err)!r}")
                 continue
             self.match = router.match  # type: ignore[method-assign]
             self._routers = [router]
@@ -55,5 +63,7 @@ class SmartRouter(Generic[T]):
             self.name = f"SmartRouter + {router.name}"
             return res
 
-        # no router can take these routes
-        raise RuntimeError("Fatal error")
+        raise RuntimeError(
+            "No router of this SmartRouter can serve its routes: "
+            + ("; ".join(refusals) or "it was given no router")
+        )

@@ -30,7 +30,7 @@ from microweb.router._paths import (
 )
 from microweb.router.base import METHOD_ALL, Result
 
-__all__ = ["Node", "TrieRouter"]
+__all__ = ["SegmentNode", "TrieRouter"]
 
 T = TypeVar("T")
 
@@ -44,13 +44,16 @@ _EMPTY_PARAMS: Params = {}  # identity-checked sentinel; never mutated
 _order = itertools.count(1)  # Hono's module-global `order`: registration order across nodes
 
 
-class Node(Generic[T]):
+class SegmentNode(Generic[T]):
+    """One segment of a route path in the trie (the root: before the first one), with the
+    handlers of the routes that end here and the segments that go on from it."""
+
     __slots__ = ("children", "methods", "pattern", "patterns")
 
     def __init__(self) -> None:
         self.methods: list[_HandlerSet[T]] = []
-        self.children: dict[str, Node[T]] = {}
-        self.patterns: list[Node[T]] = []
+        self.children: dict[str, SegmentNode[T]] = {}
+        self.patterns: list[SegmentNode[T]] = []
         self.pattern: Pattern | str | None = None
 
     def insert(self, method: str, path: str, handler: T) -> None:
@@ -67,7 +70,7 @@ class Node(Generic[T]):
 
             child = cur_node.children.get(key)
             if child is None:
-                child = cur_node.children[key] = Node()
+                child = cur_node.children[key] = SegmentNode()
             if pattern and not child.pattern:
                 child.pattern = pattern
                 cur_node.patterns.append(child)
@@ -80,7 +83,7 @@ class Node(Generic[T]):
     @staticmethod
     def _push_handler_sets(
         found: list[_Found[T]],
-        node: Node[T],
+        node: SegmentNode[T],
         method: str,
         node_params: Params,
         params: Params | None = None,
@@ -105,17 +108,17 @@ class Node(Generic[T]):
     def search(self, method: str, path: str) -> tuple[list[tuple[T, Params]], None]:
         found: list[_Found[T]] = []
         push = self._push_handler_sets
-        cur_nodes: list[tuple[Node[T], Params]] = [(self, _EMPTY_PARAMS)]
+        cur_nodes: list[tuple[SegmentNode[T], Params]] = [(self, _EMPTY_PARAMS)]
         parts = split_path(path)
         # nodes reached by a pattern spanning several segments, by how many more they span
-        cur_nodes_queue: list[list[tuple[Node[T], Params]]] = []
+        cur_nodes_queue: list[list[tuple[SegmentNode[T], Params]]] = []
         length = len(parts)
         part_offsets: list[int] | None = None
 
         for i in range(length):
             part = parts[i]
             is_last = i == length - 1
-            temp_nodes: list[tuple[Node[T], Params]] = []
+            temp_nodes: list[tuple[SegmentNode[T], Params]] = []
 
             for node, node_params in cur_nodes:
                 next_node = node.children.get(part)
@@ -202,7 +205,7 @@ class TrieRouter(Generic[T]):
     name: str = "TrieRouter"
 
     def __init__(self) -> None:
-        self._node: Node[T] = Node()
+        self._node: SegmentNode[T] = SegmentNode()
         self._methods: set[str] = set()
         self._static_routes: list[tuple[str, str]] = []  # (method, path) without a pattern
         # static path -> method -> result; None: to compute before the next match

@@ -21,7 +21,7 @@ NewRouter = Callable[[], Router[Any]]
 
 ROUTERS: dict[str, NewRouter] = {
     "RegExpRouter": RegExpRouter,
-    # every method bucketed, however few its routes (see reg_exp.py)
+    # every method bucketed, however few its routes (see reg_exp/buckets.py)
     "RegExpRouter-buckets": lambda: RegExpRouter(bucket_threshold=0),
     "TrieRouter": TrieRouter,
     "SmartRouter": lambda: SmartRouter([RegExpRouter(), TrieRouter()]),
@@ -249,7 +249,9 @@ def test_params_are_per_handler(router: Router[Any]) -> None:
 def test_nested_param_routes_build_without_error(router: Router[Any]) -> None:
     router.add("GET", "/posts/:id/comments/:comment_id", "foo")
     router.add("GET", "/posts/:id", "bar")
-    router.match("GET", "/")
+    assert match(router, "GET", "/") == []
+    assert match(router, "GET", "/posts/1") == [("bar", {"id": "1"})]
+    assert match(router, "GET", "/posts/1/comments/2") == [("foo", {"id": "1", "comment_id": "2"})]
 
 
 # Duplicate param name

@@ -15,23 +15,23 @@ from microweb.router._paths import (
     split_path,
     split_routing_path,
 )
-from microweb.router.trie import Node
+from microweb.router.trie import SegmentNode
 
 
-def node_with(*routes: tuple[str, str, str]) -> Node[str]:
-    node: Node[str] = Node()
+def node_with(*routes: tuple[str, str, str]) -> SegmentNode[str]:
+    node: SegmentNode[str] = SegmentNode()
     for method, path, handler in routes:
         node.insert(method, path, handler)
     return node
 
 
-def search(node: Node[str], method: str, path: str) -> list[tuple[str, dict[str, str]]]:
+def search(node: SegmentNode[str], method: str, path: str) -> list[tuple[str, dict[str, str]]]:
     entries, stash = node.search(method, path)
     assert stash is None
     return entries
 
 
-def names(node: Node[str], method: str, path: str) -> list[str]:
+def names(node: SegmentNode[str], method: str, path: str) -> list[str]:
     return [handler for handler, _ in search(node, method, path)]
 
 
@@ -89,7 +89,7 @@ def test_suffix_wildcard_registered_after_a_literal_child_of_the_same_key() -> N
 # Basic Usage
 
 
-def _basic() -> Node[str]:
+def _basic() -> SegmentNode[str]:
     return node_with(
         ("get", "/hello", "get hello"),
         ("post", "/hello", "post hello"),
@@ -124,7 +124,7 @@ def test_basic_too_deep() -> None:
 # Name path
 
 
-def _name_path() -> Node[str]:
+def _name_path() -> SegmentNode[str]:
     return node_with(
         ("get", "/entry/:id", "get entry"),
         ("get", "/entry/:id/comment/:comment_id", "get comment"),
@@ -249,7 +249,7 @@ def test_multi_match_basic() -> None:
     assert names(node, "get", "/abc/edf/ghi") == ["GET *", "GET /abc/*"]
 
 
-def _blog() -> Node[str]:
+def _blog() -> SegmentNode[str]:
     return node_with(
         ("get", "*", "middleware a"),
         ("ALL", "*", "middleware b"),
@@ -457,7 +457,7 @@ def test_sort_order_page() -> None:
 # star
 
 
-def _star() -> Node[str]:
+def _star() -> SegmentNode[str]:
     return node_with(
         ("get", "/", "/"),
         ("get", "/*", "/*"),
@@ -478,7 +478,7 @@ def test_star_under_a_certain_path() -> None:
 # Routing order With named parameters
 
 
-def _book() -> Node[str]:
+def _book() -> SegmentNode[str]:
     return node_with(
         ("get", "/book/a", "no-slug"),
         ("get", "/book/:slug", "slug"),

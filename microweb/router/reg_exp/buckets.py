@@ -1,21 +1,48 @@
-# The shape analysis behind RegExpRouter's buckets (see reg_exp.py's header for the rules).
-#
-# A request path's *key* is parts[i] with parts = path.split("/"): its segment at a fixed
-# index i (i = 1 is the first segment of "/a/b"); a path with no segment there (at most i
-# parts, number of "/" + 1) is keyed by its number of parts instead. A route path's *shape*
-# says which keys it can match: the literal segment at each index it fixes, and its exact
-# number of parts (or the minimum, when it can span segments). Everything here is
-# conservative: when in doubt a segment is "any" and a route "spans"; a regex we cannot
-# reason about makes the whole method unbucketed.
+"""RegExpRouter's buckets: a method's many dynamic paths split into smaller regexes.
+
+Why: a match object costs ~0.4 ns per group of its pattern, even when the first alternative
+matches, so one regex of hundreds of routes is slow. A method whose buckets would leave out,
+on average, more than BUCKET_THRESHOLD of its dynamic paths matches through buckets instead:
+the regex of only the routes that can match the request's segment at one index.
+
+- A request path's *key* is parts[i], with parts = path.split("/") and i a segment index
+  chosen per method (of 1..4, the one that splits the paths best; 1 is the first segment of
+  "/a/b"), taken as path.split("/", i + 1)[i] (perf: no split past the key). A path without
+  that segment (at most i parts; rare) is keyed by its number of parts instead.
+- A route's *shape* (`route_shape`) says which keys it can match: the literal at segment i,
+  or "any" when that segment is not a plain literal (":id", "*", "a:b") or comes after
+  something that can span segments; and its exact number of parts, or a minimum when it can
+  span segments (a tail "/*" or "*", a ":p{regex}" whose regex is not provably free of "/").
+  Everything is conservative: when in doubt a segment is "any" and a route spans.
+- A bucket holds every path whose shape admits its key, plus the paths their handlers were
+  registered with. Its regex comes from a new RegExpBuilder of only those paths, inserted in
+  their original order: the same alternatives as the one regex, in the same order, minus
+  some that cannot match a path with that key. So it finds the same alternative, hence the
+  same handler list (prebuilt per bucket, for its group numbers) and the same parameters.
+- Keys that no route has at i share the "other" bucket (the routes with "any" there),
+  compiled with the method; the other buckets are compiled on first use and cached by key:
+  a cache of matchers by path shape, never of results.
+- A method keeps one regex when bucketing cannot be proven safe (a parameter regex with a
+  back reference, inline global flags, verbose mode, ...: group numbers or meaning could
+  differ between regexes; see `slash_free`) or would not pay (`Buckets.create`).
+"""
+
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from microweb.router._paths import LABEL_RE
 
+from .builder import RegExpBuilder, never_matches, tokenize
+from .matcher import Compiled, HandlerData, HandlerWithMetadata, compile_paths
+from .node import PathError
+
 __all__ = [
+    "BUCKET_THRESHOLD",
+    "Buckets",
     "SegmentChoice",
     "Shape",
     "bucket_sizes",
@@ -24,6 +51,19 @@ __all__ = [
     "short_shapes",
     "slash_free",
 ]
+
+T = TypeVar("T")
+
+# A method gets buckets when they leave out, on average, more than this many of its dynamic
+# paths (perf: the key costs about as much as ~100 groups of one regex, and a request that
+# matches no route, which creates no match object, pays for it with nothing to save.
+# Measured with benchmarks/router.py: buckets lose at 37 dynamic paths of which they leave
+# out 32 (misses 30% slower), are a wash at 44 of which they leave out 42, and win at 84 of
+# which they leave out 83, and at 198 of which they leave out 116: GitHub's API, "/repos"
+# holding 121.)
+BUCKET_THRESHOLD = 50
+# Segment indexes a bucket key may use: parts[1] is the first segment of "/a/b".
+_KEY_SEGMENT_INDEXES = (1, 2, 3, 4)
 
 # escapes that match one character class which cannot contain "/"
 _SLASH_FREE_CLASS_ESCAPES = frozenset("dws")
@@ -269,3 +309,121 @@ def choose_segment_index(shapes: Sequence[Shape], candidates: Sequence[int]) -> 
             best = choice
     assert best is not None
     return best
+
+
+class _LazyBucket(Generic[T]):
+    """A bucket not compiled yet. Its entry in `buckets` is (self.fullmatch,
+    self.handler_data): the first call compiles the bucket, fills `handler_data` in place
+    (the caller holds it already) and puts the compiled bucket in `buckets` instead."""
+
+    __slots__ = ("_buckets", "_literal", "entry", "handler_data")
+
+    def __init__(self, buckets: Buckets[T], literal: str) -> None:
+        self._buckets = buckets
+        self._literal = literal
+        self.handler_data: list[HandlerData[T] | None] = []
+        self.entry: Compiled[T] = (self.fullmatch, self.handler_data)
+
+    def fullmatch(self, path: str) -> re.Match[str] | None:
+        fullmatch, handler_data = self._buckets.resolve(self._literal)
+        self.handler_data[:] = handler_data
+        return fullmatch(path)
+
+
+class Buckets(Generic[T]):
+    """The dynamic paths of one method, split by the key of the request paths they can match
+    (see the module rules)."""
+
+    def __init__(
+        self,
+        builder: RegExpBuilder,
+        dynamic: dict[str, list[HandlerWithMetadata[T]]],
+        tokens: list[list[str]],
+        shapes: list[Shape],
+        index: int,
+    ) -> None:
+        self._builder = builder  # the method's builder of every dynamic path
+        self._dynamic = dynamic
+        self._paths = list(builder.paths)
+        self._tokens = tokens
+        self._shapes = shapes
+        self.index = index
+        # the paths (by position) a path with a segment at `index` can select: those with a
+        # literal there, by literal, and those with any segment there
+        self._by_literal: dict[str, list[int]] = {}
+        self._any: list[int] = []
+        for i, shape in enumerate(shapes):
+            literal = shape.literal_at(index)
+            if literal is not None:
+                self._by_literal.setdefault(literal, []).append(i)
+            elif shape.spans or shape.parts > index:
+                self._any.append(i)
+        position = {path: i for i, path in enumerate(self._paths)}
+        # per path: the other dynamic paths its handlers were registered with
+        self._handler_paths: list[set[int]] = [
+            {position[p] for _, p in dynamic.get(path, ()) if p != path and p in position}
+            for path in self._paths
+        ]
+        # the buckets of paths without a segment at `index`, by number of parts
+        self._short: dict[int, Compiled[T]] = {}
+        self._full: Compiled[T] | None = None
+        self.other = self._build(self._any)
+        self.buckets: dict[str, Compiled[T]] = {
+            literal: _LazyBucket(self, literal).entry for literal in self._by_literal
+        }
+
+    @classmethod
+    def create(
+        cls,
+        builder: RegExpBuilder,
+        dynamic: dict[str, list[HandlerWithMetadata[T]]],
+        threshold: int,
+    ) -> Buckets[T] | None:
+        """Buckets for `builder`'s dynamic paths, or None if they would not leave out more
+        than `threshold` paths on average, or would not be safe (a path whose shape cannot be
+        told)."""
+        tokens = [tokenize(path) for path in builder.paths]
+        shapes: list[Shape] = []
+        for path_tokens in tokens:
+            shape = route_shape(path_tokens)
+            if shape is None:
+                return None
+            shapes.append(shape)
+        choice = choose_segment_index(shapes, _KEY_SEGMENT_INDEXES)
+        if threshold and len(shapes) - choice.mean <= threshold:
+            return None  # the groups they save would not pay for computing the key
+        return cls(builder, dynamic, tokens, shapes, choice.segment)
+
+    def resolve(self, literal: str) -> Compiled[T]:
+        """Compile the bucket of a literal some route has at `index` into `buckets`."""
+        compiled = self.buckets[literal] = self._build(self._any + self._by_literal[literal])
+        return compiled
+
+    def short(self, path: str) -> Compiled[T]:
+        """The bucket of a path without a segment at `index` (the hot path's fallback)."""
+        parts = path.count("/") + 1
+        compiled = self._short.get(parts)
+        if compiled is None:
+            compiled = self._short[parts] = self._build(short_shapes(self._shapes, parts))
+        return compiled
+
+    def _build(self, paths: list[int]) -> Compiled[T]:
+        selected = set(paths)
+        for i in paths:
+            selected |= self._handler_paths[i]
+        if not selected:
+            return never_matches, []
+        if len(selected) == len(self._paths):
+            return self._full_regexp()
+        builder = RegExpBuilder()
+        try:
+            for i in sorted(selected):
+                builder.insert(self._paths[i], False, self._tokens[i])
+        except PathError:  # cannot happen (a subset of a valid set), but be safe
+            return self._full_regexp()
+        return compile_paths(builder, self._dynamic)
+
+    def _full_regexp(self) -> Compiled[T]:
+        if self._full is None:
+            self._full = compile_paths(self._builder, self._dynamic)
+        return self._full
