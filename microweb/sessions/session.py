@@ -64,7 +64,7 @@ class Session:
     Built by `SessionManager.load`; never construct it yourself.
     """
 
-    __slots__ = ("_backend", "_data", "_values", "state")
+    __slots__ = ("_backend", "_record", "_values", "state")
 
     def __init__(
         self,
@@ -78,8 +78,9 @@ class Session:
         self._backend = backend
         #: What this session and its manager share: id, record and flags.
         self.state = state = SessionState(sid, record, unavailable)
-        self._data = data = state.record  # perf: the record and the dict every method reads
-        self._values = data.values
+        # perf: the Record and the dict of values that every method reads
+        self._record = state.record
+        self._values = state.record.values
 
     # -- reading -------------------------------------------------------------
 
@@ -269,7 +270,7 @@ class Session:
     def modified(self) -> bool:
         """True when saving now would write something (nested changes included)."""
         self._use()
-        changed, removed = self._data.diff()
+        changed, removed = self._record.diff()
         return bool(changed or removed) and (self.state.exists or bool(self._values))
 
     def token(self) -> str:
@@ -299,10 +300,10 @@ class Session:
         # Kept: the creation time (regenerating must not extend absolute_lifetime), and the
         # user with the device's ref and generation (the save indexes the new id, so logout
         # everywhere and user_sessions find it, unless the user logged out everywhere since).
-        kept = {k: v for k, v in self._data.meta.items() if k in _KEPT_ON_REGENERATE}
+        kept = {k: v for k, v in self._record.meta.items() if k in _KEPT_ON_REGENERATE}
         self._new_identity(kept.get(USER))
         for key, value in kept.items():
-            self._data.set_meta(key, value)
+            self._record.set_meta(key, value)
         self.regenerate_token()
 
     async def invalidate(self) -> None:
@@ -355,7 +356,7 @@ class Session:
     def _lookup(self, key: str) -> Any:
         if key in self._values:
             try:
-                return self._data.value(key)
+                return self._record.value(key)
             except KeyError:
                 return _MISSING
         head, dot, rest = key.partition(".")
@@ -395,7 +396,7 @@ class Session:
             raise ValueError(f"Session keys starting with '__' are reserved: {key!r}")
         text = encode(key, value)
         self._values[key] = value
-        self._data.encoded_at_put(key, value, text)
+        self._record.encoded_at_put(key, value, text)
 
     def _remove(self, key: str) -> None:
         if key in self._values:
@@ -413,7 +414,7 @@ class Session:
         if which not in self._values:
             return []
         try:
-            keys = self._data.value(which)
+            keys = self._record.value(which)
         except KeyError:
             return []
         return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
