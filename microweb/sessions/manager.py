@@ -42,6 +42,7 @@ from .store import (
     SEEN,
     USER,
     USER_AGENT,
+    Change,
     SessionStore,
     is_valid_id,
 )
@@ -266,16 +267,14 @@ class SessionManager:
             if create and user is not None:  # a login or a regenerate: index the new id
                 saved = await self.store.save_signed_in(
                     state.id,
-                    changed,
-                    removed,
+                    Change(changed, removed),
                     user_id=user,
                     idle_s=self.idle_s,
                     index_s=2 * self.idle_s,
                 )
             else:
-                saved = await self.store.save(
-                    state.id, changed, removed, create=create, idle_s=self.idle_s
-                )
+                change = Change(changed, removed)
+                saved = await self.store.save(state.id, change, create=create, idle_s=self.idle_s)
         except self.store.unavailable_errors as exc:
             raise self._saving.unavailable(exc) from exc
         if not saved:

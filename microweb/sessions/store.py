@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
-from typing import ClassVar, TypeGuard
+from collections.abc import Sequence
+from typing import ClassVar, NamedTuple, TypeGuard
 
 __all__ = [
     "CREATED",
@@ -34,6 +34,7 @@ __all__ = [
     "SEEN",
     "USER",
     "USER_AGENT",
+    "Change",
     "SessionStore",
     "checked_id",
     "is_valid_id",
@@ -72,6 +73,14 @@ def checked_id(sid: str) -> str:
     return sid
 
 
+class Change(NamedTuple):
+    """What a save writes: the changed fields (name -> encoded value) and the names
+    of the removed ones."""
+
+    changed: dict[str, str]
+    removed: Sequence[str] = ()
+
+
 class SessionStore:
     """Base class of session stores. Subclass it and implement every method.
 
@@ -96,17 +105,9 @@ class SessionStore:
         seconds from now, or None when there is no live record."""
         raise NotImplementedError
 
-    async def save(
-        self,
-        sid: str,
-        changed: dict[str, str],
-        removed: Iterable[str],
-        *,
-        create: bool,
-        idle_s: float,
-    ) -> bool:
-        """Merge `changed` into the record of `sid` and delete the `removed`
-        fields, atomically, and set its idle expiry to `idle_s` seconds.
+    async def save(self, sid: str, change: Change, *, create: bool, idle_s: float) -> bool:
+        """Merge `change.changed` into the record of `sid` and delete the
+        `change.removed` fields, atomically, and set its idle expiry to `idle_s` seconds.
 
         Returns False, writing nothing, when the record does not exist and
         `create` is False; True otherwise.
@@ -123,23 +124,16 @@ class SessionStore:
         return new_id()
 
     async def save_signed_in(
-        self,
-        sid: str,
-        changed: dict[str, str],
-        removed: Iterable[str],
-        *,
-        user_id: str,
-        idle_s: float,
-        index_s: float,
+        self, sid: str, change: Change, *, user_id: str, idle_s: float, index_s: float
     ) -> bool:
         """Create the record of `sid`, signed in as `user_id`, and index it under that user
         for `index_s` seconds (a login, or a regenerate of a signed-in session).
 
         Returns False, writing nothing, when the user logged out everywhere since the
-        session was loaded (its `GENERATION` field, when `changed` carries one, is stale).
+        session was loaded (its `GENERATION` field, when the change carries one, is stale).
         Stores that can should do this atomically; this default saves, then indexes.
         """
-        if not await self.save(sid, changed, removed, create=True, idle_s=idle_s):
+        if not await self.save(sid, change, create=True, idle_s=idle_s):
             return False
         await self.index_user(user_id, sid, index_s)
         return True

@@ -16,12 +16,12 @@ Rules:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .store import SessionStore
+from .store import Change, SessionStore
 
 __all__ = ["CookieStore"]
 
@@ -56,15 +56,7 @@ class CookieStore(SessionStore):
     async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         return None
 
-    async def save(
-        self,
-        sid: str,
-        changed: dict[str, str],
-        removed: Iterable[str],
-        *,
-        create: bool,
-        idle_s: float,
-    ) -> bool:
+    async def save(self, sid: str, change: Change, *, create: bool, idle_s: float) -> bool:
         return True
 
     async def destroy(self, sid: str) -> None:

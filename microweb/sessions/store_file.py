@@ -24,10 +24,10 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from .store import SessionStore, checked_id, is_valid_id
+from .store import Change, SessionStore, checked_id, is_valid_id
 
 __all__ = ["FileStore"]
 
@@ -52,17 +52,9 @@ class FileStore(SessionStore):
             return None
         return await asyncio.to_thread(self._load, sid, idle_s)
 
-    async def save(
-        self,
-        sid: str,
-        changed: dict[str, str],
-        removed: Iterable[str],
-        *,
-        create: bool,
-        idle_s: float,
-    ) -> bool:
+    async def save(self, sid: str, change: Change, *, create: bool, idle_s: float) -> bool:
         saved = await asyncio.to_thread(
-            self._save, checked_id(sid), changed, list(removed), create, idle_s
+            self._save, checked_id(sid), change.changed, list(change.removed), create, idle_s
         )
         self._saves += 1
         if self._saves % self.cleanup_every == 0:

@@ -16,9 +16,8 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
 
-from .store import SessionStore
+from .store import Change, SessionStore
 
 __all__ = ["MemoryStore"]
 
@@ -53,22 +52,14 @@ class MemoryStore(SessionStore):
         self._refresh(entry, idle_s)
         return dict(entry.record)
 
-    async def save(
-        self,
-        sid: str,
-        changed: dict[str, str],
-        removed: Iterable[str],
-        *,
-        create: bool,
-        idle_s: float,
-    ) -> bool:
+    async def save(self, sid: str, change: Change, *, create: bool, idle_s: float) -> bool:
         entry = self._live(sid)
         if entry is None:
             if not create:
                 return False
             entry = self._entries[sid] = _Entry({}, 0.0)
-        entry.record.update(changed)
-        for key in removed:
+        entry.record.update(change.changed)
+        for key in change.removed:
             entry.record.pop(key, None)
         self._refresh(entry, idle_s)
         while len(self._entries) > self.max_sessions:

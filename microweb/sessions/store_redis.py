@@ -47,7 +47,7 @@ import asyncio
 import hashlib
 import logging
 import weakref
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable
 from typing import Any, ClassVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -62,6 +62,7 @@ from .store import (
     GENERATION,
     TAG_SEPARATOR,
     USER,
+    Change,
     SessionStore,
     checked_id,
     is_valid_id,
@@ -138,18 +139,10 @@ class RedisStore(SessionStore):
         items = [_text(x) for x in flat]
         return dict(zip(items[::2], items[1::2], strict=True))
 
-    async def save(
-        self,
-        sid: str,
-        changed: dict[str, str],
-        removed: Iterable[str],
-        *,
-        create: bool,
-        idle_s: float,
-    ) -> bool:
-        args = [_ms(idle_s), "1" if create else "0", *_changes(changed, removed)]
+    async def save(self, sid: str, change: Change, *, create: bool, idle_s: float) -> bool:
+        args = [_ms(idle_s), "1" if create else "0", *_arguments(change)]
         keys = [self.session_key(checked_id(sid))]
-        if create and USER in changed:  # signed in under an id outside the user's slot
+        if create and USER in change.changed:  # signed in under an id outside the user's slot
             return bool(int(await self._write(scripts.SAVE, keys, *args)))
         return bool(int(await self._eval(scripts.SAVE, keys, *args)))
 
@@ -157,23 +150,16 @@ class RedisStore(SessionStore):
         return new_id(None if user_id is None else self._tag(user_id))
 
     async def save_signed_in(
-        self,
-        sid: str,
-        changed: dict[str, str],
-        removed: Iterable[str],
-        *,
-        user_id: str,
-        idle_s: float,
-        index_s: float,
+        self, sid: str, change: Change, *, user_id: str, idle_s: float, index_s: float
     ) -> bool:
         index, generation = self._user_keys(user_id)
         if _tag_of(checked_id(sid)) != self._tag(user_id):  # not in the user's slot
             return await super().save_signed_in(
-                sid, changed, removed, user_id=user_id, idle_s=idle_s, index_s=index_s
+                sid, change, user_id=user_id, idle_s=idle_s, index_s=index_s
             )
         keys = [self.session_key(sid), index, generation]
-        expected = changed.get(GENERATION, "")
-        args = [_ms(idle_s), _ms(index_s), sid, expected, *_changes(changed, removed)]
+        expected = change.changed.get(GENERATION, "")
+        args = [_ms(idle_s), _ms(index_s), sid, expected, *_arguments(change)]
         return bool(int(await self._write(scripts.SAVE_SIGNED_IN, keys, *args)))
 
     async def destroy(self, sid: str) -> None:
@@ -367,10 +353,10 @@ def _tag_of(sid: str) -> str:
     return sid.partition(TAG_SEPARATOR)[2]
 
 
-def _changes(changed: dict[str, str], removed: Iterable[str]) -> list[str | int]:
+def _arguments(change: Change) -> list[str | int]:
     """A save's script arguments: n, n*(field, value), removed fields..."""
-    args: list[str | int] = [len(changed)]
-    for field, value in changed.items():
+    args: list[str | int] = [len(change.changed)]
+    for field, value in change.changed.items():
         args += (field, value)
-    args += removed
+    args += change.removed
     return args

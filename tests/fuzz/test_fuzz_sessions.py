@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from itsdangerous import Signer, URLSafeSerializer
 
 from microweb.sessions.record import Record
-from microweb.sessions.store import new_id
+from microweb.sessions.store import Change, new_id
 
 from .conftest import OTHER_SECRET, SECRET, FuzzEnv, Reply, Req, Sample, fuzz_settings, tick
 
@@ -327,7 +327,7 @@ def store_record(env: FuzzEnv, data: Any, record: dict[str, str]) -> tuple[str, 
         Path(store.directory, f"{sid}.json").write_bytes(garbage)
         return sample.cookie, token
     env.run(store.destroy(sid))
-    env.run(store.save(sid, record, [], create=True, idle_s=env.manager.idle_s))
+    env.run(store.save(sid, Change(record), create=True, idle_s=env.manager.idle_s))
     return sample.cookie, token
 
 
@@ -393,7 +393,7 @@ def _stored_session_read(record: dict[str, str], read: str) -> Any:
     async def scenario() -> Any:
         manager = SessionManager()
         sid = new_id()
-        await manager.store.save(sid, record, [], create=True, idle_s=60)
+        await manager.store.save(sid, Change(record), create=True, idle_s=60)
         session = await manager.load(sid)
         return getattr(session, read)()
 

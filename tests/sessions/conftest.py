@@ -89,9 +89,9 @@ class CountingStore:
         self.calls["load"] += 1
         return await super().load(sid, idle_s)  # type: ignore[misc]
 
-    async def save(self, sid: str, changed: Any, removed: Any, **kwargs: Any) -> Any:
+    async def save(self, sid: str, change: Any, **kwargs: Any) -> Any:
         self.calls["save"] += 1
-        return await super().save(sid, changed, removed, **kwargs)  # type: ignore[misc]
+        return await super().save(sid, change, **kwargs)  # type: ignore[misc]
 
     async def destroy(self, sid: str) -> None:
         self.calls["destroy"] += 1

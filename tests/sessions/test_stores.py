@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from microweb.sessions.manager import SessionManager
-from microweb.sessions.store import checked_id, new_id
+from microweb.sessions.store import Change, checked_id, new_id
 from microweb.sessions.store_cookie import CookieStore
 from microweb.sessions.store_file import FileStore
 from microweb.sessions.store_memory import MemoryStore
@@ -182,11 +182,11 @@ def test_memory_store_drops_expired_sessions_without_being_asked_for_them() -> N
     async def scenario() -> tuple[int, int, int]:
         store = MemoryStore()
         for _ in range(3):
-            await store.save(new_id(), {"n": "1"}, [], create=True, idle_s=0.2)
+            await store.save(new_id(), Change({"n": "1"}), create=True, idle_s=0.2)
         held = len(store)
         await asyncio.sleep(0.3)
         live = new_id()
-        await store.save(live, {"n": "2"}, [], create=True, idle_s=60)
+        await store.save(live, Change({"n": "2"}), create=True, idle_s=60)
         after_expiry = len(store)  # the three expired ones went on this access
         assert await store.load(live, 60) == {"n": "2"}
         return held, after_expiry, len(store)
@@ -219,7 +219,7 @@ def test_file_store_never_leaves_its_directory(tmp_path: Path) -> None:
         await store.open()
         assert await store.load("../victim", 60) is None
         with pytest.raises(ValueError, match="Invalid session id"):
-            await store.save("../victim", {"a": "2"}, [], create=True, idle_s=60)
+            await store.save("../victim", Change({"a": "2"}), create=True, idle_s=60)
         with pytest.raises(ValueError, match=r"Invalid session id: '\.\./victim'"):
             await store.index_user("ada", "../victim", 60)
         await store.destroy("../victim")
@@ -236,7 +236,7 @@ def test_file_store_creates_private_directory_and_files(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         await store.open()
-        await store.save(sid, {"a": "1"}, [], create=True, idle_s=60)
+        await store.save(sid, Change({"a": "1"}), create=True, idle_s=60)
 
     asyncio.run(scenario())
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
@@ -246,7 +246,7 @@ def test_file_store_creates_private_directory_and_files(tmp_path: Path) -> None:
 def test_file_store_cleans_up_expired_files_on_open(tmp_path: Path) -> None:
     directory = tmp_path / "sessions"
     sid = new_id()
-    asyncio.run(FileStore(directory).save(sid, {"a": "1"}, [], create=True, idle_s=60))
+    asyncio.run(FileStore(directory).save(sid, Change({"a": "1"}), create=True, idle_s=60))
     old = (directory / f"{sid}.json").stat().st_mtime - 120
     os.utime(directory / f"{sid}.json", (old, old))
     asyncio.run(FileStore(directory, idle_s=60).open())
@@ -257,7 +257,7 @@ def _save_many(directory: str, sid: str, worker: int) -> None:
     async def run() -> None:
         store = FileStore(directory)
         for i in range(30):
-            await store.save(sid, {f"w{worker}-{i}": "1"}, [], create=False, idle_s=60)
+            await store.save(sid, Change({f"w{worker}-{i}": "1"}), create=False, idle_s=60)
 
     asyncio.run(run())
 
@@ -265,7 +265,7 @@ def _save_many(directory: str, sid: str, worker: int) -> None:
 def test_file_store_merges_saves_from_several_processes(tmp_path: Path) -> None:
     directory = str(tmp_path / "sessions")
     sid = new_id()
-    asyncio.run(FileStore(directory).save(sid, {"base": "1"}, [], create=True, idle_s=60))
+    asyncio.run(FileStore(directory).save(sid, Change({"base": "1"}), create=True, idle_s=60))
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=_save_many, args=(directory, sid, w)) for w in range(3)]
     for process in workers:
