@@ -12,6 +12,7 @@ header, and what the answer sets comes back into the jar.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
@@ -39,9 +40,22 @@ class _LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     def close(self) -> None:
+        """Cancel what the app left running (as `asyncio.run` does), then stop the loop."""
+        if self.thread.is_alive():
+            done = asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self.loop)
+            with contextlib.suppress(Exception):
+                done.result(timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()
+
+
+async def _cancel_the_rest() -> None:
+    """Cancel every task of this loop but the caller, and wait for them to finish."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class TestClient:
