@@ -19,12 +19,11 @@ Rules:
 from __future__ import annotations
 
 import html
-import inspect
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .compose import Next, Route, call_route, to_response
+from .compose import Next, Route, awaited, call_route, to_response
 from .context import Context, NotFoundResponse
 from .exceptions import HTTPException
 from .header_values import scope_headers
@@ -55,14 +54,6 @@ def error_response(c: Context, status: int, message: str) -> Response:
     return c.text(message, status)
 
 
-async def _call_hook(hook: Callable[..., Any], *args: Any) -> Any:
-    """Call a user's `on_error` or `not_found` function, plain or async; its return value."""
-    result = hook(*args)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
 class Answers:
     """One app's error, 404 and 405 answers, and the user's handlers for them."""
 
@@ -80,7 +71,7 @@ class Answers:
         """The answer to `err`, raised while `c`'s request was handled."""
         if self.error_handler is not None:
             try:
-                response = await to_response(c, await _call_hook(self.error_handler, err, c))
+                response = await to_response(c, await awaited(self.error_handler(err, c)))
                 if response is not None:
                     return response
             except Exception as handler_err:
@@ -97,7 +88,7 @@ class Answers:
         """The answer to a request no route answers."""
         if self.not_found_handler is not None:
             try:
-                result = await _call_hook(self.not_found_handler, c)
+                result = await awaited(self.not_found_handler(c))
                 # A handler answering c.not_found() itself gets the default answer.
                 response = (
                     None if isinstance(result, NotFoundResponse) else await to_response(c, result)
@@ -138,7 +129,7 @@ def with_error_handler(route: Route, handler: ErrorHandler) -> Callable[..., Any
         try:
             return await call_route(route, c, next)
         except Exception as err:
-            return await _call_hook(handler, err, c)
+            return await awaited(handler(err, c))
 
     if not route.takes_next:
 

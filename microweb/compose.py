@@ -34,6 +34,7 @@ __all__ = [
     "Middleware",
     "Next",
     "Route",
+    "awaited",
     "call_route",
     "compose",
     "create_middleware",
@@ -43,6 +44,16 @@ __all__ = [
 ]
 
 Next = Callable[[], Awaitable[None]]
+
+
+async def awaited(value: Any) -> Any:
+    """`value`, awaited first when it is awaitable: what a user's function returns when
+    it may be plain or async (a hook, a check, a condition)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _MARK = "__microweb_middleware__"

@@ -14,11 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Next, create_middleware
+from ..compose import Next, awaited, create_middleware
 from ..exceptions import UnauthorizedError
 
 if TYPE_CHECKING:
@@ -62,10 +61,7 @@ def basic_auth(
         if matched:
             return True
         if verify is not None:
-            result = verify(name, secret, c)
-            if inspect.isawaitable(result):
-                result = await result
-            return bool(result)
+            return bool(await awaited(verify(name, secret, c)))
         return False
 
     @create_middleware

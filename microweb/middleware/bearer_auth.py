@@ -13,12 +13,11 @@ Rules:
 from __future__ import annotations
 
 import hmac
-import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Next, create_middleware
+from ..compose import Next, awaited, create_middleware
 from ..exceptions import HTTPException, UnauthorizedError
 
 if TYPE_CHECKING:
@@ -63,10 +62,7 @@ def bearer_auth(
         if matched:
             return True
         if verify is not None:
-            result = verify(given, c)
-            if inspect.isawaitable(result):
-                result = await result
-            return bool(result)
+            return bool(await awaited(verify(given, c)))
         return False
 
     @create_middleware

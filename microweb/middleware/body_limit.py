@@ -15,11 +15,10 @@ Rules:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Next, create_middleware
+from ..compose import Next, awaited, create_middleware
 from ..exceptions import HTTPException
 
 if TYPE_CHECKING:
@@ -42,8 +41,7 @@ def body_limit(
         except HTTPException as err:
             if err.status != 413 or on_error is None:
                 raise
-            result = on_error(c)
-            return await result if inspect.isawaitable(result) else result
+            return await awaited(on_error(c))
         await next()
         return None
 

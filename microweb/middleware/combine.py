@@ -19,11 +19,10 @@ Rules:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Next, Route, call_route, create_middleware, to_response
+from ..compose import Next, Route, awaited, call_route, create_middleware, to_response
 from ..exceptions import ForbiddenError
 from ..router import METHOD_ALL
 from ..router.trie import TrieRouter
@@ -50,9 +49,7 @@ def _entries(items: tuple[Callable[..., Any], ...], who: str) -> list[Route]:
 
 async def _run(entry: Route, c: Context, next: Next) -> bool:
     """Run one item; False when it was a condition that returned False."""
-    result = await call_route(entry, c, next)
-    if inspect.isawaitable(result):
-        result = await result
+    result = await awaited(await call_route(entry, c, next))
     if result is True or result is False:
         if result and not entry.takes_next:
             await next()
@@ -137,9 +134,7 @@ def unless(
             skip = bool(router.match(c.req.method, c.req.path)[0])
         else:
             assert predicate is not None
-            skip = predicate(c)
-            if inspect.isawaitable(skip):
-                skip = await skip
+            skip = await awaited(predicate(c))
         if skip:
             await next()
         else:
