@@ -35,7 +35,6 @@ from redis.exceptions import (
     ConnectionError,
     MovedError,
     ReadOnlyError,
-    ResponseError,
     TimeoutError,
     TryAgainError,
 )
@@ -141,23 +140,26 @@ class ClusterPipeline:
             await asyncio.shield(task)
 
     async def _ask_for_map(self) -> None:
-        """Read the slot map from the first node that answers."""
+        """Read the slot map from the first node that answers, asking them all at once (a
+        paused node must not hold the others' answers up)."""
         known = list(dict.fromkeys(a for a in self._slots if a is not None))
-        candidates = list(dict.fromkeys([*known, *self.target.nodes]))
+        asks = {
+            asyncio.ensure_future(self.pipeline(address).execute("CLUSTER", "SLOTS")): address
+            for address in dict.fromkeys([*known, *self.target.nodes])
+        }
         errors = []
-        for address in candidates:
-            try:
-                reply = await self.pipeline(address).execute("CLUSTER", "SLOTS")
-            except (ConnectionError, TimeoutError, ResponseError) as exc:
-                errors.append(f"{address[0]}:{address[1]}: {exc}")
-                continue
-            slots: list[_Address | None] = [None] * SLOTS
-            for start, end, primary, *_ in reply:
-                host = _text(primary[0]) or address[0]
-                owner = (host, int(primary[1]))
-                slots[int(start) : int(end) + 1] = [owner] * (int(end) - int(start) + 1)
-            self._slots = slots
-            return
+        pending = set(asks)
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for ask in done:
+                failed = ask.exception()
+                if failed is None:
+                    for other in pending:
+                        other.cancel()
+                    self._slots = _slot_map(ask.result(), asks[ask])
+                    return
+                host, port = asks[ask]
+                errors.append(f"{host}:{port}: {failed}")
         raise ConnectionError("No Redis Cluster node answered: " + "; ".join(errors))
 
 
@@ -171,6 +173,15 @@ def _slot(args: tuple[Any, ...]) -> int | None:
     if key is None:
         return None
     return key_slot(key.encode() if isinstance(key, str) else key)
+
+
+def _slot_map(reply: Any, asked: _Address) -> list[_Address | None]:
+    """The owner of each slot, from a CLUSTER SLOTS reply (an empty host is the node asked)."""
+    slots: list[_Address | None] = [None] * SLOTS
+    for start, end, primary, *_ in reply:
+        owner = (_text(primary[0]) or asked[0], int(primary[1]))
+        slots[int(start) : int(end) + 1] = [owner] * (int(end) - int(start) + 1)
+    return slots
 
 
 def _text(value: str | bytes) -> str:
