@@ -19,7 +19,8 @@ Rules:
   one wait for it.
 - The key of a command is its first argument, or for EVAL/EVALSHA the first
   key it declares; a command without one (PING) goes to any primary. WAIT has
-  no key: `pipeline_for(key)` gives the primary's `AutoPipeline` to send it on.
+  no key: `execute_tracked` returns the primary's `AutoPipeline` and the
+  connection a write went out on, to send the WAIT on that connection.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ class ClusterPipeline:
 
     async def execute(self, *args: Any) -> Any:
         """Send one command to its key's primary and return the reply; see the rules."""
+        return (await self.execute_tracked(*args))[0]
+
+    async def execute_tracked(self, *args: Any) -> tuple[Any, AutoPipeline, object]:
+        """`execute`, also returning the primary's pipeline and the connection the command
+        went out on (for a WAIT on that same connection)."""
         slot = _slot(args)
         backoff = Backoff(self.retry_for)
         asking: _Address | None = None
@@ -72,8 +78,8 @@ class ClusterPipeline:
             try:
                 if asking is not None:
                     node, asking = self.pipeline(asking), None
-                    return await node.execute_after(("ASKING",), args)
-                return await self.pipeline(await self._address(slot)).execute(*args)
+                    return await node.execute_after_tracked(("ASKING",), args)
+                return await self.pipeline(await self._address(slot)).execute_tracked(*args)
             except MovedError as moved:  # the slot has a new owner
                 self._slots[moved.slot_id] = (moved.host, moved.port)
                 self._refresh_soon()
@@ -84,13 +90,6 @@ class ClusterPipeline:
                 if not await backoff.wait():
                     raise
         raise ClusterDownError(f"Redis Cluster redirected a command {_MAX_REDIRECTS} times")
-
-    def pipeline_for(self, key: str) -> AutoPipeline:
-        """The `AutoPipeline` of `key`'s primary, as the map stands."""
-        address = self._slots[key_slot(key.encode())]
-        if address is None:
-            raise ClusterDownError(f"No known Redis Cluster primary serves {key!r} yet")
-        return self.pipeline(address)
 
     def pipeline(self, address: _Address) -> AutoPipeline:
         node = self._nodes.get(address)

@@ -22,7 +22,11 @@ Rules:
   belongs to the loop that opened it), so several loops, in several threads,
   may share one pipeline.
 - Blocking commands (BLPOP, WAIT, ...) would hold up everyone behind them on
-  the shared connection; the session store sends none.
+  the shared connection; the session store sends only WAIT, one per round.
+- `execute_tracked` also returns the connection (an opaque token) a command
+  went out on, and `execute_on` sends a command on that connection only, or
+  fails with `ConnectionError` when it is gone: WAIT counts the writes of its
+  own connection, so it must never land on a new one.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ class _Link:
     """One open connection, the commands sent on it (oldest first, with the
     loop time each was sent) and its reader task."""
 
-    __slots__ = ("broken", "connection", "in_flight", "reader", "watchdog")
+    __slots__ = ("__weakref__", "broken", "connection", "in_flight", "reader", "watchdog")
 
     def __init__(self, connection: AbstractConnection) -> None:
         self.connection = connection
@@ -59,11 +63,22 @@ class _Link:
         self.broken = False
 
 
+class _Tracked(asyncio.Future[Any]):
+    """A command's future that notes the connection it went out on (`link`); with `on`
+    set, it may go out on that connection only."""
+
+    link: _Link | None = None
+    on: _Link | None = None
+
+
+_GONE = "The Redis connection that made the writes is gone; nothing can wait for them"
+
+
 class _LoopState:
     """What one event loop uses: its queue, its writer task, its connection and
     the tasks closing its broken connections."""
 
-    __slots__ = ("closing", "link", "loop", "queue", "writer")
+    __slots__ = ("closing", "link", "loop", "queue", "tracked", "writer")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -71,6 +86,7 @@ class _LoopState:
         self.writer: asyncio.Task[None] | None = None
         self.link: _Link | None = None
         self.closing: set[asyncio.Task[None]] = set()
+        self.tracked = 0  # tracked commands queued
 
 
 class AutoPipeline:
@@ -98,10 +114,27 @@ class AutoPipeline:
         except ConnectionError:  # the connection broke: once more, on a new one
             return await self._submit(args)
 
-    async def execute_once(self, *args: Any) -> Any:
-        """`execute` without the second attempt, for a command whose meaning depends on
-        the connection (WAIT counts the writes made on its own connection)."""
-        return await self._submit(args)
+    async def execute_tracked(self, *args: Any) -> tuple[Any, AutoPipeline, object]:
+        """`execute`, also returning this pipeline and the connection the command went
+        out on (for `execute_on`)."""
+        try:
+            return await self._tracked(args)
+        except ConnectionError:
+            return await self._tracked(args)
+
+    async def execute_on(self, connection: object, *args: Any) -> Any:
+        """Send a command on `connection` (from `execute_tracked`) and return its reply;
+        `ConnectionError` when that connection is gone, without sending it elsewhere."""
+        future = _Tracked(loop=asyncio.get_running_loop())
+        future.on = connection if isinstance(connection, _Link) else None
+        if future.on is None or future.on.broken:
+            raise ConnectionError(_GONE)
+        return await self._submit(args, future)
+
+    async def _tracked(self, args: tuple[Any, ...]) -> tuple[Any, AutoPipeline, object]:
+        future = _Tracked(loop=asyncio.get_running_loop())
+        reply = await self._submit(args, future)
+        return reply, self, future.link
 
     async def execute_after(self, first: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
         """Send `first`, then the command `args` right behind it on the same connection
@@ -111,19 +144,30 @@ class AutoPipeline:
         except ConnectionError:
             return await self._submit_pair(first, args)
 
+    async def execute_after_tracked(
+        self, first: tuple[Any, ...], args: tuple[Any, ...]
+    ) -> tuple[Any, AutoPipeline, object]:
+        """`execute_after`, also returning this pipeline and the connection used."""
+        try:
+            return await self._submit_pair_tracked(first, args)
+        except ConnectionError:
+            return await self._submit_pair_tracked(first, args)
+
     async def _submit_pair(self, first: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
+        return (await self._submit_pair_tracked(first, args))[0]
+
+    async def _submit_pair_tracked(
+        self, first: tuple[Any, ...], args: tuple[Any, ...]
+    ) -> tuple[Any, AutoPipeline, object]:
         # Queued in one step, so one batch carries them, adjacent and in order.
+        second = _Tracked(loop=asyncio.get_running_loop())
         replies = await asyncio.gather(
-            self._submit(first), self._submit(args), return_exceptions=True
+            self._submit(first), self._submit(args, second), return_exceptions=True
         )
         for reply in replies:
             if isinstance(reply, BaseException):
                 raise reply
-        return replies[1]
-
-    def pipeline_for(self, key: str) -> AutoPipeline:
-        """The pipeline a command on `key` goes through: this one (one server)."""
-        return self
+        return replies[1], self, second.link
 
     async def close(self) -> None:
         """Fail whatever this event loop has queued and close its connection
@@ -149,9 +193,15 @@ class AutoPipeline:
             state = self._states[loop] = _LoopState(loop)
         return state
 
-    def _submit(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+    def _submit(
+        self, args: tuple[Any, ...], tracked: _Tracked | None = None
+    ) -> asyncio.Future[Any]:
         state = self._state()
-        future = state.loop.create_future()
+        if tracked is None:
+            future = state.loop.create_future()
+        else:
+            future = tracked
+            state.tracked += 1
         state.queue.append((args, future))
         if state.writer is None:
             state.writer = state.loop.create_task(self._write(state))
@@ -168,6 +218,9 @@ class AutoPipeline:
                     _fail(queued, _connection_error(exc))
                     return
                 batch, state.queue = state.queue, []
+                if state.tracked:
+                    state.tracked = 0
+                    _note_link(batch, link)
                 batch = [(args, future) for args, future in batch if not future.done()]
                 if not batch:
                     continue
@@ -286,6 +339,16 @@ def node_url(target: RedisTarget, address: tuple[str, int], db: int = 0) -> str:
         auth = f"{quote(target.username or '', safe='')}:{quote(target.password, safe='')}@"
     host = f"[{address[0]}]" if ":" in address[0] else address[0]
     return f"{scheme}://{auth}{host}:{address[1]}/{db}"
+
+
+def _note_link(batch: list[_Command], link: _Link) -> None:
+    """Tell the tracked commands of `batch` the connection they go out on; fail those
+    bound to another one."""
+    for _, future in batch:
+        if isinstance(future, _Tracked) and not future.done():
+            if future.on is not None and future.on is not link:
+                future.set_exception(ConnectionError(_GONE))
+            future.link = link
 
 
 def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:

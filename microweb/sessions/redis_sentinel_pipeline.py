@@ -59,10 +59,15 @@ class SentinelPipeline:
 
     async def execute(self, *args: Any) -> Any:
         """Send one command to the primary and return the reply; see the rules."""
+        return (await self.execute_tracked(*args))[0]
+
+    async def execute_tracked(self, *args: Any) -> tuple[Any, AutoPipeline, object]:
+        """`execute`, also returning the primary's pipeline and the connection the command
+        went out on (for a WAIT on that same connection)."""
         backoff = Backoff(self.retry_for)
         while True:
             try:
-                return await (await self._primary()).execute(*args)
+                return await (await self._primary()).execute_tracked(*args)
             except _RETRIED:
                 pass
             except ResponseError as exc:
@@ -71,12 +76,6 @@ class SentinelPipeline:
             self._asked_at = 0.0  # ask the Sentinels before the next attempt
             if not await backoff.wait():
                 raise
-
-    def pipeline_for(self, key: str) -> AutoPipeline:
-        """The `AutoPipeline` of the primary (every key is there)."""
-        if self._node is None:
-            raise ConnectionError("The Sentinels have not named a primary yet")
-        return self._node
 
     async def close(self) -> None:
         """Close this event loop's connection to the primary."""

@@ -113,10 +113,8 @@ class RedisStore(SessionStore):
         self.wait_ms = max(1, round(wait_timeout * 1000))
         self._client: Any = client
         self._target = target
-        # A loop's shared WAITs, per primary (see `_shared_wait`).
-        self._waits: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[AutoPipeline, _Waits]
-        ] = weakref.WeakKeyDictionary()
+        # The shared WAITs of each connection that made durable writes (`_shared_wait`).
+        self._waits: weakref.WeakKeyDictionary[object, _Waits] = weakref.WeakKeyDictionary()
         self._pipeline: AutoPipeline | ClusterPipeline | SentinelPipeline | None = None
 
     async def open(self) -> None:
@@ -238,6 +236,10 @@ class RedisStore(SessionStore):
         of concurrent requests on this store's own connections."""
         if self._client is not None:
             return self._client_run(*args)
+        return self._own_pipeline().execute(*args)
+
+    def _own_pipeline(self) -> AutoPipeline | ClusterPipeline | SentinelPipeline:
+        """This store's batched connections, made on first use for the URL's topology."""
         if self._pipeline is None:
             if self._target.kind == "cluster":
                 self._pipeline = ClusterPipeline(self._target)
@@ -245,7 +247,7 @@ class RedisStore(SessionStore):
                 self._pipeline = SentinelPipeline(self._target)
             else:
                 self._pipeline = AutoPipeline(self.url)
-        return self._pipeline.execute(*args)
+        return self._pipeline
 
     async def _client_run(self, *args: Any) -> Any:
         try:
@@ -271,9 +273,8 @@ class RedisStore(SessionStore):
         """Run `command` (on `key`), then WAIT for one replica on the same connection."""
         wait = ("WAIT", 1, self.wait_ms)
         if self._client is None:
-            result = await self._run(*command)
-            assert self._pipeline is not None  # made by _run
-            acked = await self._shared_wait(self._pipeline.pipeline_for(key))
+            result, node, connection = await self._own_pipeline().execute_tracked(*command)
+            acked = await self._shared_wait(node, connection)
         else:
             try:
                 result, acked = await self._on_one_connection(key, command, wait)
@@ -285,29 +286,31 @@ class RedisStore(SessionStore):
             raise NotDurable(f"no Redis replica acknowledged the write within {self.wait_ms} ms")
         return result
 
-    async def _shared_wait(self, node: AutoPipeline) -> Any:
-        """WAIT for the writes this loop's connection to `node` made so far, sharing one
-        WAIT among every durable write that completed before it is sent.
+    async def _shared_wait(self, node: AutoPipeline, connection: object) -> Any:
+        """WAIT for the writes `connection` (of `node`) made so far, sharing one WAIT among
+        every durable write that completed on it before the WAIT is sent.
 
-        The connection is one per loop and ordered, so a WAIT sent after a write's reply
-        counts that write. WAIT blocks the connection until a replica answers: one WAIT
-        per round, not one per login, keeps the other requests moving.
+        A connection's commands are answered in order, so a WAIT sent after a write's
+        reply counts that write; it goes on that connection or nowhere (on a new one it
+        would count no write at all). WAIT blocks the connection until a replica
+        answers: one WAIT per round, not one per login, keeps the other requests moving.
         """
-        by_node = self._waits.setdefault(asyncio.get_running_loop(), {})
-        waits = by_node.get(node)
+        if connection is None:
+            raise RedisConnectionError("The connection of a durable write is not known")
+        waits = self._waits.get(connection)
         if waits is None:
-            waits = by_node[node] = _Waits()
+            waits = self._waits[connection] = _Waits()
         if waits.next is None:
-            waits.next = asyncio.get_running_loop().create_task(self._wait_after(node, waits))
+            task = self._wait_after(node, connection, waits)
+            waits.next = asyncio.get_running_loop().create_task(task)
         return await asyncio.shield(waits.next)
 
-    async def _wait_after(self, node: AutoPipeline, waits: _Waits) -> Any:
+    async def _wait_after(self, node: AutoPipeline, connection: object, waits: _Waits) -> Any:
         if waits.running is not None:
             await asyncio.wait([waits.running])
         # From here on, new durable writes join the next round.
         waits.running, waits.next = waits.next, None
-        # Never tried again on a new connection: there WAIT would count no write at all.
-        return await node.execute_once("WAIT", 1, self.wait_ms)
+        return await node.execute_on(connection, "WAIT", 1, self.wait_ms)
 
     async def _on_one_connection(
         self, key: str, command: tuple[Any, ...], wait: tuple[Any, ...]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from microweb import MicroWeb, login, logout, session
 from microweb.sessions.store_redis import RedisStore
@@ -121,3 +123,33 @@ def test_a_prefix_with_braces_is_refused() -> None:
 def test_malformed_urls_are_refused_at_startup(url: str) -> None:
     with pytest.raises(ValueError):
         session(driver="redis", url=url)
+
+
+def test_a_wait_never_goes_on_a_new_connection(redis_url: str) -> None:
+    """WAIT counts the writes of its own connection: once the connection that wrote is
+    gone, waiting for its writes fails instead of asking a new connection, which would
+    confirm at once writes it never made."""
+    from redis.exceptions import ConnectionError
+
+    from microweb.sessions.redis_pipeline import AutoPipeline
+
+    async def scenario() -> tuple[Any, str]:
+        pipeline = AutoPipeline(redis_url)
+        client_id, _, connection = await pipeline.execute_tracked("CLIENT", "ID")
+        assert await pipeline.execute_on(connection, "WAIT", 0, 10) == 0  # still there
+        killer = redis.Redis.from_url(redis_url)
+        killer.execute_command("CLIENT KILL ID", client_id)
+        killer.close()
+        await asyncio.sleep(0.2)  # the reader sees the connection close
+        assert await pipeline.execute("PING")  # a new connection serves other commands
+        try:
+            await pipeline.execute_on(connection, "WAIT", 0, 10)
+        except ConnectionError as exc:
+            return None, str(exc)
+        finally:
+            await pipeline.close()
+        return "answered", ""
+
+    answered, message = asyncio.run(scenario())
+    assert answered is None
+    assert "gone" in message
