@@ -21,10 +21,11 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from microweb import MicroWeb, login, logout, session
+from microweb import MicroWeb
 from microweb.sessions.store_redis import RedisStore
 from microweb.testing import TestResponse, call_app
 
+from ..apps.login_app import login_app
 from ..conftest import no_redis
 from ..redis_topologies import Cluster, Sentinels
 
@@ -34,28 +35,7 @@ USERS = [f"user{i}" for i in range(24)]
 
 
 def make_app(url: str) -> MicroWeb:
-    app = MicroWeb()
-    app.use(session(driver="redis", url=url, durable=True, durable_timeout=2.0))
-
-    @app.post("/login/:user")
-    async def do_login(c):  # type: ignore[no-untyped-def]
-        await login(c, c.req.param("user"))
-        return "in"
-
-    @app.post("/logout")
-    async def do_logout(c):  # type: ignore[no-untyped-def]
-        await logout(c)
-        return "out"
-
-    @app.post("/visit")
-    async def visit(c):  # type: ignore[no-untyped-def]
-        return {"user": c.get("session").get("user_id"), "n": c.get("session").increment("n")}
-
-    @app.get("/me")
-    async def me(c):  # type: ignore[no-untyped-def]
-        return {"user": c.get("session").get("user_id")}
-
-    return app
+    return login_app(driver="redis", url=url, durable=True, durable_timeout=2.0)
 
 
 def cookie_of(response: TestResponse) -> str:

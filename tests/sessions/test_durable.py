@@ -10,37 +10,17 @@ from typing import Any
 import pytest
 import redis
 
-from microweb import MicroWeb, login, logout, session
+from microweb import MicroWeb, session
 from microweb.sessions.store_redis import RedisStore
 from microweb.testing import TestClient
 
+from ..apps.login_app import login_app
 from ..conftest import no_redis
 from ..redis_topologies import Node, Replicated, free_port
 
 
 def make_app(**options: Any) -> MicroWeb:
-    app = MicroWeb()
-    app.use(session(durable=True, **options))
-
-    @app.post("/login/:user")
-    async def do_login(c):  # type: ignore[no-untyped-def]
-        await login(c, c.req.param("user"))
-        return "in"
-
-    @app.post("/logout")
-    async def do_logout(c):  # type: ignore[no-untyped-def]
-        await logout(c, everywhere=True)
-        return "out"
-
-    @app.post("/visit")
-    async def visit(c):  # type: ignore[no-untyped-def]
-        return {"visits": c.get("session").increment("visits")}
-
-    @app.get("/me")
-    async def me(c):  # type: ignore[no-untyped-def]
-        return {"user": c.get("session").get("user_id")}
-
-    return app
+    return login_app(everywhere=True, durable=True, **options)
 
 
 @pytest.fixture

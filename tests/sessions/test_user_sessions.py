@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from microweb import MicroWeb, login, logout, session, user_sessions
+from microweb import MicroWeb, logout, user_sessions
 from microweb.testing import TestClient
 
+from ..apps.login_app import login_app
 from .conftest import REDIS_URL_FIXTURES, SERVER_DRIVERS
 
 
@@ -27,13 +28,7 @@ def options(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
 
 
 def make_app(**options: Any) -> MicroWeb:
-    app = MicroWeb()
-    app.use(session(**options))
-
-    @app.post("/login/:user")
-    async def do_login(c):  # type: ignore[no-untyped-def]
-        await login(c, c.req.param("user"))
-        return "in"
+    app = login_app(**options)
 
     @app.get("/sessions")
     async def listing(c):  # type: ignore[no-untyped-def]
@@ -50,10 +45,6 @@ def make_app(**options: Any) -> MicroWeb:
     async def revoke(c):  # type: ignore[no-untyped-def]
         await logout(c, session=c.req.param("ref"))
         return "done"
-
-    @app.get("/me")
-    async def me(c):  # type: ignore[no-untyped-def]
-        return {"user": c.get("session").get("user_id")}
 
     return app
 
