@@ -93,6 +93,21 @@ def check_answers(answers: list[tuple[float, float, int]], fault_at: float) -> N
     assert slowest < 30, "a request hung through the failover"
 
 
+async def logins(app: MicroWeb, stop_at: float) -> dict[str, str]:
+    """New users logging in until `stop_at`: the cookie of each confirmed (200) login."""
+    confirmed: dict[str, str] = {}
+    n = 0
+    while time.monotonic() < stop_at:
+        n += 1
+        response = await request(app, "POST", f"/login/late{n}")
+        if response.status_code == 200:
+            confirmed[f"late{n}"] = cookie_of(response)
+        else:
+            assert response.status_code == 503, response.text
+        await asyncio.sleep(0.05)
+    return confirmed
+
+
 async def still_logged_in(app: MicroWeb, cookies: dict[str, str]) -> None:
     for user, cookie in cookies.items():
         response = await request(app, "GET", "/me", cookie)
@@ -145,6 +160,35 @@ def test_sigkill_of_a_cluster_primary_loses_no_confirmed_login(cluster: Cluster)
     asyncio.run(scenario())
 
 
+def test_a_paused_cluster_primary_loses_no_confirmed_login(cluster: Cluster) -> None:
+    """SIGSTOP a cluster primary: its replica is elected, and the old primary, woken up,
+    rejoins as a replica. Durable logins it could not confirm were refused (503), so
+    every confirmed one, before, during or after the pause, stays."""
+    app = make_app(cluster.url)
+    zombie = primaries(cluster)[0]
+
+    async def scenario() -> None:
+        cookies = await log_everyone_in(app)
+        loading = asyncio.ensure_future(load(app, cookies, 16.0))
+        late = asyncio.ensure_future(logins(app, time.monotonic() + 16.0))
+        await asyncio.sleep(1.0)
+        fault_at = time.monotonic()
+        os.kill(zombie.process.pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(6.0)  # node timeout 2 s, then the election
+        finally:
+            os.kill(zombie.process.pid, signal.SIGCONT)
+        check_answers(await loading, fault_at)
+        confirmed = await late
+        print(f"{len(confirmed)} logins confirmed while the primary was paused or after")
+        assert confirmed
+        assert zombie.client.info("replication")["role"] == "slave"
+        await still_logged_in(app, cookies)
+        await still_logged_in(app, confirmed)
+
+    asyncio.run(scenario())
+
+
 def test_manual_cluster_failover_on_each_shard(cluster: Cluster) -> None:
     app = make_app(cluster.url)
 
@@ -193,25 +237,11 @@ def test_a_paused_sentinel_primary_loses_no_confirmed_login(sentinels: Sentinels
     app = make_app(sentinels.url)
     zombie = sentinels.data.primary
 
-    async def logins(stop_at: float) -> dict[str, str]:
-        """New users logging in throughout: the cookie of each confirmed (200) login."""
-        confirmed: dict[str, str] = {}
-        n = 0
-        while time.monotonic() < stop_at:
-            n += 1
-            response = await request(app, "POST", f"/login/late{n}")
-            if response.status_code == 200:
-                confirmed[f"late{n}"] = cookie_of(response)
-            else:
-                assert response.status_code == 503, response.text
-            await asyncio.sleep(0.05)
-        return confirmed
-
     async def scenario() -> None:
         cookies = await log_everyone_in(app)
         before = sentinels.primary_port()
         loading = asyncio.ensure_future(load(app, cookies, 16.0))
-        late = asyncio.ensure_future(logins(time.monotonic() + 16.0))
+        late = asyncio.ensure_future(logins(app, time.monotonic() + 16.0))
         await asyncio.sleep(1.0)
         fault_at = time.monotonic()
         os.kill(zombie.process.pid, signal.SIGSTOP)
