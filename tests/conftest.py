@@ -25,6 +25,8 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -135,30 +137,27 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
         client.close()
 
 
-def _need_redis_binaries() -> None:
+def _topology_url(kind: Any, directory: Path) -> Iterator[str]:
+    """Start a Redis topology of `kind` (Cluster, Sentinels) in `directory`, yield its URL,
+    stop it after."""
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
         no_redis("redis-server and redis-cli are needed to start a Redis Cluster or Sentinels")
+    topology = kind(directory)
+    try:
+        yield topology.url
+    finally:
+        topology.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from .redis_topologies import Cluster
 
-    _need_redis_binaries()
-    cluster = Cluster(tmp_path_factory.mktemp("cluster"))
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
+    yield from _topology_url(Cluster, tmp_path_factory.mktemp("cluster"))
 
 
 @pytest.fixture(scope="session")
 def redis_sentinel_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from .redis_topologies import Sentinels
 
-    _need_redis_binaries()
-    sentinels = Sentinels(tmp_path_factory.mktemp("sentinel"))
-    try:
-        yield sentinels.url
-    finally:
-        sentinels.stop()
+    yield from _topology_url(Sentinels, tmp_path_factory.mktemp("sentinel"))

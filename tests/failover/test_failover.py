@@ -114,6 +114,28 @@ async def still_logged_in(app: MicroWeb, cookies: dict[str, str]) -> None:
         assert response.json() == {"user": user}, f"{user}'s confirmed login was lost"
 
 
+async def pause_under_load(app: MicroWeb, zombie: Any) -> None:
+    """SIGSTOP `zombie` (a primary) for 6 s while every user sends requests and new users
+    log in; then only 200s and 503s in the window, and every login confirmed before,
+    during or after the pause still there."""
+    cookies = await log_everyone_in(app)
+    loading = asyncio.ensure_future(load(app, cookies, 16.0))
+    late = asyncio.ensure_future(logins(app, time.monotonic() + 16.0))
+    await asyncio.sleep(1.0)
+    fault_at = time.monotonic()
+    os.kill(zombie.process.pid, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(6.0)  # the fault is seen (1-2 s), then the election
+    finally:
+        os.kill(zombie.process.pid, signal.SIGCONT)
+    check_answers(await loading, fault_at)
+    confirmed = await late
+    print(f"{len(confirmed)} logins confirmed while the primary was paused or after")
+    assert confirmed
+    await still_logged_in(app, cookies)
+    await still_logged_in(app, confirmed)
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     try:
@@ -164,29 +186,9 @@ def test_a_paused_cluster_primary_loses_no_confirmed_login(cluster: Cluster) -> 
     """SIGSTOP a cluster primary: its replica is elected, and the old primary, woken up,
     rejoins as a replica. Durable logins it could not confirm were refused (503), so
     every confirmed one, before, during or after the pause, stays."""
-    app = make_app(cluster.url)
     zombie = primaries(cluster)[0]
-
-    async def scenario() -> None:
-        cookies = await log_everyone_in(app)
-        loading = asyncio.ensure_future(load(app, cookies, 16.0))
-        late = asyncio.ensure_future(logins(app, time.monotonic() + 16.0))
-        await asyncio.sleep(1.0)
-        fault_at = time.monotonic()
-        os.kill(zombie.process.pid, signal.SIGSTOP)
-        try:
-            await asyncio.sleep(6.0)  # node timeout 2 s, then the election
-        finally:
-            os.kill(zombie.process.pid, signal.SIGCONT)
-        check_answers(await loading, fault_at)
-        confirmed = await late
-        print(f"{len(confirmed)} logins confirmed while the primary was paused or after")
-        assert confirmed
-        assert zombie.client.info("replication")["role"] == "slave"
-        await still_logged_in(app, cookies)
-        await still_logged_in(app, confirmed)
-
-    asyncio.run(scenario())
+    asyncio.run(pause_under_load(make_app(cluster.url), zombie))
+    assert zombie.client.info("replication")["role"] == "slave"
 
 
 def test_manual_cluster_failover_on_each_shard(cluster: Cluster) -> None:
@@ -234,30 +236,9 @@ def test_a_paused_sentinel_primary_loses_no_confirmed_login(sentinels: Sentinels
     """SIGSTOP the primary (a "zombie"): the Sentinels promote a replica, then it wakes up,
     still believing it is the primary, and is demoted. A durable login it took while
     paused is never confirmed, so every confirmed one, before or during the pause, stays."""
-    app = make_app(sentinels.url)
-    zombie = sentinels.data.primary
-
-    async def scenario() -> None:
-        cookies = await log_everyone_in(app)
-        before = sentinels.primary_port()
-        loading = asyncio.ensure_future(load(app, cookies, 16.0))
-        late = asyncio.ensure_future(logins(app, time.monotonic() + 16.0))
-        await asyncio.sleep(1.0)
-        fault_at = time.monotonic()
-        os.kill(zombie.process.pid, signal.SIGSTOP)
-        try:
-            await asyncio.sleep(6.0)  # Sentinel: 1 s to call it down, then the election
-        finally:
-            os.kill(zombie.process.pid, signal.SIGCONT)
-        check_answers(await loading, fault_at)
-        confirmed = await late
-        assert sentinels.primary_port() != before
-        print(f"{len(confirmed)} logins confirmed while the primary was paused or after")
-        assert confirmed
-        await still_logged_in(app, cookies)
-        await still_logged_in(app, confirmed)
-
-    asyncio.run(scenario())
+    before = sentinels.primary_port()
+    asyncio.run(pause_under_load(make_app(sentinels.url), sentinels.data.primary))
+    assert sentinels.primary_port() != before
 
 
 def session_slot(cookie: str) -> int:
