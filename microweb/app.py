@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar, overload
 
 from .answers import Answers, ErrorHandler, NotFoundHandler, with_error_handler
@@ -24,6 +24,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
 from .response import TEXT_TYPE, Response
 from .router import METHOD_ALL, Router, default_router
+from .router.reverse import build_path
 from .testing.driver import call_app
 from .testing.response import TestResponse
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -51,6 +52,9 @@ def _merge_path(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
+Responses = Mapping[int | str, Any]
+
+
 class RouteMethod(Protocol):
     """`app.get`, `app.post`, ...: `app.on(METHOD, path, *handlers)` with the method fixed.
 
@@ -58,13 +62,32 @@ class RouteMethod(Protocol):
     """
 
     @overload
-    def __call__(self, path: str | Iterable[str], /) -> Callable[[H], H]: ...
-    @overload
     def __call__(
-        self, path: str | Iterable[str], /, *middleware: Middleware
+        self,
+        path: str | Iterable[str],
+        /,
+        *,
+        name: str | None = None,
+        responses: Responses | None = None,
     ) -> Callable[[H], H]: ...
     @overload
-    def __call__(self, path: str | Iterable[str], /, *handlers: Handler) -> Any: ...
+    def __call__(
+        self,
+        path: str | Iterable[str],
+        /,
+        *middleware: Middleware,
+        name: str | None = None,
+        responses: Responses | None = None,
+    ) -> Callable[[H], H]: ...
+    @overload
+    def __call__(
+        self,
+        path: str | Iterable[str],
+        /,
+        *handlers: Handler,
+        name: str | None = None,
+        responses: Responses | None = None,
+    ) -> Any: ...
 
 
 class _Verb:
@@ -105,16 +128,38 @@ class MicroWeb:
 
     # -- registration --------------------------------------------------------
 
-    def _add(self, method: str, path: str, fn: Handler, *, is_handler: bool) -> None:
-        method = method.upper()
-        full = _merge_path(self._base_path, path)
-        route = Route(fn, method, full, is_handler=is_handler)
-        self.router.add(method, full, route)
+    def _add(self, route: Route) -> None:
+        self.router.add(route.method, route.path, route)
         self.routes.append(route)
-        if is_handler and method not in (METHOD_ALL, WEBSOCKET):
-            self.answers.handler_methods.add(method)
+        if route.is_handler and route.method not in (METHOD_ALL, WEBSOCKET):
+            self.answers.handler_methods.add(route.method)
+        fn = route.fn
         if isinstance(fn, Middleware):
             self._add_hooks(fn.startup, fn.shutdown)
+
+    def _add_fn(
+        self,
+        method: str,
+        path: str,
+        fn: Handler,
+        *,
+        is_handler: bool,
+        name: str | None = None,
+        responses: Responses | None = None,
+        middleware: tuple[Handler, ...] = (),
+    ) -> None:
+        if is_handler and name is None:
+            name = getattr(fn, "__name__", None)
+        route = Route(
+            fn,
+            method.upper(),
+            _merge_path(self._base_path, path),
+            is_handler=is_handler,
+            name=name,
+            responses=responses,
+            middleware=middleware,
+        )
+        self._add(route)
 
     def _add_hooks(self, startup: Hook | None, shutdown: Hook | None) -> None:
         if startup is not None and startup not in self._startup:
@@ -123,37 +168,78 @@ class MicroWeb:
             self._shutdown.append(shutdown)
 
     @overload
-    def on(self, method: str | Iterable[str], path: str | Iterable[str]) -> Callable[[H], H]: ...
+    def on(
+        self,
+        method: str | Iterable[str],
+        path: str | Iterable[str],
+        *,
+        name: str | None = None,
+        responses: Responses | None = None,
+    ) -> Callable[[H], H]: ...
     @overload
     def on(
-        self, method: str | Iterable[str], path: str | Iterable[str], *handlers: Handler
+        self,
+        method: str | Iterable[str],
+        path: str | Iterable[str],
+        *handlers: Handler,
+        name: str | None = None,
+        responses: Responses | None = None,
     ) -> Any: ...
-    def on(self, method: str | Iterable[str], path: str | Iterable[str], *handlers: Handler) -> Any:
+    def on(
+        self,
+        method: str | Iterable[str],
+        path: str | Iterable[str],
+        *handlers: Handler,
+        name: str | None = None,
+        responses: Responses | None = None,
+    ) -> Any:
         """Register `handlers` for a method (or several) on a path (or several).
 
-        With a final handler this registers the chain and returns the app; with no
-        handler, or only middleware, it returns a decorator for the handler.
+        With a final handler, this registers the chain and returns the app. With no
+        handler, or with middleware only, it registers that middleware at once (so
+        `app.post("/login", rate_limit("5/minute"))` limits POST /login, as in Hono) and
+        returns a decorator that registers the decorated handler after it.
+
+        `name` names the route for `app.url_for` (default: the handler's `__name__`);
+        `responses` ({status: schema or None}) documents its answers (`microweb.openapi`).
         """
         methods = [method] if isinstance(method, str) else list(method)
         paths = [path] if isinstance(path, str) else list(path)
         for fn in handlers:
             if not callable(fn):
                 raise TypeError(f"Handlers must be callable, got {fn!r}")
+        if responses is not None:
+            _check_responses(responses)
 
-        def register(*chain: Handler) -> None:
+        def register(
+            chain: tuple[Handler, ...], handler: Handler | None, attached: tuple[Handler, ...]
+        ) -> None:
             for m in methods:
                 for p in paths:
                     for fn in chain:
-                        self._add(m, p, fn, is_handler=True)
+                        self._add_fn(m, p, fn, is_handler=not is_middleware(fn))
+                    if handler is not None:
+                        self._add_fn(
+                            m,
+                            p,
+                            handler,
+                            is_handler=True,
+                            name=name,
+                            responses=responses,
+                            middleware=attached,
+                        )
 
         if not handlers or all(is_middleware(fn) for fn in handlers):
+            register(handlers, None, handlers)
 
             def decorator(fn: H) -> H:
-                register(*handlers, fn)
+                if not callable(fn):
+                    raise TypeError(f"Handlers must be callable, got {fn!r}")
+                register((), fn, handlers)
                 return fn
 
             return decorator
-        register(*handlers)
+        register(handlers[:-1], handlers[-1], handlers[:-1])
         return self
 
     get = _Verb("GET")
@@ -184,8 +270,10 @@ class MicroWeb:
             if not callable(fn):
                 raise TypeError(f"A WebSocket handler must be callable, got {fn!r}")
             for mw in middleware:
-                self._add(WEBSOCKET, path, mw, is_handler=False)
-            self._add(WEBSOCKET, path, socket_entry(fn), is_handler=True)
+                self._add_fn(WEBSOCKET, path, mw, is_handler=False)
+            self._add_fn(
+                WEBSOCKET, path, socket_entry(fn), is_handler=True, middleware=tuple(middleware)
+            )
             return fn
 
         if handler is not None:
@@ -203,7 +291,7 @@ class MicroWeb:
         for fn in args:
             if not callable(fn):
                 raise TypeError(f"Middleware must be callable, got {fn!r}")
-            self._add(METHOD_ALL, path, fn, is_handler=False)
+            self._add_fn(METHOD_ALL, path, fn, is_handler=False)
         return self
 
     def route(self, prefix: str, app: MicroWeb) -> MicroWeb:
@@ -215,8 +303,14 @@ class MicroWeb:
             fn = route.fn
             if own_error_handler is not None:
                 fn = with_error_handler(route, own_error_handler)
-            self._add(
-                route.method, _merge_path(prefix, route.path), fn, is_handler=route.is_handler
+            self._add_fn(
+                route.method,
+                _merge_path(prefix, route.path),
+                fn,
+                is_handler=route.is_handler,
+                name=route.name,
+                responses=route.responses,
+                middleware=route.middleware,
             )
         for startup in app._startup:
             self._add_hooks(startup, None)
@@ -241,8 +335,28 @@ class MicroWeb:
         async def mounted(c: Context) -> Response:
             return MountedResponse(app, full, c.req)
 
-        self._add(METHOD_ALL, prefix.rstrip("/") + "/*", mounted, is_handler=True)
+        self._add_fn(METHOD_ALL, prefix.rstrip("/") + "/*", mounted, is_handler=True, name="")
         return self
+
+    def url_for(
+        self, name: str, /, *, query: Mapping[str, Any] | None = None, **params: Any
+    ) -> str:
+        """The path of the route named `name` with `params` filled in (percent-encoded),
+        and `query` urlencoded after it: `app.url_for("user", id=42) == "/users/42"`.
+
+        A route's name is the `name=` it was registered with, else its handler's
+        `__name__`. An unknown name, or one that names routes on different paths, is a
+        LookupError; a missing param is a KeyError naming it (see `router.reverse`).
+        """
+        paths = list(dict.fromkeys(r.path for r in self.routes if r.is_handler and r.name == name))
+        if not paths:
+            raise LookupError(f"url_for: no route is named {name!r}")
+        if len(paths) > 1:
+            raise LookupError(
+                f"url_for: {name!r} names several routes ({', '.join(paths)}); "
+                "give them distinct name= arguments"
+            )
+        return build_path(paths[0], params, query)
 
     def not_found(self, handler: NotFoundHandler) -> NotFoundHandler:
         """Set the handler for requests no route answers (usable as a decorator)."""
@@ -410,6 +524,14 @@ class MicroWeb:
             form=form,
             content=content,
         )
+
+
+def _check_responses(responses: Responses) -> None:
+    for status in responses:
+        if status != "default" and not (isinstance(status, int) and 100 <= status <= 599):
+            raise ValueError(
+                f"responses= keys are HTTP status codes (100-599) or 'default', got {status!r}"
+            )
 
 
 def _child_scope(scope: Scope, prefix: str) -> Scope:

@@ -21,7 +21,7 @@ import asyncio
 import contextvars
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .context import NotFoundResponse
@@ -109,11 +109,37 @@ def _is_async(fn: Callable[..., Any]) -> bool:
 
 class Route:
     """One registered handler or middleware (`app.routes` lists them; the router matches
-    them), with what was learnt of its function at registration."""
+    them), with what was learnt of its function at registration.
 
-    __slots__ = ("fn", "is_async", "is_handler", "method", "path", "takes_next")
+    A handler's route also carries what its registration said about it: `name` (for
+    `app.url_for`; the handler's `__name__` unless given), `responses` (the route
+    decorator's `responses={status: schema}`) and `middleware` (the functions registered
+    before it in the same call, `validator(...)`s and guards among them).
+    """
 
-    def __init__(self, fn: Callable[..., Any], method: str, path: str, *, is_handler: bool) -> None:
+    __slots__ = (
+        "fn",
+        "is_async",
+        "is_handler",
+        "method",
+        "middleware",
+        "name",
+        "path",
+        "responses",
+        "takes_next",
+    )
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        method: str,
+        path: str,
+        *,
+        is_handler: bool,
+        name: str | None = None,
+        responses: Mapping[int | str, Any] | None = None,
+        middleware: tuple[Callable[..., Any], ...] = (),
+    ) -> None:
         arity = _arity(fn)
         if arity not in (1, 2):
             raise TypeError(
@@ -127,6 +153,9 @@ class Route:
         self.method = method
         self.path = path
         self.is_handler = is_handler
+        self.name = name
+        self.responses: Mapping[int | str, Any] = responses or {}
+        self.middleware = middleware
 
     def __repr__(self) -> str:
         return f"<Route {self.method} {self.path} {getattr(self.fn, '__name__', self.fn)!r}>"

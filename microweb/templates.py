@@ -8,8 +8,9 @@ Rules:
   value never becomes markup unless it is marked safe.
 - Every template sees `c`, `session` (or None), `flashes` (this request's
   flash data; looked up only if the template reads it), `csrf_field()` (the
-  hidden token input) and `csp_nonce()` (this request's CSP nonce, "" when
-  none). The render context given to `c.render` wins over these names.
+  hidden token input), `csp_nonce()` (this request's CSP nonce, "" when
+  none) and `url_for(name, **params)` (the app's reverse routing). The
+  render context given to `c.render` wins over these names.
 - A template that does not exist is an error logged with its name, and the
   client gets the plain 500 page: no template name, no directory.
 - Jinja2 is imported here only, so `import microweb` stays free of it.
@@ -88,6 +89,7 @@ class Jinja(Middleware):
                 "flashes": _Flashes(c),
                 "csrf_field": lambda: Markup(csrf_field(c)),  # noqa: S704 (it escapes)
                 "csp_nonce": lambda: csp_nonce(c),
+                "url_for": c.app.url_for,
             }
             if context:
                 values.update(context)

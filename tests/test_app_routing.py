@@ -125,6 +125,91 @@ def test_decorator_with_middleware_subclass_instance_runs_it_before_the_handler(
     assert response.headers["x-stamp"] == "yes"
 
 
+def test_route_with_middleware_only_registers_it_at_once(app, client):
+    # Hono's semantics: app.post("/login", rate_limit(...)) limits POST /login even though
+    # the decorator it returns is never applied.
+    seen = []
+
+    @create_middleware
+    async def guard(c, next):
+        seen.append(c.req.method)
+        return c.text("refused", 403)
+
+    app.post("/login", guard)
+    app.post("/login", lambda c: "logged in")
+
+    response = client.post("/login")
+
+    assert response.status_code == 403
+    assert seen == ["POST"]
+
+
+def test_decorator_after_middleware_only_registration_adds_the_handler_after_it(app, client):
+    calls = []
+
+    @create_middleware
+    async def first(c, next):
+        calls.append("mw")
+        await next()
+
+    decorate = app.get("/page", first)
+
+    @decorate
+    async def page(c):
+        calls.append("handler")
+        return "page"
+
+    assert client.get("/page").text == "page"
+    assert calls == ["mw", "handler"]
+
+
+def test_rate_limit_given_to_a_route_without_a_handler_limits_it(app, client):
+    from microweb.middleware import rate_limit
+
+    app.post("/login", rate_limit("2/minute"))
+
+    @app.post("/login")
+    async def login(c):
+        return "ok"
+
+    statuses = [client.post("/login").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+
+
+def test_route_middleware_alone_does_not_count_as_a_handler_for_405(app, client):
+    @create_middleware
+    async def noop(c, next):
+        await next()
+
+    app.post("/only-middleware", noop)
+    app.get("/page", lambda c: "page")
+
+    assert client.post("/only-middleware").status_code == 404
+    assert client.delete("/page").status_code == 405
+
+
+def test_route_records_its_name_responses_and_middleware(app):
+    @create_middleware
+    async def guard(c, next):
+        await next()
+
+    @app.post("/notes", guard, name="create_note", responses={201: dict, 404: None})
+    async def create(c):
+        return "made"
+
+    route = next(r for r in app.routes if r.is_handler)
+    assert (route.name, route.path, route.method) == ("create_note", "/notes", "POST")
+    assert route.responses == {201: dict, 404: None}
+    assert route.middleware == (guard,)
+
+
+@pytest.mark.parametrize("status", [99, 600, "200", 2.5])
+def test_responses_keys_must_be_status_codes(app, status):
+    with pytest.raises(ValueError, match="status codes"):
+        app.get("/x", lambda c: "x", responses={status: None})
+
+
 def test_route_middleware_short_circuit_keeps_the_handler_from_running(app, client):
     ran = []
 

@@ -8,6 +8,11 @@ Rules:
 - `store="memory"`: one count per process (each worker counts alone). Expired
   windows are swept as time passes, so memory stays bounded by the keys seen
   in one window.
+- Each limiter owns its counters: keys are `prefix + name + ":" + key`, where
+  `name` is the `name=` given, else the rate and the limiter's place among the
+  limiters of that rate the process made (`5/60s#1`, `5/60s#2`): the same in
+  every worker and host that builds the app the same way. Two limiters never
+  share a count, whatever their key function.
 - `store="redis"`: one count for every worker and host. Each request is ONE
   Lua script on ONE key (INCR, and PEXPIRE when it was the first), atomic, so
   no read-then-write race lets extra requests through, and it runs on Redis
@@ -25,6 +30,7 @@ import logging
 import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,6 +56,8 @@ _UNITS = {
     "d": 86400,
     "day": 86400,
 }
+# How many limiters of each rate this process made: their default names.
+_made: Counter[str] = Counter()
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(\d+)?\s*([a-z]+?)s?\s*")
 
 # KEYS[1]: the window's counter. ARGV[1]: the window in ms. Returns {count, ms left}.
@@ -153,11 +161,17 @@ class RateLimit(Middleware):
         store: _Store,
         prefix: str,
         fail_open: bool,
+        name: str | None = None,
     ) -> None:
         self.count, self.window = parse_rate(limit)
+        if name is None:
+            rate = f"{self.count}/{self.window:g}s"
+            _made[rate] += 1
+            name = f"{rate}#{_made[rate]}"
+        self.name = name
         self.key = key
         self.store = store
-        self.prefix = prefix
+        self.prefix = f"{prefix}{name}:"
         self.fail_open = fail_open
         self._outage = False
 
@@ -224,9 +238,14 @@ def rate_limit(
     client: Any = None,
     prefix: str = "microweb:ratelimit:",
     on_store_error: str = "open",
+    name: str | None = None,
 ) -> RateLimit:
-    """Rate limit middleware; see the module rules."""
+    """Rate limit middleware; see the module rules. `name` names the limiter's counters
+    (default: its rate and creation order), for apps that make limiters in an order that
+    differs between workers."""
     parse_rate(limit)
+    if name is not None and (not name or not name.isprintable() or "{" in name or "}" in name):
+        raise ValueError(f"rate_limit(): name must be printable text without braces, got {name!r}")
     if on_store_error not in ("open", "closed"):
         raise ValueError('rate_limit(): on_store_error is "open" or "closed"')
     if "{" in prefix or "}" in prefix:
@@ -247,4 +266,4 @@ def rate_limit(
         chosen = _RedisStore(url, client)
     else:
         raise ValueError(f'rate_limit(): store is "memory" or "redis", got {store!r}')
-    return RateLimit(limit, key, chosen, prefix, on_store_error == "open")
+    return RateLimit(limit, key, chosen, prefix, on_store_error == "open", name)

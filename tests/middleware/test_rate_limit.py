@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,12 +89,15 @@ def any_redis(request: pytest.FixtureRequest) -> str:
 
 def test_redis_limit_holds_across_two_apps(any_redis: str, redis_prefix: str) -> None:
     redis_url = any_redis
+    # Two apps in one process stand for two workers, each of which makes its own limiter:
+    # name= gives them the name each worker's first limiter has by default.
     options = {
         "limit": "4/minute",
         "store": "redis",
         "url": redis_url,
         "prefix": redis_prefix,
         "key": lambda c: "shared",
+        "name": "login",
     }
     with limited(**options) as one, limited(**options) as two:
         statuses = [client.get("/").status_code for client in (one, two, one, two, one, two)]
@@ -159,3 +164,58 @@ def test_a_redis_outage_fails_open_or_closed_and_is_logged_once(
     errors = [r for r in caplog.records if r.name == "microweb.ratelimit"]
     assert len(errors) == 1
     assert "unavailable" in errors[0].getMessage()
+
+
+def two_limited_routes(**options: object) -> TestClient:
+    app = MicroWeb()
+    app.get("/api", rate_limit("3/minute", **options), lambda c: "api")  # type: ignore[arg-type]
+    app.post("/login", rate_limit("1/minute", **options), lambda c: "login")  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+def test_limiters_on_two_routes_count_apart_in_memory() -> None:
+    with two_limited_routes() as client:
+        assert [client.get("/api").status_code for _ in range(3)] == [200, 200, 200]
+        assert client.post("/login").status_code == 200
+        assert client.post("/login").status_code == 429
+        assert client.get("/api").status_code == 429
+
+
+def test_limiters_on_two_routes_count_apart_on_redis(redis_url: str, redis_prefix: str) -> None:
+    with two_limited_routes(store="redis", url=redis_url, prefix=redis_prefix) as client:
+        assert [client.get("/api").status_code for _ in range(3)] == [200, 200, 200]
+        assert client.post("/login").status_code == 200  # not the API's fourth request
+        assert client.post("/login").status_code == 429
+
+
+def test_limiters_of_one_rate_with_one_key_function_count_apart_on_redis(
+    redis_url: str, redis_prefix: str
+) -> None:
+    same_key = {"store": "redis", "url": redis_url, "prefix": redis_prefix, "key": lambda c: "k"}
+    app = MicroWeb()
+    app.get("/a", rate_limit("1/minute", **same_key), lambda c: "a")  # type: ignore[arg-type]
+    app.get("/b", rate_limit("1/minute", **same_key), lambda c: "b")  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        assert client.get("/a").status_code == 200
+        assert client.get("/b").status_code == 200
+        assert client.get("/a").status_code == 429
+
+
+def test_default_limiter_names_are_the_same_in_every_worker() -> None:
+    code = (
+        "from microweb.middleware import rate_limit;"
+        "print([rate_limit(r).name for r in ('5/minute', '10/hour', '5/minute')])"
+    )
+    names = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert names == {"['5/60s#1', '10/3600s#1', '5/60s#2']"}
+
+
+@pytest.mark.parametrize("bad", ["", "a{b}", "line\nbreak"])
+def test_bad_limiter_names_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="name"):
+        rate_limit(name=bad)
