@@ -13,13 +13,15 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar, overload
 
-from .answers import Answers, ErrorHandler, NotFoundHandler, with_error_handler
+from .answers import Answers, ErrorHandler, NotFoundHandler, error_response, with_error_handler
 from .compose import Middleware, Route, call_route, compose, is_middleware, settle
 from .context import Context
 from .exceptions import HTTPException
+from .header_values import host_is_valid
 from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
 from .response import TEXT_TYPE, Response
@@ -28,12 +30,15 @@ from .router.reverse import build_path
 from .testing.driver import call_app
 from .testing.response import TestResponse
 from .types import ASGIApp, Message, Receive, Scope, Send
-from .urls import decode_path
+from .urls import check_route_path, decode_path, subpath_segments
 from .websockets import SOCKET_VAR, WEBSOCKET, WebSocket, deny, origin_allowed, socket_entry
 
 __all__ = ["MicroWeb"]
 
 logger = logging.getLogger("microweb")
+
+# perf: the one search the fast path makes for what check_route_path refuses.
+_DOT_OR_CONTROL = re.compile(r"/\.|[\x00-\x1f\x7f]")
 
 Handler = Callable[..., Any]
 H = TypeVar("H", bound=Handler)
@@ -124,7 +129,6 @@ class MicroWeb:
         self._base_path = ""
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
-        self._mounts: list[tuple[str, ASGIApp]] = []
 
     # -- registration --------------------------------------------------------
 
@@ -330,9 +334,13 @@ class MicroWeb:
         if not prefix.startswith("/"):
             raise ValueError(f"Mount prefix must start with '/', got {prefix!r}")
         full = _merge_path(self._base_path, prefix).rstrip("/")
-        self._mounts.append((full, app))
 
         async def mounted(c: Context) -> Response:
+            # The mounted app reads the server's decoded path: it must have the segments
+            # that were routed (and guarded), or the request goes no further.
+            path = c.req.path
+            if not path.startswith(full) or subpath_segments(path[len(full) :]) is None:
+                return c.not_found()
             return MountedResponse(app, full, c.req)
 
         self._add_fn(METHOD_ALL, prefix.rstrip("/") + "/*", mounted, is_handler=True, name="")
@@ -388,13 +396,19 @@ class MicroWeb:
             return
         method: str = scope["method"]
         raw = scope.get("raw_path")
-        if (raw is None or b"%" not in raw) and not scope.get("root_path") and self.strict:
-            path: str = scope["path"]
-        else:
+        path: str = scope["path"]
+        if (
+            (raw is not None and b"%" in raw)
+            or scope.get("root_path")
+            or not self.strict
+            or path[:1] != "/"
+            or _DOT_OR_CONTROL.search(path) is not None
+            or not host_is_valid(scope["headers"])
+        ):
             try:
                 path = self._route_path(scope)
             except HTTPException as err:
-                await Response(err.message, err.status, media_type=TEXT_TYPE).send(send, receive)
+                await self._refuse(scope, receive, err).send(send, receive)
                 return
         matched, captures = self.router.match("GET" if method == "HEAD" else method, path)
         answers = self.answers
@@ -434,13 +448,22 @@ class MicroWeb:
         else:
             raise RuntimeError(f"Unsupported ASGI scope type {kind!r}")
 
+    def _refuse(self, scope: Scope, receive: Receive, err: HTTPException) -> Response:
+        """The plain answer to a request refused before routing (its path or Host)."""
+        req = Request(scope, receive, scope.get("path", ""), scope.get("method", "GET"))
+        return error_response(Context(self, req, self.answers), err.status, err.message)
+
     def _route_path(self, scope: Scope) -> str:
-        """The path to route on: percent-decoded as Hono does, less root_path."""
+        """The path to route on: percent-decoded as Hono does, in normal form (see urls.py),
+        less root_path; a malformed path or Host header is an HTTPException(400)."""
+        if not host_is_valid(scope.get("headers", ())):
+            raise HTTPException(400, "Invalid Host header")
         raw = scope.get("raw_path")
         if raw is None or b"%" not in raw:
             path: str = scope["path"]
         else:
             path = decode_path(raw.partition(b"?")[0])
+        check_route_path(path)
         root = scope.get("root_path")
         if root and path.startswith(root):
             path = path[len(root) :] or "/"
@@ -471,16 +494,11 @@ class MicroWeb:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
-        for prefix, app in self._mounts:
-            if path == prefix or path.startswith(prefix + "/"):
-                await app(_child_scope(scope, prefix), receive, send)
-                return
         ws = WebSocket(scope, receive, send)
         try:
             path = self._route_path(scope)
         except HTTPException as err:
-            await deny(ws, Response(err.message, err.status, media_type=TEXT_TYPE))
+            await deny(ws, self._refuse(scope, receive, err))
             return
         if not origin_allowed(scope, self.ws_origins):
             await deny(ws, Response("Cross-origin WebSocket refused", 403, media_type=TEXT_TYPE))
@@ -493,10 +511,15 @@ class MicroWeb:
         c = Context(self, req, self.answers)
         c.set(SOCKET_VAR, ws)
         await compose(c, matched)
+        res = c._res
+        if isinstance(res, MountedResponse) and not ws.accepted:
+            # The chain (Origin check, middleware, guards) let the handshake through to a
+            # mounted app: it takes the socket from here.
+            await res.app(_child_scope(scope, res.prefix), receive, send)
+            return
         if not ws.accepted:
             # Refused by a guard, or the handler failed before accepting: answer the
             # handshake with that response.
-            res = c._res
             if res is None or res.status < 400:  # the handler returned without accepting
                 res = Response("WebSocket not accepted", 403, media_type=TEXT_TYPE)
             await deny(ws, res)

@@ -1,5 +1,5 @@
 """Parsing and building header values: comma lists, q-values, `Vary` and entity tags,
-and request headers read straight from an ASGI scope.
+the `Host` header, and request headers read straight from an ASGI scope.
 
 Shared by the built-in middleware, static files, the app and the session middleware,
 so that every part of microweb reads `Accept-Encoding`, `If-None-Match` and `Vary`
@@ -8,10 +8,71 @@ the same way.
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from .datastructures import Headers
 from .types import Scope
 
-__all__ = ["append_vary", "etag_matches", "header_tokens", "negotiate", "scope_headers"]
+__all__ = [
+    "append_vary",
+    "etag_matches",
+    "header_tokens",
+    "host_is_valid",
+    "negotiate",
+    "parse_host",
+    "scope_headers",
+]
+
+# RFC 9110 host [":" port], kept to what DNS names and IP literals use: letters, digits,
+# "-", "." and "_" (no "/?#@\\", spaces, commas or other sub-delims, which would change a
+# URL rebuilt from the header), or an IPv6 literal in brackets.
+_HOST = re.compile(
+    r"(?:([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)|\[([0-9A-Fa-f:.]+)\])(?::([0-9]*))?"
+)
+# perf: Host values already found valid (most apps see a handful), checked once each.
+_VALID_HOSTS: set[bytes] = set()
+_VALID_HOSTS_MAX = 1024
+
+
+def parse_host(value: str) -> tuple[str, int | None] | None:
+    """`Host` as (lower-case name without a trailing dot, port or None); an IPv6 literal
+    keeps its brackets. None when the value is not a valid host[:port]."""
+    match = _HOST.fullmatch(value.strip())
+    if match is None:
+        return None
+    name, literal, port = match.groups()
+    if literal is not None:
+        try:
+            ipaddress.IPv6Address(literal)
+        except ValueError:
+            return None
+        name = f"[{literal.lower()}]"
+    else:
+        name = name.lower().rstrip(".")
+    if port:
+        if len(port) > 5 or int(port) > 65535:
+            return None
+        return name, int(port)
+    return name, None
+
+
+def host_is_valid(headers: list[tuple[bytes, bytes]] | tuple[()]) -> bool:
+    """Whether an ASGI request's headers hold at most one `Host`, and a valid one (or an
+    empty one, which HTTP/1.1 sends when the URL has no host)."""
+    found: bytes | None = None
+    for key, value in headers:
+        if key == b"host":
+            if found is not None:
+                return False  # two Host headers (RFC 9112: answer 400)
+            found = value
+    if not found or found in _VALID_HOSTS:
+        return True
+    if parse_host(found.decode("latin-1")) is None:
+        return False
+    if len(_VALID_HOSTS) < _VALID_HOSTS_MAX:
+        _VALID_HOSTS.add(found)
+    return True
 
 
 def scope_headers(scope: Scope, name: bytes) -> list[str]:

@@ -37,6 +37,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .header_values import etag_matches, negotiate
 from .response import Response
+from .urls import subpath_segments
 
 if TYPE_CHECKING:
     from .context import Context
@@ -81,9 +82,14 @@ def serve_static(
 
     async def static_handler(c: Context) -> Response:
         route = c.req.route_path
-        prefix = route[: route.index("*")] if "*" in route else route
-        relative = c.req.path[len(prefix) :] if c.req.path.startswith(prefix) else ""
-        found = await asyncio.to_thread(locate, relative)
+        prefix = (route[: route.index("*")] if "*" in route else route).rstrip("/")
+        path = c.req.path
+        # The routed path below the prefix, decoded; one whose segments decoding would
+        # change (an encoded "/", "//") is not served: a guard saw other segments.
+        segments = subpath_segments(path[len(prefix) :]) if path.startswith(prefix) else []
+        if segments is None:
+            return c.not_found()
+        found = await asyncio.to_thread(locate, "/".join(segments))
         if found is None:
             return c.not_found()
         path, info = found

@@ -6,6 +6,14 @@ segment. Params are then fully decoded on their own. A stray `%` that starts no
 valid escape is kept as is (as the WHATWG URL parser does); escapes that do
 not form UTF-8 are a 400, never a 500.
 
+A path is routed only in normal form, so that a guard and whatever it guards
+see the same path: it starts with "/" (else 400), and has no "." or ".."
+segment and no control character, whether written plainly or percent-encoded
+(else 404: `check_route_path`). Where a routed sub-path becomes a file path
+or another app's path (static files, mounts), decoding must not change its
+segments: an encoded "/" or "\\", a "\\" or an empty segment there is
+refused (`subpath_segments`).
+
 `resolve_params` reads one matched route's params out of a router's result
 (the router and the request both use it).
 """
@@ -19,7 +27,14 @@ from urllib.parse import unquote
 
 from .exceptions import HTTPException
 
-__all__ = ["ParamStash", "decode_param", "decode_path", "resolve_params"]
+__all__ = [
+    "ParamStash",
+    "check_route_path",
+    "decode_param",
+    "decode_path",
+    "resolve_params",
+    "subpath_segments",
+]
 
 _ESCAPE_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _RESERVED = frozenset(";/?:@&=+$,#%")
@@ -45,6 +60,40 @@ def decode_path(raw: bytes) -> str:
     if "%" not in path:
         return path
     return _ESCAPE_RUN.sub(_decode_run, path)
+
+
+# A "." or ".." segment, or a C0 control character or DEL anywhere.
+_ABNORMAL = re.compile(r"(?:^|/)\.\.?(?:/|\Z)|[\x00-\x1f\x7f]")
+
+
+def check_route_path(path: str) -> str:
+    """Return `path` (decoded for routing) when it is in normal form; else raise a 400 (no
+    leading "/") or a 404 (a dot segment or a control character: no resource is named so)."""
+    if path[:1] != "/":
+        raise HTTPException(400, "URL path must start with '/'")
+    if _ABNORMAL.search(path) is not None:
+        raise HTTPException(404, "404 Not Found")
+    return path
+
+
+def subpath_segments(rest: str) -> list[str] | None:
+    """The fully decoded segments of `rest`, a routed path below a prefix ("/css/a.css" or
+    "css/a.css"), or None when decoding would change them: a segment holding an encoded "/"
+    or a "\\" (encoded or not), or an empty segment before the last."""
+    parts = rest.split("/")
+    if parts[0] == "":
+        del parts[0]
+    last = len(parts) - 1
+    for i, part in enumerate(parts):
+        if not part:
+            if i != last:
+                return None
+            continue
+        if "%" in part:
+            part = parts[i] = decode_param(part)
+        if "/" in part or "\\" in part or part in (".", ".."):
+            return None
+    return parts
 
 
 def decode_param(value: str) -> str:

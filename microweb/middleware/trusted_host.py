@@ -1,9 +1,11 @@
 """`trusted_host()`: refuse requests for hosts the app does not serve (Host header attacks).
 
 Rules:
-- The `Host` header (port ignored, case-insensitive) must match one of
-  `hosts`: an exact name, `"*.example.com"` (any subdomain, not the bare
-  domain), or `"*"` (anything). Otherwise 400 "Invalid host header".
+- The `Host` header's host name, parsed (`header_values.parse_host`: port
+  and a trailing dot ignored, case-insensitive), must match one of `hosts`:
+  an exact name, `"*.example.com"` (any subdomain, not the bare domain), or
+  `"*"` (anything). Otherwise 400 "Invalid host header". (A Host that is not
+  a valid host[:port] never gets here: the app answers it 400 before routing.)
 - With `www_redirect=True`, a request for `example.com` when only
   `www.example.com` is listed is redirected (301) there, path and query kept.
 """
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit
 
 from ..compose import Next, create_middleware
 from ..exceptions import HTTPException
+from ..header_values import parse_host
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -47,7 +50,8 @@ def trusted_host(hosts: Iterable[str], www_redirect: bool = False) -> Callable[.
 
     @create_middleware
     async def trusted_host_middleware(c: Context, next: Next) -> Response | None:
-        host = _host_name(c.req.header("host") or "")
+        parsed = parse_host(c.req.header("host") or "")
+        host = parsed[0] if parsed is not None else None
         if host is not None and trusted(host):
             await next()
             return None
@@ -58,13 +62,3 @@ def trusted_host(hosts: Iterable[str], www_redirect: bool = False) -> Callable[.
         raise HTTPException(400, "Invalid host header")
 
     return trusted_host_middleware
-
-
-def _host_name(header: str) -> str | None:
-    header = header.strip().lower()
-    if not header:
-        return None
-    if header.startswith("["):  # an IPv6 literal: [::1]:8000
-        end = header.find("]")
-        return header[: end + 1] if end > 0 else None
-    return header.rsplit(":", 1)[0] if ":" in header else header
