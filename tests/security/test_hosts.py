@@ -81,17 +81,26 @@ def test_trusted_host_matches_the_parsed_name(host: str, status: int) -> None:
         assert client.get("/", headers={"host": host}).status_code == status
 
 
-def test_two_host_headers_are_a_400() -> None:
-    app = MicroWeb()
-    app.get("/", lambda c: "ok")
-    sent = []
+def sent_by(app: MicroWeb, scope: dict, first: dict) -> list[dict]:
+    """What `app` sends for `scope`, whose first received message is `first`."""
+    sent: list[dict] = []
 
     async def send(message):
         sent.append(message)
 
     async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return first
 
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+HTTP_BODY = {"type": "http.request", "body": b"", "more_body": False}
+
+
+def test_two_host_headers_are_a_400() -> None:
+    app = MicroWeb()
+    app.get("/", lambda c: "ok")
     scope = {
         "type": "http",
         "method": "GET",
@@ -101,7 +110,7 @@ def test_two_host_headers_are_a_400() -> None:
         "headers": [(b"host", b"good.example"), (b"host", b"evil.example")],
         "scheme": "http",
     }
-    asyncio.run(app(scope, receive, send))
+    sent = sent_by(app, scope, HTTP_BODY)
 
     assert sent[0]["status"] == 400
 
@@ -113,14 +122,6 @@ def test_a_websocket_handshake_with_a_malformed_host_is_refused() -> None:
     async def socket(c, ws):
         await ws.accept()
 
-    sent = []
-
-    async def send(message):
-        sent.append(message)
-
-    async def receive():
-        return {"type": "websocket.connect"}
-
     scope = {
         "type": "websocket",
         "path": "/socket",
@@ -130,7 +131,7 @@ def test_a_websocket_handshake_with_a_malformed_host_is_refused() -> None:
         "scheme": "ws",
         "extensions": {"websocket.http.response": {}},
     }
-    asyncio.run(app(scope, receive, send))
+    sent = sent_by(app, scope, {"type": "websocket.connect"})
 
     assert sent[0]["type"] == "websocket.http.response.start"
     assert sent[0]["status"] == 400
@@ -139,14 +140,6 @@ def test_a_websocket_handshake_with_a_malformed_host_is_refused() -> None:
 def test_a_request_without_host_still_gets_an_answer() -> None:
     app = MicroWeb()
     app.get("/", lambda c: c.req.url)
-    sent = []
-
-    async def send(message):
-        sent.append(message)
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     scope = {
         "type": "http",
         "method": "GET",
@@ -157,7 +150,7 @@ def test_a_request_without_host_still_gets_an_answer() -> None:
         "scheme": "http",
         "server": ("10.0.0.1", 8000),
     }
-    asyncio.run(app(scope, receive, send))
+    sent = sent_by(app, scope, HTTP_BODY)
 
     assert sent[0]["status"] == 200
     assert sent[1]["body"] == b"http://10.0.0.1:8000/"
