@@ -11,14 +11,22 @@ and kind are read once, and the router compiles its tables on first match.
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import re
+import types
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Protocol, TypeVar, overload
+from typing import Any, Protocol, TypeVar, cast, overload
 
 from .answers import Answers, ErrorHandler, NotFoundHandler, error_response, with_error_handler
-from .compose import Middleware, Route, call_route, compose, is_middleware, settle
+from .compose import (
+    Middleware,
+    MiddlewareFunction,
+    Route,
+    call_route,
+    compose,
+    is_middleware,
+    settle,
+)
 from .context import Context
 from .exceptions import HTTPException
 from .header_values import host_is_valid
@@ -80,7 +88,7 @@ class RouteMethod(Protocol):
         self,
         path: str | Iterable[str],
         /,
-        *middleware: Middleware,
+        *middleware: Middleware | MiddlewareFunction,
         name: str | None = None,
         responses: Responses | None = None,
     ) -> Callable[[H], H]: ...
@@ -96,17 +104,43 @@ class RouteMethod(Protocol):
 
 
 class _Verb:
-    """The descriptor behind `app.get` and friends."""
+    """The descriptor behind `app.get` and friends: a method of the app, with its own name
+    and docstring (for `help(app.get)`), that calls `app.on(METHOD, ...)`."""
 
-    __slots__ = ("method",)
+    __slots__ = ("method", "register")
 
     def __init__(self, method: str) -> None:
         self.method = method
+        verb = "any method" if method == METHOD_ALL else method
+
+        def register(
+            app: MicroWeb,
+            path: str | Iterable[str],
+            /,
+            *handlers: Handler,
+            name: str | None = None,
+            responses: Responses | None = None,
+        ) -> Any:
+            return app.on(method, path, *handlers, name=name, responses=responses)
+
+        attribute = method.lower() if method != METHOD_ALL else "all"
+        register.__name__ = register.__qualname__ = attribute
+        register.__doc__ = (
+            f"Register handlers for {verb} on `path` (Hono syntax: `/users/:id`, `/files/*`).\n\n"
+            f"    app.{attribute}(path, handler)            registers it, returns the app\n"
+            f"    @app.{attribute}(path)                    decorator form\n"
+            f"    @app.{attribute}(path, mw1, mw2)          middleware, then the handler\n"
+            f"    app.{attribute}(path, mw1)                middleware alone (as Hono)\n\n"
+            "`name` names the route for `app.url_for` (default: the handler's __name__);\n"
+            "`responses` ({status: schema or None}) documents its answers for OpenAPI.\n"
+            "See `MicroWeb.on`."
+        )
+        self.register = register
 
     def __get__(self, app: MicroWeb | None, owner: type[MicroWeb]) -> RouteMethod:
         if app is None:
             raise AttributeError(f"{self.method} routes are registered on an app instance")
-        return functools.partial(app.on, self.method)
+        return cast(RouteMethod, types.MethodType(self.register, app))
 
 
 class MicroWeb:
@@ -176,7 +210,7 @@ class MicroWeb:
         self,
         method: str | Iterable[str],
         path: str | Iterable[str],
-        *,
+        *middleware: Middleware | MiddlewareFunction,
         name: str | None = None,
         responses: Responses | None = None,
     ) -> Callable[[H], H]: ...

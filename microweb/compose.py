@@ -22,7 +22,7 @@ import contextvars
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .context import NotFoundResponse
 from .response import Response
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Middleware",
+    "MiddlewareFunction",
     "Next",
     "Route",
     "awaited",
@@ -54,15 +55,22 @@ async def awaited(value: Any) -> Any:
     return value
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 _MARK = "__microweb_middleware__"
 
 
-def create_middleware(fn: F) -> F:
+class MiddlewareFunction(Protocol):
+    """A function marked as middleware (what `create_middleware` and the built-in
+    factories return): `await mw(c, next)`."""
+
+    __microweb_middleware__: bool
+
+    def __call__(self, c: Any, next: Next, /) -> Awaitable[Any]: ...
+
+
+def create_middleware(fn: Callable[[Any, Next], Awaitable[Any]]) -> MiddlewareFunction:
     """Mark `fn` (an `async def mw(c, next)`) as middleware, so a route decorator accepts it."""
     setattr(fn, _MARK, True)
-    return fn
+    return cast(MiddlewareFunction, fn)
 
 
 class Middleware:

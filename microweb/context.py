@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterable, Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 
 from .cookies import serialize_cookie
 from .datastructures import Headers
@@ -36,6 +36,17 @@ if TYPE_CHECKING:
     from .request import Request
 
 __all__ = ["RENDERER", "Context", "NotFoundResponse", "Vars"]
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    # A bare `Context` is `Context[Any]`: typing_extensions (which mypy has) gives the
+    # TypeVar its default; at run time the parameter only names a type.
+    V = TypeVar("V", default=Any)
+else:
+    from typing import TypeVar
+
+    V = TypeVar("V")
 
 # The context variable where a template middleware (`microweb.templates.jinja`) leaves the
 # function `c.render` calls: `renderer(c, name, context, status, headers) -> Response`.
@@ -94,8 +105,13 @@ def _encode_sse(event: Any) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-class Context:
-    """One request's context: the request, the response being built and variables."""
+class Context(Generic[V]):
+    """One request's context: the request, the response being built and variables.
+
+    `Context[MyVars]` types `c.var` as `MyVars`: a `TypedDict` (read with
+    `c.var["user"]`) or a class or Protocol with attributes (`c.var.user`), as Hono's
+    `Context<{ Variables: ... }>` does; a bare `Context` leaves `c.var` untyped.
+    """
 
     __slots__ = ("_headers", "_res", "_status", "_vars", "answers", "app", "req")
 
@@ -123,10 +139,11 @@ class Context:
         return self._vars.get(key, default)
 
     @property
-    def var(self) -> Vars:
+    def var(self) -> V:
+        """The variables, read-only, by key or attribute (`c.var["user"]`, `c.var.user`)."""
         if self._vars is None:
             self._vars = {}
-        return Vars(self._vars)
+        return Vars(self._vars)  # type: ignore[return-value]
 
     # -- response ------------------------------------------------------------
 

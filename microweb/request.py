@@ -84,7 +84,11 @@ class Request:
 
     # -- routing -------------------------------------------------------------
 
-    def param(self, name: str | None = None) -> Any:
+    @overload
+    def param(self, name: str) -> str | None: ...
+    @overload
+    def param(self, name: None = None) -> dict[str, str]: ...
+    def param(self, name: str | None = None) -> str | dict[str, str] | None:
         """The params the current handler's route bound: one by name (or None), or all."""
         index = self.route_index
         # perf: the params of the last route index asked for, not a dict of every index: a
@@ -183,7 +187,11 @@ class Request:
                 raise HTTPException(400, "Too many query parameters") from None
         return self._query
 
-    def query(self, name: str | None = None) -> Any:
+    @overload
+    def query(self, name: str) -> str | None: ...
+    @overload
+    def query(self, name: None = None) -> dict[str, str]: ...
+    def query(self, name: str | None = None) -> str | dict[str, str] | None:
         """One query value by name (the first, or None), or all as a dict of first values."""
         items = self._query_items()
         if name is None:
@@ -245,14 +253,22 @@ class Request:
                 cookie = text if cookie is None else f"{cookie}; {text}"
         return cookie
 
-    def header(self, name: str | None = None) -> Any:
+    @overload
+    def header(self, name: str) -> str | None: ...
+    @overload
+    def header(self, name: None = None) -> dict[str, str]: ...
+    def header(self, name: str | None = None) -> str | dict[str, str] | None:
         """One header by case-insensitive name (or None), or all as a dict (lower-case names)."""
         headers = self._header_map()
         if name is None:
             return dict(headers)
         return headers.get(name.lower())
 
-    def cookie(self, name: str | None = None) -> Any:
+    @overload
+    def cookie(self, name: str) -> str | None: ...
+    @overload
+    def cookie(self, name: None = None) -> dict[str, str]: ...
+    def cookie(self, name: str | None = None) -> str | dict[str, str] | None:
         """One cookie value by name (or None), or all as a dict."""
         if self._cookies is None:
             header = self._cookie_header()

@@ -15,9 +15,9 @@ import base64
 import binascii
 import hmac
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, awaited, create_middleware
+from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..exceptions import UnauthorizedError
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def basic_auth(
     users: Mapping[str, str] | None = None,
     verify: Verify | None = None,
     realm: str = "Secure Area",
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """Basic auth middleware: `username`/`password`, a `users` mapping, or
     `verify(username, password, c) -> bool` (sync or async)."""
     accounts: list[tuple[bytes, bytes]] = []

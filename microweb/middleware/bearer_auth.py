@@ -15,9 +15,9 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, awaited, create_middleware
+from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..exceptions import HTTPException, UnauthorizedError
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def bearer_auth(
     tokens: Iterable[str] | None = None,
     verify: Verify | None = None,
     realm: str = "",
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """Bearer token middleware: one `token`, several `tokens`, or `verify(token, c) -> bool`."""
     accepted = [t.encode() for t in ([token] if token is not None else []) + list(tokens or ())]
     if not accepted and verify is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Next, awaited, create_middleware
+from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..exceptions import HTTPException
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ __all__ = ["body_limit"]
 
 def body_limit(
     max_size: int, on_error: Callable[[Context], Any] | None = None
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """Body limit middleware: at most `max_size` bytes of request body."""
     if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0:
         raise ValueError(f"body_limit(): max_size must be a number of bytes, got {max_size!r}")

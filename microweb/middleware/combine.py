@@ -22,7 +22,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Next, Route, awaited, call_route, create_middleware, to_response
+from ..compose import (
+    MiddlewareFunction,
+    Next,
+    Route,
+    awaited,
+    call_route,
+    create_middleware,
+    to_response,
+)
 from ..exceptions import ForbiddenError
 from ..router import METHOD_ALL
 from ..router.trie import TrieRouter
@@ -63,7 +71,7 @@ async def _run(entry: Route, c: Context, next: Next) -> bool:
     return True
 
 
-def some(*middleware: Callable[..., Any]) -> Callable[..., Any]:
+def some(*middleware: Callable[..., Any]) -> MiddlewareFunction:
     """The first middleware (or condition) that passes wins."""
     entries = _entries(middleware, "some")
 
@@ -92,7 +100,7 @@ def some(*middleware: Callable[..., Any]) -> Callable[..., Any]:
     return some_middleware
 
 
-def every(*middleware: Callable[..., Any]) -> Callable[..., Any]:
+def every(*middleware: Callable[..., Any]) -> MiddlewareFunction:
     """All middleware (and conditions) in order; a false condition is 403."""
     entries = _entries(middleware, "every")
 
@@ -113,7 +121,7 @@ def every(*middleware: Callable[..., Any]) -> Callable[..., Any]:
 def unless(
     paths_or_predicate: str | Iterable[str] | Callable[[Context], Any],
     *middleware: Callable[..., Any],
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """`every(*middleware)`, except for the paths given or where the predicate is true."""
     inner = every(*middleware)
     predicate: Callable[[Context], Any] | None = None

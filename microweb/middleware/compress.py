@@ -33,7 +33,7 @@ import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 from ..header_values import append_vary, negotiate
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def _compressible(content_type: str | None) -> bool:
 
 def compress(
     encodings: Iterable[str] = ("zstd", "br", "gzip"), threshold: int = 1024
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """Compression middleware; see the module rules."""
     if isinstance(encodings, str):
         encodings = (encodings,)

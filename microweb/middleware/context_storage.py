@@ -11,10 +11,9 @@ Rules:
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -35,7 +34,7 @@ def get_context() -> Context:
         ) from None
 
 
-def context_storage() -> Callable[..., Any]:
+def context_storage() -> MiddlewareFunction:
     """Context storage middleware."""
 
     @create_middleware

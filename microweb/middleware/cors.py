@@ -17,9 +17,9 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 from ..datastructures import Headers
 from ..header_values import append_vary
 from ..response import Response
@@ -41,7 +41,7 @@ def cors(
     expose_headers: Iterable[str] = (),
     max_age: int | None = None,
     credentials: bool = False,
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """CORS middleware.
 
     `origin` is `"*"`, one origin (`"https://app.example"`), a list of them, or

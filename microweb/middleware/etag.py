@@ -13,10 +13,9 @@ Rules:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 from ..header_values import etag_matches
 from ..response import Response
 
@@ -30,7 +29,7 @@ KEPT_ON_304 = frozenset(
 )
 
 
-def etag(weak: bool = False) -> Callable[..., Any]:
+def etag(weak: bool = False) -> MiddlewareFunction:
     """ETag middleware."""
     prefix = "W/" if weak else ""
 

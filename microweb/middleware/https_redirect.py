@@ -10,11 +10,10 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["https_redirect"]
 
 
-def https_redirect(status: int = 308, trust_forwarded_proto: bool = False) -> Callable[..., Any]:
+def https_redirect(status: int = 308, trust_forwarded_proto: bool = False) -> MiddlewareFunction:
     """HTTPS redirect middleware."""
     if status not in (301, 302, 307, 308):
         raise ValueError(f"https_redirect(): status must be 301, 302, 307 or 308, got {status}")

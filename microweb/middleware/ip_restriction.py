@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 from ..exceptions import ForbiddenError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def ip_restriction(
     allow: Iterable[str] = (),
     deny: Iterable[str] = (),
     get_ip: Callable[[Context], str | None] | None = None,
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """IP restriction middleware: 403 for a denied address, or one outside `allow`."""
     allowed = [_network(rule) for rule in _rules(allow, "allow")]
     denied = [_network(rule) for rule in _rules(deny, "deny")]

@@ -14,10 +14,10 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 from ..exceptions import UnauthorizedError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def jwt(
     audience: str | Iterable[str] | None = None,
     issuer: str | None = None,
     leeway: float = 0,
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """JWT middleware. `secret` is the HMAC secret or the public key (PEM or a key object)."""
     try:
         import jwt as pyjwt

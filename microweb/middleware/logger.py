@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 from ..response import Response
 from .request_id import current_request_id
 
@@ -68,7 +68,7 @@ class _LoggedResponse(Response):
             self._log(sent, gone or not finished)
 
 
-def logger(name: str = "microweb.access") -> Callable[..., Any]:
+def logger(name: str = "microweb.access") -> MiddlewareFunction:
     """Access log middleware writing to the `logging` logger `name`."""
     log = logging.getLogger(name)
 

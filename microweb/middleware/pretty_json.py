@@ -8,10 +8,9 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["pretty_json"]
 
 
-def pretty_json(space: int = 2, query: str = "pretty") -> Callable[..., Any]:
+def pretty_json(space: int = 2, query: str = "pretty") -> MiddlewareFunction:
     """Pretty JSON middleware: `?<query>` indents JSON bodies by `space`."""
     if space < 0:
         raise ValueError("pretty_json(): space must be >= 0")

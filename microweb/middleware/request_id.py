@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -63,7 +63,7 @@ def request_id(
     header: str = "X-Request-Id",
     generator: Callable[[], str] | None = None,
     limit: int = 255,
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """Request id middleware."""
     if limit < 1:
         raise ValueError("request_id(): limit must be at least 1")

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -71,7 +71,7 @@ def secure_headers(
     content_security_policy: Mapping[str, Iterable[Any]] | None = None,
     content_security_policy_report_only: Mapping[str, Iterable[Any]] | None = None,
     **overrides: str | bool,
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """Security headers middleware.
 
     Each default header is overridable by its snake_case name

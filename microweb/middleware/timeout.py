@@ -12,10 +12,9 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 from ..exceptions import HTTPException
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["timeout"]
 
 
-def timeout(seconds: float, status: int = 504) -> Callable[..., Any]:
+def timeout(seconds: float, status: int = 504) -> MiddlewareFunction:
     """Timeout middleware."""
     if not seconds > 0:
         raise ValueError(f"timeout(): seconds must be > 0, got {seconds!r}")

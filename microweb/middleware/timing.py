@@ -16,9 +16,9 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -87,7 +87,7 @@ def timing(
     enabled: bool | Callable[[Context], bool] = True,
     total: bool = True,
     total_description: str = "Total Response Time",
-) -> Callable[..., Any]:
+) -> MiddlewareFunction:
     """Server-Timing middleware."""
 
     @create_middleware

@@ -11,10 +11,9 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["trailing_slash"]
 
 
-def trailing_slash(mode: str = "trim") -> Callable[..., Any]:
+def trailing_slash(mode: str = "trim") -> MiddlewareFunction:
     """Trailing slash middleware: `mode` is "trim" or "append"."""
     if mode not in ("trim", "append"):
         raise ValueError(f'trailing_slash(): mode must be "trim" or "append", got {mode!r}')

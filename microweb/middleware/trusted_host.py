@@ -12,11 +12,11 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..compose import Next, create_middleware
+from ..compose import MiddlewareFunction, Next, create_middleware
 from ..exceptions import HTTPException
 from ..header_values import parse_host
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["trusted_host"]
 
 
-def trusted_host(hosts: Iterable[str], www_redirect: bool = False) -> Callable[..., Any]:
+def trusted_host(hosts: Iterable[str], www_redirect: bool = False) -> MiddlewareFunction:
     """Trusted host middleware."""
     if isinstance(hosts, str):
         hosts = [hosts]

@@ -1,0 +1,120 @@
+"""What mypy --strict sees of the API users touch most: the request's accessors, typed
+context variables, and handlers under the route decorators."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+USER_CODE = textwrap.dedent(
+    """
+    from dataclasses import dataclass
+    from typing import Protocol, TypedDict
+
+    from microweb import Context, MicroWeb, Response, create_middleware
+    from microweb.compose import Next
+
+    app = MicroWeb()
+
+
+    @dataclass
+    class User:
+        name: str
+
+
+    class Vars(TypedDict):
+        user: User
+
+
+    class AttrVars(Protocol):
+        user: User
+
+
+    @create_middleware
+    async def load_user(c: Context[Vars], next: Next) -> None:
+        c.set("user", User("ann"))
+        await next()
+
+
+    @app.get("/users/:id", load_user)
+    async def user(c: Context[Vars]) -> Response:
+        reveal_type(c.req.param("id"))
+        reveal_type(c.req.param())
+        reveal_type(c.req.query("q"))
+        reveal_type(c.req.header("accept"))
+        reveal_type(c.req.cookie("session"))
+        reveal_type(c.var["user"])
+        return c.text(c.var["user"].name)
+
+
+    @app.get("/me")
+    async def me(c: Context[AttrVars]) -> Response:
+        reveal_type(c.var.user)
+        return c.text(c.var.user.name)
+
+
+    @app.get("/plain")
+    async def plain(c: Context) -> Response:
+        reveal_type(c.var)
+        number = int(c.req.param("id"))  # E: a param may be missing
+        return c.text(str(number))
+
+    """
+)
+
+
+def test_mypy_strict_types_the_request_and_context_variables(tmp_path: Path) -> None:
+    (tmp_path / "typed_app.py").write_text(USER_CODE)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--follow-imports=silent",
+            "--cache-dir",
+            str(tmp_path / ".mypy_cache"),
+            "typed_app.py",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+        timeout=180,
+    )
+    out = result.stdout
+    revealed = [
+        line.split("Revealed type is ")[1] for line in out.splitlines() if "Revealed" in line
+    ]
+
+    assert revealed == [
+        '"str | None"',
+        '"dict[str, str]"',
+        '"str | None"',
+        '"str | None"',
+        '"str | None"',
+        '"typed_app.User"',
+        '"typed_app.User"',
+        '"Any"',
+    ], out
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert len(errors) == 1, out
+    assert 'Argument 1 to "int" has incompatible type "str | None"' in errors[0], out
+
+
+def test_help_on_a_route_method_shows_its_signature_and_forms() -> None:
+    import pydoc
+
+    from microweb import MicroWeb
+
+    page = pydoc.render_doc(MicroWeb().get, renderer=pydoc.plaintext)
+
+    assert "get(path: 'str | Iterable[str]', /, *handlers" in page
+    assert "Register handlers for GET" in page
+    assert "@app.get(path, mw1, mw2)" in page
+    assert "name" in page and "responses" in page
