@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import pytest
 
 from microweb import MicroWeb, Middleware, create_middleware
@@ -712,53 +706,3 @@ def test_head_keeps_headers_added_by_middleware(app, client):
     assert response.content == b""
     assert response.headers["x-mw"] == "1"
     assert response.headers["content-length"] == "4"
-
-
-# -- typing ------------------------------------------------------------------------
-
-
-def test_route_decorators_keep_the_handler_typed_under_mypy_strict(tmp_path: Path) -> None:
-    code = textwrap.dedent(
-        """
-        from microweb import Context, MicroWeb, Response
-
-        app = MicroWeb()
-
-
-        @app.get("/users/:id")
-        async def user(c: Context) -> Response:
-            return c.text("hi")
-
-
-        @app.on("PURGE", "/cache")
-        async def purge(c: Context) -> Response:
-            return c.text("purged")
-
-
-        reveal_type(user)
-        """
-    )
-    (tmp_path / "typed_app.py").write_text(code)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--follow-imports=silent",
-            "--cache-dir",
-            str(tmp_path / ".mypy_cache"),
-            "typed_app.py",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "MYPYPATH": str(Path(__file__).resolve().parents[1])},
-        timeout=120,
-    )
-
-    assert "Untyped decorator" not in result.stdout, result.stdout
-    assert 'Revealed type is "def (c: microweb.context.Context[Any]) -> typing.Coroutine' in (
-        result.stdout
-    ), result.stdout
-    assert result.stdout.count("error:") == 0, result.stdout

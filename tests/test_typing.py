@@ -68,8 +68,9 @@ USER_CODE = textwrap.dedent(
 )
 
 
-def test_mypy_strict_types_the_request_and_context_variables(tmp_path: Path) -> None:
-    (tmp_path / "typed_app.py").write_text(USER_CODE)
+def mypy_strict(tmp_path: Path, code: str) -> str:
+    """What mypy --strict prints for `code`, a user's module importing microweb."""
+    (tmp_path / "typed_app.py").write_text(code)
     result = subprocess.run(
         [
             sys.executable,
@@ -87,7 +88,39 @@ def test_mypy_strict_types_the_request_and_context_variables(tmp_path: Path) -> 
         env={**os.environ, "MYPYPATH": str(ROOT)},
         timeout=180,
     )
-    out = result.stdout
+    return result.stdout
+
+
+def test_route_decorators_keep_the_handler_typed_under_mypy_strict(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        """
+        from microweb import Context, MicroWeb, Response
+
+        app = MicroWeb()
+
+
+        @app.get("/users/:id")
+        async def user(c: Context) -> Response:
+            return c.text("hi")
+
+
+        @app.on("PURGE", "/cache")
+        async def purge(c: Context) -> Response:
+            return c.text("purged")
+
+
+        reveal_type(user)
+        """
+    )
+    out = mypy_strict(tmp_path, code)
+
+    assert "Untyped decorator" not in out, out
+    assert 'Revealed type is "def (c: microweb.context.Context[Any]) -> typing.Coroutine' in out
+    assert out.count("error:") == 0, out
+
+
+def test_mypy_strict_types_the_request_and_context_variables(tmp_path: Path) -> None:
+    out = mypy_strict(tmp_path, USER_CODE)
     revealed = [
         line.split("Revealed type is ")[1] for line in out.splitlines() if "Revealed" in line
     ]
