@@ -105,6 +105,15 @@ def _normalize_origin(origin: str) -> str:
     return f"{parts.scheme}://{host}" + ("" if port == default_port else f":{port}")
 
 
+def _cors_shares_credentials(c: Context, origin: str) -> bool:
+    """Whether a cors() middleware on this request's path lets `origin` send credentials."""
+    for route in c.req.matched:
+        shares = getattr(route.fn, "shares_credentials_with", None)
+        if shares is not None and shares(origin, c):
+            return True
+    return False
+
+
 class csrf(Middleware):  # lower case: called like a function, per the contract
     """Refuse state-changing requests without the session's CSRF token or from other sites."""
 
@@ -142,7 +151,10 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
             return
         if self._trusted(origin) or self._same_origin(c, origin):
             return
-        raise ForbiddenError(f"Cross-origin request refused: Origin {origin} is not trusted")
+        message = f"Cross-origin request refused: Origin {origin} is not trusted"
+        if _cors_shares_credentials(c, origin):
+            message += "; cors() allows it, add it to csrf(trusted_origins=...)"
+        raise ForbiddenError(message)
 
     def _trusted(self, origin: str) -> bool:
         try:

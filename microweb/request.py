@@ -108,6 +108,12 @@ class Request:
         return params.get(name)
 
     @property
+    def matched(self) -> list[Any]:
+        """The routes this request matched, middleware and handlers, in the order they run
+        (`compose.Route` objects: `fn`, `method`, `path`, `is_handler`, ...)."""
+        return [entry[0] for entry in self._route_entries]
+
+    @property
     def route_path(self) -> str:
         """The path pattern of the route whose handler runs now (`/static/*`), as Hono's
         `c.req.routePath`; "" when no route matched."""

@@ -419,3 +419,23 @@ def test_csrf_field_escapes_the_value(client: TestClient, monkeypatch: pytest.Mo
     html = client.get("/form").text
     assert '<input type="hidden" name="_token" value="&quot;&gt;&lt;script&gt;&amp;">' in html
     assert "<script>" not in html
+
+
+def test_refusing_an_origin_that_cors_allows_says_to_trust_it_in_csrf_too() -> None:
+    from microweb.middleware import cors
+
+    app = MicroWeb()
+    app.use(session(), csrf())
+    app.use("/api/*", cors(origin="https://app.example", credentials=True))
+    app.post("/api/notes", lambda c: "saved")
+    app.post("/other", lambda c: "saved")
+
+    with TestClient(app) as client:
+        api = client.post("/api/notes", headers={"origin": "https://app.example"})
+        other = client.post("/other", headers={"origin": "https://app.example"})
+        foreign = client.post("/api/notes", headers={"origin": "https://evil.example"})
+
+    assert api.status_code == 403
+    assert "cors() allows it, add it to csrf(trusted_origins=...)" in api.text
+    assert "cors()" not in other.text  # no cors() on that path
+    assert "cors()" not in foreign.text  # cors() does not allow that origin either

@@ -121,6 +121,12 @@ def cors(
                 c.res.headers["access-control-expose-headers"] = exposed
         return None
 
+    def shares_credentials_with(request_origin: str, c: Context) -> bool:
+        """Whether this middleware lets `request_origin` read credentialed answers (what
+        csrf() names in its refusal, so the two lists are kept together)."""
+        return credentials and not wildcard and allow_origin(request_origin, c) is not None
+
+    cors_middleware.shares_credentials_with = shares_credentials_with  # type: ignore[attr-defined]
     return cors_middleware
 
 
