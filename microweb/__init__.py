@@ -9,7 +9,7 @@ from .datastructures import FormData, Headers, UploadFile
 from .exceptions import ForbiddenError, HTTPException, UnauthorizedError
 from .request import Limits, Request
 from .response import Response
-from .sessions import Session, session
+from .sessions import Session, session, session_of
 from .sessions.typed import TypedSession
 from .validation import validator
 from .websockets import WebSocket, WebSocketDisconnect
@@ -39,6 +39,7 @@ __all__ = [
     "require_auth",
     "require_role",
     "session",
+    "session_of",
     "user_sessions",
     "validator",
 ]
