@@ -3,8 +3,9 @@ jar and the lifespan) and `call_app` (one request, awaited), both answering a
 `TestResponse`.
 
 This package only re-exports: `driver` sends one request over ASGI (`app.request`
-uses it too), `client` is the threaded synchronous client, `response`, `cookies`
-and `body` are what they share.
+uses it too), `client` is the threaded synchronous client (on a `loop_thread`,
+with its `lifespan`), `response`, `cookies` and `body` are what they share, and
+`waiting` says where a task is stuck.
 """
 
 from __future__ import annotations
