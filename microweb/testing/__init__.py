@@ -4,8 +4,9 @@ jar and the lifespan) and `call_app` (one request, awaited), both answering a
 
 This package only re-exports: `driver` sends one request over ASGI (`app.request`
 uses it too), `client` is the threaded synchronous client (on a `loop_thread`,
-with its `lifespan`), `response`, `cookies` and `body` are what they share, and
-`waiting` says where a task is stuck.
+with its `lifespan`), `response`, `cookies` and `body` are what they share,
+`waiting` says where a task is stuck, and `session_probe` is how
+`csrf_token()` asks the app.
 """
 
 from __future__ import annotations

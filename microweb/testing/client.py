@@ -10,7 +10,8 @@ a browser.
 
 Each request goes through `call_app`; the jar's cookies go out with it unless
 the caller sent a Cookie header, and what the answer sets comes back into the
-jar.
+jar. `csrf_token()` asks the app's session middleware for the session's token
+through the `microweb.csrf_token` scope extension (see `session_probe`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .driver import call_app
 from .lifespan import Lifespan
 from .loop_thread import LoopThread
 from .response import TestResponse
+from .session_probe import CSRF_TOKEN_PROBE
 
 __all__ = ["TestClient"]
 
@@ -143,6 +145,7 @@ class TestClient:
         json: Any = None,
         form: Mapping[str, Any] | None = None,
         content: bytes | str | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> TestResponse:
         """One request and its answer, with the jar's cookies out and Set-Cookie back in."""
         request_headers = dict(headers or {})
@@ -150,7 +153,30 @@ class TestClient:
         if cookie and not any(k.lower() == "cookie" for k in request_headers):
             request_headers["cookie"] = cookie
         response = self._runner().run(
-            call_app(self.app, method, url, request_headers, json, form, content)
+            call_app(
+                self.app, method, url, request_headers, json, form, content, extensions=extensions
+            )
         )
         self.cookies.update_from(response, url)
         return response
+
+    # -- CSRF ----------------------------------------------------------------
+
+    def csrf_token(self, path: str = "/") -> str:
+        """The CSRF token of this client's session, for the `X-CSRF-Token` header.
+
+        A GET to `path` asks the app's session middleware for it, which creates the
+        session when there is none (its cookie comes back into the jar) and answers
+        204 without running the rest of the chain. `path` must be one the session
+        middleware covers (any, for `app.use(session())`).
+        """
+        probe: dict[str, str] = {}
+        response = self._exchange("GET", self._url(path), extensions={CSRF_TOKEN_PROBE: probe})
+        token = probe.get("token")
+        if token is None:
+            raise RuntimeError(
+                f"csrf_token(): no session middleware answered GET {path} "
+                f"(the app answered {response.status_code}); session() must run for that "
+                "path, before any guard that refuses it: pass csrf_token(path=...) a path it covers"
+            )
+        return token
