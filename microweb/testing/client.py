@@ -6,7 +6,7 @@ valid across requests. `with TestClient(app) as client:` runs the
 lifespan (startup on enter, shutdown on exit), each within `lifespan_timeout`
 seconds or a `TimeoutError` naming the hook that did not finish. The default
 base URL is https, so Secure cookies (the session's default) round-trip as in
-a browser.
+a browser; http://localhost and http://127.0.0.1 keep them too, as browsers do.
 
 Each request goes through `call_app`; the jar's cookies go out with it unless
 the caller sent a Cookie header, and what the answer sets comes back into the
@@ -19,7 +19,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from ..types import ASGIApp
 from .cookies import CookieJar
@@ -47,7 +47,7 @@ class TestClient:
         self.app = app
         self.base_url = base_url.rstrip("/")
         self.lifespan_timeout = lifespan_timeout
-        self.cookies = CookieJar()
+        self.cookies = CookieJar(urlsplit(self.base_url).hostname or "testserver")
         self._loop: LoopThread | None = None
         self._closer: weakref.finalize[Any, Any] | None = None
         self._lifespan: Lifespan | None = None
