@@ -2,7 +2,7 @@
 
 The client runs the app on its own event loop in a background thread
 (`LoopThread`), so connection pools and locks an app opens at startup stay
-valid across requests. `with TestClient(app) as client:` runs the
+valid across requests and sockets. `with TestClient(app) as client:` runs the
 lifespan (startup on enter, shutdown on exit), each within `lifespan_timeout`
 seconds or a `TimeoutError` naming the hook that did not finish. The default
 base URL is https, so Secure cookies (the session's default) round-trip as in
@@ -10,24 +10,29 @@ a browser; http://localhost and http://127.0.0.1 keep them too, as browsers do.
 
 Each request goes through `call_app`; the jar's cookies go out with it unless
 the caller sent a Cookie header, and what the answer sets comes back into the
-jar. `csrf_token()` asks the app's session middleware for the session's token
+jar. `websocket_connect` opens a `TestWebSocket` the same way, with the jar's
+cookies and, as a browser sends it, the client's own `Origin`.
+`csrf_token()` asks the app's session middleware for the session's token
 through the `microweb.csrf_token` scope extension (see `session_probe`).
 """
 
 from __future__ import annotations
 
+import base64
+import os
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..types import ASGIApp
 from .cookies import CookieJar
-from .driver import call_app
+from .driver import call_app, connection_scope
 from .lifespan import Lifespan
 from .loop_thread import LoopThread
 from .response import TestResponse
 from .session_probe import CSRF_TOKEN_PROBE
+from .websocket import TestWebSocket
 
 __all__ = ["TestClient"]
 
@@ -43,10 +48,12 @@ class TestClient:
         base_url: str = "https://testserver",
         *,
         lifespan_timeout: float = 10.0,
+        websocket_timeout: float = 5.0,
     ) -> None:
         self.app = app
         self.base_url = base_url.rstrip("/")
         self.lifespan_timeout = lifespan_timeout
+        self.websocket_timeout = websocket_timeout
         self.cookies = CookieJar(urlsplit(self.base_url).hostname or "testserver")
         self._loop: LoopThread | None = None
         self._closer: weakref.finalize[Any, Any] | None = None
@@ -180,3 +187,55 @@ class TestClient:
                 "path, before any guard that refuses it: pass csrf_token(path=...) a path it covers"
             )
         return token
+
+    # -- WebSockets ----------------------------------------------------------
+
+    def websocket_connect(
+        self,
+        path: str,
+        headers: Mapping[str, str | None] | None = None,
+        subprotocols: Sequence[str] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> TestWebSocket:
+        """Open a WebSocket to the app in process; use the result in a `with` block.
+
+        The handshake carries the jar's cookies and, as browsers always send one, an
+        `Origin` header with the client's own origin (the base URL's); set `headers=
+        {"Origin": ...}` to come from elsewhere, or `{"Origin": None}` to send none (a
+        client that is not a browser). A refused handshake raises `WebSocketRejected`.
+        `timeout` (default: the client's `websocket_timeout`) bounds every wait.
+        """
+        url = self._url(path)
+        parts = urlsplit(url)
+        scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+        url = parts._replace(scheme=scheme).geturl()
+        base = urlsplit(self.base_url)
+        request_headers: dict[str, str] = {
+            "origin": f"{base.scheme}://{base.netloc}",
+            "connection": "Upgrade",
+            "upgrade": "websocket",
+            "sec-websocket-version": "13",
+            "sec-websocket-key": base64.b64encode(os.urandom(16)).decode(),
+        }
+        cookie = self.cookies.header_for(url)
+        if cookie:
+            request_headers["cookie"] = cookie
+        if subprotocols:
+            request_headers["sec-websocket-protocol"] = ", ".join(subprotocols)
+        for name, value in (headers or {}).items():
+            request_headers.pop(name.lower(), None)
+            if value is not None:
+                request_headers[name.lower()] = value
+        scope = connection_scope("websocket", url, request_headers, ("127.0.0.1", 50000))
+        jar = self.cookies  # not `self`: an open socket must not keep the client alive
+        scope["subprotocols"] = list(subprotocols or ())
+        scope["extensions"] = {"websocket.http.response": {}}
+        socket = TestWebSocket(
+            self.app,
+            scope,
+            self._runner(),
+            self.websocket_timeout if timeout is None else timeout,
+            on_cookies=lambda set_cookies: jar.store(set_cookies, url),
+        )
+        return socket.connect()
