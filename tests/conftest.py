@@ -9,6 +9,8 @@
   on a free port if the binary exists; else the test is skipped, or fails
   when `MICROWEB_REQUIRE_REDIS=1`.
 - `redis_prefix`: a key prefix unique to the test; its keys are deleted after.
+- `options_for_driver(request, tmp_path)`: the options of `session()` for the driver
+  a parametrized fixture names (memory, cookie, file, redis), for fixtures to share.
 - `redis_cluster_url`, `redis_sentinel_url`: a 3-primary, 3-replica Redis Cluster
   and a primary with two replicas behind three Sentinels, started once per run
   from `redis-server`/`redis-cli` (see tests/redis_topologies.py); skipped, or
@@ -44,6 +46,19 @@ def app() -> MicroWeb:
 def client(app: MicroWeb) -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
+
+
+def options_for_driver(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """The options of `session()` for the driver `request.param` names."""
+    driver = request.param
+    if driver == "cookie":
+        return {"driver": "cookie", "secret": "s" * 32}
+    if driver == "file":
+        return {"driver": "file", "directory": str(tmp_path / "sessions")}
+    if driver == "redis":
+        url = request.getfixturevalue("redis_url")
+        return {"driver": "redis", "url": url, "prefix": request.getfixturevalue("redis_prefix")}
+    return {"driver": "memory"}
 
 
 # -- Redis -------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """WebSockets on a real uvicorn: echo, params, disconnects, errors, sessions and guards on
-the handshake, Cross-Site WebSocket Hijacking refused, and 200 sockets at once."""
+the handshake, Cross-Site WebSocket Hijacking refused, and 200 sockets at once; and, in
+process, what no real server shows (tests/testing/test_websocket_client.py has the rest)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
+
+from microweb import MicroWeb, WebSocket, require_auth, session
+from microweb.context import Context
+from microweb.testing import TestClient
 
 from .servers import Server, serve
 
@@ -136,29 +141,54 @@ def test_two_hundred_concurrent_sockets(server: Server) -> None:
     assert replies == [f"message {i}" for i in range(200)]
 
 
-def test_a_mounted_app_still_gets_its_websockets() -> None:
-    # The in-process check of the routing decision: a mount prefix wins over ws routes.
-    from microweb import MicroWeb
-
-    app = MicroWeb()
-    calls: list[str] = []
-
+def test_a_websocket_goes_to_the_mount_or_route_registered_first() -> None:
+    # Registration order decides, as it does for HTTP: a mount registered before a
+    # WebSocket route under its prefix takes the handshake, one registered after it
+    # leaves it to the route.
     async def mounted(scope, receive, send):  # type: ignore[no-untyped-def]
-        calls.append(scope["path"])
-        await send({"type": "websocket.close", "code": 1000})
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": f"mounted: {scope['path']}"})
 
-    app.mount("/sub", mounted)
+    async def own(c: Context, ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text("the app's own route")
+
+    mount_first = MicroWeb()
+    mount_first.mount("/sub", mounted)
+    mount_first.ws("/sub/x", handler=own)
+    route_first = MicroWeb()
+    route_first.ws("/sub/x", handler=own)
+    route_first.mount("/sub", mounted)
+
+    with TestClient(mount_first) as client, client.websocket_connect("/sub/x") as ws:
+        assert ws.receive_text() == "mounted: /sub/x"
+    with TestClient(route_first) as client, client.websocket_connect("/sub/x") as ws:
+        assert ws.receive_text() == "the app's own route"
+
+
+def test_without_the_http_response_extension_a_refusal_is_a_close_with_1008() -> None:
+    # The raw protocol is the point here: a server without "websocket.http.response"
+    # cannot carry the guard's 401, so the app refuses with a close (servers answer 403).
+    app = MicroWeb()
+    app.use(session())
+
+    @app.ws("/me", require_auth())
+    async def me(c: Context, ws: WebSocket) -> None:
+        await ws.accept()
+
+    sent: list[dict[str, object]] = []
 
     async def drive() -> None:
-        scope = {"type": "websocket", "path": "/sub/x", "headers": [], "scheme": "ws"}
+        scope = {"type": "websocket", "path": "/me", "headers": [], "scheme": "ws"}
 
         async def receive():  # type: ignore[no-untyped-def]
             return {"type": "websocket.connect"}
 
         async def send(message):  # type: ignore[no-untyped-def]
-            pass
+            sent.append(message)
 
         await app(scope, receive, send)
 
     asyncio.run(drive())
-    assert calls == ["/sub/x"]
+    assert sent == [{"type": "websocket.close", "code": 1008, "reason": ""}]

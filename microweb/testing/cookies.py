@@ -3,20 +3,41 @@
 Rules (RFC 6265 section 5): a Set-Cookie is parsed as a browser parses it, an
 attribute it cannot read being skipped, never an error; Max-Age wins over
 Expires; a cookie is sent only to its domain (exactly, when the header named
-none), under its path, over https when Secure, and until it expires; the
-longest path goes first.
+none), under its path, until it expires; the longest path goes first.
+
+Secure cookies follow browsers (RFC 6265bis, "secure contexts"): they are kept
+and sent only over a secure connection, which is https (wss for a WebSocket),
+or plain http to the machine itself: `localhost` (and `*.localhost`),
+127.0.0.0/8 and `[::1]`, as Chrome and Firefox treat them. A Secure cookie set
+over any other http answer is dropped.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 if TYPE_CHECKING:
     from .response import TestResponse
 
-__all__ = ["Cookie", "CookieJar", "parse_set_cookie"]
+__all__ = ["Cookie", "CookieJar", "is_secure_context", "parse_set_cookie"]
+
+
+def is_secure_context(scheme: str, host: str) -> bool:
+    """Whether a browser treats `scheme://host` as secure (Secure cookies go there)."""
+    if scheme in ("https", "wss"):
+        return True
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    import ipaddress  # perf: lazily, as `import microweb` loads this module
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Cookie:
@@ -86,16 +107,27 @@ def parse_set_cookie(header: str, host: str) -> Cookie | None:
 
 
 class CookieJar:
-    """A small browser-like cookie jar: domain, path, Secure and expiry are honoured."""
+    """A small browser-like cookie jar: domain, path, Secure and expiry are honoured.
 
-    def __init__(self) -> None:
+    `domain` is the host `set()` puts a cookie on when it names none (the client's host).
+    """
+
+    def __init__(self, domain: str = "testserver") -> None:
+        self.domain = domain
         self._cookies: dict[tuple[str, str, str], Cookie] = {}
 
     def update_from(self, response: TestResponse, url: str) -> None:
-        host = (urlsplit(url).hostname or "").lower()
-        for header in response.headers.getall("set-cookie"):
+        """Keep what the response's Set-Cookie headers set (it answered `url`)."""
+        self.store(response.headers.getall("set-cookie"), url)
+
+    def store(self, set_cookie_headers: Iterable[str], url: str) -> None:
+        """Keep what these Set-Cookie headers, received from `url`, set."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        secure = is_secure_context(parts.scheme, host)
+        for header in set_cookie_headers:
             cookie = parse_set_cookie(header, host)
-            if cookie is None:
+            if cookie is None or (cookie.secure and not secure):
                 continue
             key = (cookie.domain, cookie.path, cookie.name)
             if cookie.expires is not None and cookie.expires <= time.time():
@@ -108,6 +140,7 @@ class CookieJar:
         host = (parts.hostname or "").lower()
         path = parts.path or "/"
         now = time.time()
+        secure = is_secure_context(parts.scheme, host)
         chosen = []
         for key, cookie in list(self._cookies.items()):
             if cookie.expires is not None and cookie.expires <= now:
@@ -119,7 +152,7 @@ class CookieJar:
                 host == cookie.domain or host.endswith("." + cookie.domain)
             ):
                 continue
-            if cookie.secure and parts.scheme != "https":
+            if cookie.secure and not secure:
                 continue
             if not (path == cookie.path or path.startswith(cookie.path.rstrip("/") + "/")):
                 continue
@@ -135,7 +168,9 @@ class CookieJar:
                 return cookie.value
         return default
 
-    def set(self, name: str, value: str, domain: str = "testserver", path: str = "/") -> None:
+    def set(self, name: str, value: str, domain: str | None = None, path: str = "/") -> None:
+        """Put a cookie in the jar, as if the client's host (or `domain`) had set it."""
+        domain = (domain or self.domain).lower()
         self._cookies[(domain, path, name)] = Cookie(name, value, domain, path)
 
     def clear(self) -> None:

@@ -23,7 +23,36 @@ from ..types import ASGIApp, Message
 from .body import encode_body
 from .response import TestResponse
 
-__all__ = ["call_app"]
+__all__ = ["call_app", "connection_scope"]
+
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+def connection_scope(
+    kind: str, url: str, headers: dict[str, str], client: tuple[str, int]
+) -> dict[str, Any]:
+    """The scope an HTTP/1.1 server builds for a request (`kind` "http") or a WebSocket
+    handshake ("websocket") to `url`; `headers` (lower-case names) gets a Host from the
+    URL unless it has one."""
+    parts = urlsplit(url)
+    headers.setdefault("host", parts.netloc or "testserver")
+    return {
+        "type": kind,
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "scheme": parts.scheme or "http",
+        "path": unquote(parts.path or "/"),
+        "raw_path": (parts.path or "/").encode(),
+        "query_string": parts.query.encode(),
+        "root_path": "",
+        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+        "client": client,
+        "server": (
+            parts.hostname or "testserver",
+            parts.port or _DEFAULT_PORTS.get(parts.scheme, 80),
+        ),
+        "state": {},
+    }
 
 
 async def call_app(
@@ -38,14 +67,15 @@ async def call_app(
     *,
     chunks: Sequence[bytes] | None = None,
     query_string: bytes | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> TestResponse:
     """Send one request to `app` through the ASGI interface and collect the response.
 
     The body is `json`, `form` or `content` (see `encode_body`), or `chunks`, sent
     piece by piece with no Content-Length. `query_string` replaces the URL's query
     with bytes sent as they are (which a `str` URL cannot carry when they are not UTF-8).
+    `extensions` goes into the scope as the server's ASGI extensions.
     """
-    parts = urlsplit(url)
     request_headers = {k.lower(): v for k, v in (headers or {}).items()}
     if chunks is None:
         pieces = [encode_body(request_headers, json, form, content)]
@@ -53,25 +83,14 @@ async def call_app(
         pieces = list(chunks) or [b""]
     else:
         raise TypeError("call_app takes `chunks` or one of `json`, `form`, `content`, not both")
-    request_headers.setdefault("host", parts.netloc or "testserver")
     if chunks is None and (pieces[0] or method.upper() in ("POST", "PUT", "PATCH")):
         request_headers.setdefault("content-length", str(len(pieces[0])))
-    raw_path = (parts.path or "/").encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method.upper(),
-        "scheme": parts.scheme or "http",
-        "path": unquote(parts.path or "/"),
-        "raw_path": raw_path,
-        "query_string": parts.query.encode() if query_string is None else query_string,
-        "root_path": "",
-        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request_headers.items()],
-        "client": client,
-        "server": (parts.hostname or "testserver", parts.port or 443),
-        "state": {},
-    }
+    scope = connection_scope("http", url, request_headers, client)
+    scope["method"] = method.upper()
+    if query_string is not None:
+        scope["query_string"] = query_string
+    if extensions:
+        scope["extensions"] = dict(extensions)
     received = 0
     done = asyncio.Event()
 

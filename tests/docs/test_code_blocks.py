@@ -9,14 +9,18 @@
   as the reader does, so a later block may import it (`from hello import app`).
 - A block that shows a piece of a larger app (a `...` body, names defined elsewhere) is
   marked `<!-- fragment -->` on the line before it, and is compiled, not run.
-- After a page's blocks ran, every `test_*` function they defined is called: a page that
-  shows how to test an app proves that its test passes.
+- Every `test_*` function a block defines is called right after the block, with the
+  page's own pytest fixtures for its parameters: a page that shows how to test an app
+  proves that its test passes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sybil import Sybil
@@ -44,6 +48,28 @@ def saved_as(source: str) -> str | None:
     return name if first.startswith("# ") and name.endswith(".py") and "/" not in name else None
 
 
+def run_test(test: Any, namespace: dict[str, Any]) -> None:
+    """Call a test a page defined, with the page's own pytest fixtures for its parameters,
+    each made once, and those that yield finished after the test, as pytest does."""
+    made: dict[str, Any] = {}
+
+    def fixture(name: str, finish: contextlib.ExitStack) -> Any:
+        if name not in made:
+            definition = namespace[name]
+            function = inspect.unwrap(definition._get_wrapped_function())
+            arguments = {p: fixture(p, finish) for p in inspect.signature(function).parameters}
+            value = function(**arguments)
+            if inspect.isgenerator(value):
+                generator = value
+                value = next(generator)
+                finish.callback(next, generator, None)
+            made[name] = value
+        return made[name]
+
+    with contextlib.ExitStack() as finish:
+        test(**{name: fixture(name, finish) for name in inspect.signature(test).parameters})
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_every_code_block_of_the_page_runs(
     page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -63,11 +89,11 @@ def test_every_code_block_of_the_page_runs(
         name = saved_as(source)
         if name is not None:
             (tmp_path / name).write_text(source)
+        tests_before = {k: v for k, v in document.namespace.items() if k.startswith("test_")}
         try:
             example.evaluate()
         except Exception as err:
             raise AssertionError(f"The code block at {where} failed: {err!r}") from err
-
-    for name, value in list(document.namespace.items()):
-        if name.startswith("test_") and callable(value):
-            value()
+        for name, value in list(document.namespace.items()):
+            if name.startswith("test_") and callable(value) and tests_before.get(name) is not value:
+                run_test(value, document.namespace)  # while the names are the block's

@@ -24,6 +24,7 @@ from microweb import MicroWeb, login, logout, require_auth, session
 from microweb.context import Context
 from microweb.testing import TestClient
 from tests.browsers import Browser
+from tests.conftest import options_for_driver
 
 COOKIE = "microweb_session"
 
@@ -53,15 +54,7 @@ def build_app(**options: Any) -> MicroWeb:
 
 @pytest.fixture(params=["memory", "cookie", "file", "redis"])
 def driver_options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    driver = request.param
-    if driver == "cookie":
-        return {"driver": "cookie", "secret": "s" * 32}
-    if driver == "file":
-        return {"driver": "file", "directory": str(tmp_path / "sessions")}
-    if driver == "redis":
-        url = request.getfixturevalue("redis_url")
-        return {"driver": "redis", "url": url, "prefix": request.getfixturevalue("redis_prefix")}
-    return {"driver": "memory"}
+    return options_for_driver(request, tmp_path)
 
 
 @pytest.fixture

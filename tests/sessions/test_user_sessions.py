@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,8 +54,7 @@ def test_the_list_shows_each_device_newest_first_with_this_one_marked(
     options: dict[str, Any],
 ) -> None:
     app = make_app(**options)
-    with TestClient(app) as laptop:
-        phone = TestClient(app)
+    with TestClient(app) as laptop, closing(TestClient(app)) as phone:
         laptop.post("/login/ann", headers={"user-agent": "Laptop/1.0"})
         phone.post("/login/ann", headers={"user-agent": "Phone/2.0"})
         listed = phone.get("/sessions").json()
@@ -82,8 +82,7 @@ def test_a_ref_is_never_the_session_id(options: dict[str, Any]) -> None:
 
 def test_logout_with_a_ref_ends_that_device_only(options: dict[str, Any]) -> None:
     app = make_app(**options)
-    with TestClient(app) as laptop:
-        phone = TestClient(app)
+    with TestClient(app) as laptop, closing(TestClient(app)) as phone:
         laptop.post("/login/ann")
         phone.post("/login/ann")
         [other] = [i for i in laptop.get("/sessions").json() if not i["current"]]
@@ -104,8 +103,7 @@ def test_revoking_the_current_ref_logs_this_device_out(options: dict[str, Any]) 
 
 def test_another_users_ref_ends_nothing(options: dict[str, Any]) -> None:
     app = make_app(**options)
-    with TestClient(app) as ann:
-        bob = TestClient(app)
+    with TestClient(app) as ann, closing(TestClient(app)) as bob:
         ann.post("/login/ann")
         bob.post("/login/bob")
         [bobs] = bob.get("/sessions").json()
