@@ -8,8 +8,9 @@ Rules:
   `WebSocketDisconnect(code)` when the client went away; `async for message
   in ws` yields text (`str`) and binary (`bytes`) messages and simply ends
   then. A message of the other kind is a `TypeError`; text that is not JSON
-  given to `receive_json()` is a `WebSocketDataError` (the app closes such a
-  socket with 1007).
+  (RFC 8259, read as `c.req.json()` reads a body: no NaN, no Infinity) given
+  to `receive_json()` is a `WebSocketDataError` (the app closes such a socket
+  with 1007).
 - Sending to a client that went away raises `WebSocketDisconnect(1006)`.
 - `close()` is idempotent; the app closes a socket its handler left open.
 """
@@ -22,6 +23,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._json import InvalidJSON, parse_json
 from .exceptions import HTTPException
 from .header_values import scope_headers
 from .response import Response
@@ -129,11 +131,12 @@ class WebSocket:
         return message
 
     async def receive_json(self) -> Any:
-        """The next message (text or binary) parsed as JSON."""
+        """The next message (text or binary) parsed as JSON (as `c.req.json()` reads it:
+        no NaN, no Infinity, no number too large for a float)."""
         message = await self.receive()
         try:
-            return json.loads(message)
-        except ValueError as err:
+            return parse_json(message)
+        except InvalidJSON as err:
             raise WebSocketDataError(f"WebSocket message is not JSON: {err}") from None
 
     def __aiter__(self) -> AsyncIterator[str | bytes]:

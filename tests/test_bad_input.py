@@ -107,6 +107,32 @@ def test_json_with_an_overlong_integer_is_a_400(echo):
     assert response.text == "Malformed JSON body: a number has more than 4300 digits"
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"NaN", "NaN is not a JSON number"),
+        (b"[1, Infinity]", "Infinity is not a JSON number"),
+        (b'{"a": -Infinity}', "-Infinity is not a JSON number"),
+        (b"1e999", "the number 1e999 is too large"),
+        (b'{"price": -1e400}', "the number -1e400 is too large"),
+        (b"1" + b"0" * 400 + b".5", "the number 1" + "0" * 36 + "... is too large"),
+    ],
+)
+def test_json_constants_and_numbers_past_a_float_are_a_400(echo, body, message):
+    response = echo.post("/json", content=body, headers={"content-type": "application/json"})
+
+    assert (response.status_code, response.text) == (400, f"Malformed JSON body: {message}")
+
+
+def test_json_with_a_big_integer_or_a_tiny_float_is_read(echo):
+    body = b'{"n": 1' + b"0" * 400 + b', "tiny": 1e-999, "e": 2.5E3}'
+
+    response = echo.post("/json", content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 200
+    assert response.json() == {"n": 10**400, "tiny": 0.0, "e": 2500.0}
+
+
 def test_json_with_a_lone_surrogate_is_echoed_back_escaped(echo):
     response = echo.post(
         "/json", content=b'{"a": "\\ud800"}', headers={"content-type": "application/json"}
@@ -479,7 +505,7 @@ def test_non_form_content_type_to_form_is_a_415(echo):
         ),
         (
             "/json",
-            b"NaNx",
+            b"[1]x",
             "application/json",
             400,
             "Malformed JSON body: Extra data at line 1 column 4",
