@@ -5,7 +5,10 @@ Rules:
   nested changes (`s.get("cart").append(x)`) are saved too.
 - `put` encodes at once, so an unstorable value is a `TypeError` naming the
   key where the bug is; values changed later in place are checked at save.
-- Keys are strings; keys starting with "__" are reserved for meta fields.
+- Keys are strings; keys starting with "__" are reserved for meta fields. A
+  key must have a UTF-8 form (no lone surrogate): a store writes key names as
+  they are, so `put` refuses such a key with a `ValueError`, on every driver.
+  (Values hold any string: see serializer.py.)
 - Reads accept dot paths into nested dicts (and list indexes); an exact
   top-level key always wins over a path. Writes with a dotted key that is not
   a top-level key write into nested dicts, as Laravel's `Arr::set` does.
@@ -126,7 +129,7 @@ class Session:
         """Store `value` at `key`, or every item of a dict given as `key`.
 
         Raises `TypeError` naming the key when the value cannot be stored and
-        `ValueError` for keys starting with "__".
+        `ValueError` for keys starting with "__" or holding a lone surrogate.
         """
         self._use()
         items = key.items() if isinstance(key, dict) else [(key, value)]
@@ -394,6 +397,14 @@ class Session:
             raise TypeError(f"Session keys must be non-empty strings, got {key!r}")
         if key.startswith("__"):
             raise ValueError(f"Session keys starting with '__' are reserved: {key!r}")
+        if not key.isascii():
+            try:
+                key.encode()
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"Session key {key!r} holds a lone surrogate, which no store can write as "
+                    "a key name; use it as a value, or another key"
+                ) from None
         text = encode(key, value)
         self._values[key] = value
         self._record.encoded_at_put(key, value, text)
