@@ -92,8 +92,11 @@ async def logout(
             raise ValueError("logout(): pass everywhere=True or session=ref, not both")
         if user_id is None:
             return
+        # Bytes: compare_digest refuses a str that is not ASCII (a ref from a form may be
+        # anything); a lone surrogate has no UTF-8 form, "surrogatepass" gives it one.
+        wanted = session.encode("utf-8", "surrogatepass")
         for sid, record in await current.manager.user_sessions(str(user_id)):
-            if hmac.compare_digest(record.get(REF, ""), session):
+            if hmac.compare_digest(record.get(REF, "").encode(), wanted):
                 if sid == current.id:
                     await current.invalidate()
                 else:

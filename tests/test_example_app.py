@@ -414,6 +414,17 @@ def test_notes_api_validates_its_json_body(browser: TestClient) -> None:
     assert browser.get("/api/notes", headers=JSON).json() == good.json()
 
 
+@pytest.mark.parametrize("ref", ["\u00e9", "\u20ac" * 30, ""])
+def test_revoking_a_ref_that_is_no_device_changes_nothing(browser: TestClient, ref: str) -> None:
+    submit_login(browser, "alice", "wonderland")
+    token = form_token(page_get(browser, "/dashboard"))
+
+    revoked = browser.post("/sessions/revoke", headers=HTML, form={"_token": token, "ref": ref})
+
+    assert revoked.status_code == 303
+    assert page_get(browser, "/dashboard").status_code == 200
+
+
 def test_devices_page_lists_each_session_and_revokes_another(
     browsers: Callable[[], TestClient],
 ) -> None:
