@@ -28,6 +28,7 @@ from .exceptions import HTTPException
 from .header_values import scope_headers
 from .response import Response
 from .types import Message, Receive, Scope, Send
+from .urls import printable
 
 if TYPE_CHECKING:
     from .context import Context
@@ -230,12 +231,12 @@ def socket_entry(handler: Callable[[Context, WebSocket], Awaitable[Any]]) -> Cal
         except WebSocketDataError as err:
             if not ws.accepted:
                 raise HTTPException(400, str(err)) from None
-            logger.warning("Closing WebSocket %s: %s", c.req.path, err)
+            logger.warning("Closing WebSocket %s: %s", printable(c.req.path), err)
             await ws.close(1007)
         except Exception:
             if not ws.accepted:
                 raise
-            logger.exception("Unhandled error in WebSocket handler for %s", c.req.path)
+            logger.exception("Unhandled error in WebSocket handler for %s", printable(c.req.path))
             await ws.close(1011)
         return Response(b"", 200)
 
