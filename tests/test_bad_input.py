@@ -410,6 +410,18 @@ def _post_chunks(app, path, chunks):
     return asyncio.run(call_app(app, "POST", "http://testserver" + path, chunks=chunks))
 
 
+@pytest.mark.parametrize(
+    ("declared", "status"),
+    [("9" * 5000, 413), ("0" * 5000 + "1", 200), ("1" + "0" * 19, 413), ("0" * 30, 200)],
+)
+def test_a_content_length_of_thousands_of_digits_is_read_not_a_500(declared, status):
+    response = asyncio.run(
+        call_app(_echo_app(), "POST", "/body", headers={"content-length": declared}, content=b"x")
+    )
+
+    assert response.status_code == status
+
+
 def test_streamed_body_over_the_size_limit_without_content_length_is_a_413():
     app = _echo_app(Limits(max_body_size=100))
 

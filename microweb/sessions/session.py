@@ -9,8 +9,8 @@ Rules:
   key must have a UTF-8 form (no lone surrogate): a store writes key names as
   they are, so `put` refuses such a key with a `ValueError`, on every driver.
   (Values hold any string: see serializer.py.)
-- Reads accept dot paths into nested dicts (and list indexes); an exact
-  top-level key always wins over a path. Writes with a dotted key that is not
+- Reads accept dot paths into nested dicts (and list indexes, in ASCII
+  digits); an exact top-level key always wins over a path. Writes with a dotted key that is not
   a top-level key write into nested dicts, as Laravel's `Arr::set` does.
 - Flash data follows Laravel's `Store`: `_flash.new` and `_flash.old` hold key
   lists; the manager calls `age_flash` once at the end of a request that used
@@ -446,11 +446,17 @@ def _dig(value: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif isinstance(value, list) and _is_index(part, len(value)):
             value = value[int(part)]
         else:
             return _MISSING
     return value
+
+
+def _is_index(part: str, length: int) -> bool:
+    """True when `part` is an index into a list of `length` items, in ASCII digits ("²"
+    and "٣" are no index; a run of 5000 digits is none either, and never meets int())."""
+    return part.isascii() and part.isdigit() and len(part) <= 18 and int(part) < length
 
 
 def _union(first: list[str], second: list[str]) -> list[str]:
