@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from microweb import Limits, MicroWeb
+from microweb import Limits, MicroWeb, csrf, session
 from microweb.testing import TestClient, call_app
 
 
@@ -454,6 +454,38 @@ def test_too_many_urlencoded_form_fields_is_a_413():
 
     assert (response.status_code, response.text) == (413, "Form has more than 3 fields")
     assert (ok.status_code, ok.json()) == (200, {"a": ["1"], "b": ["2"], "c": ["3"]})
+
+
+@pytest.mark.parametrize(
+    ("body", "chunked", "status", "message"),
+    [
+        ("&".join(f"f{i}=x" for i in range(11)), False, 413, "Form has more than 10 fields"),
+        ("&".join(f"f{i}=x" for i in range(11)), True, 413, "Form has more than 10 fields"),
+        ("f=" + "x" * 300, False, 413, "Request body is larger than 256 bytes"),
+        ("f=" + "x" * 300, True, 413, "Request body is larger than 256 bytes"),
+        ("&" * 11, False, 413, "Form has more than 10 fields"),
+    ],
+)
+def test_urlencoded_forms_honour_the_field_count_and_size_limits_whoever_reads_them(
+    body, chunked, status, message
+):
+    # Starlette CVE-2026-54283: its url-encoded parser ignored the field count and size
+    # limits that its multipart parser kept. Here both read one Limits, whether the
+    # handler reads the form or csrf() does first (for its _token field).
+    limits = Limits(max_form_fields=10, max_body_size=256)
+    guarded = MicroWeb(limits=limits)
+    guarded.use(session(), csrf())
+    guarded.post("/form", lambda c: "never")
+    plain = _echo_app(limits)
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+
+    for app in (plain, guarded):
+        if chunked:
+            sent = call_app(app, "POST", "/form", headers=headers, chunks=[body.encode()])
+        else:
+            sent = call_app(app, "POST", "/form", headers=headers, content=body)
+        response = asyncio.run(sent)
+        assert (response.status_code, response.text) == (status, message)
 
 
 def test_too_many_multipart_form_fields_is_a_413():

@@ -80,6 +80,44 @@ def test_session_reading_response_varies_on_cookie(client: TestClient) -> None:
     assert client.get("/plain").headers.get("vary") is None
 
 
+# Every way a handler can look at the session without changing it.
+READS = {
+    "in": lambda s: "user_id" in s,
+    "get": lambda s: s.get("user_id"),
+    "has": lambda s: s.has("user_id"),
+    "len": len,
+    "bool": bool,
+    "iter": list,
+    "keys": lambda s: s.keys(),
+    "all": lambda s: s.all(),
+    "index": lambda s: [s[key] for key in s],
+}
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+def test_a_session_only_read_or_tested_with_in_varies_on_cookie(
+    session_options: dict[str, Any], read: str
+) -> None:
+    # Flask CVE-2023-30861 and 2026-27205: a page that only looked at the session (`in`,
+    # say) went out without Vary: Cookie, so a shared cache served one user's page to others.
+    app = MicroWeb()
+    app.use(session(**session_options))
+    app.get("/start", lambda c: c.get("session").put("user_id", "ann") or "ok")
+
+    @app.get("/page")
+    async def page(c: Any) -> str:
+        READS[read](c.get("session"))
+        return "page"
+
+    with TestClient(app) as client:
+        anonymous = client.get("/page")
+        client.get("/start")
+        signed_in = client.get("/page")
+
+    assert anonymous.headers.getall("vary") == ["Cookie"]
+    assert signed_in.headers.getall("vary") == ["Cookie"]
+
+
 def test_vary_cookie_is_appended_to_the_handlers_vary(session_options: dict[str, Any]) -> None:
     app = MicroWeb()
     app.use(session(**session_options))
