@@ -49,7 +49,9 @@ _SALT = b"microweb-example"
 
 
 def _hash(password: str) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", password.encode(), _SALT, 100_000)
+    # "surrogatepass": a JSON body may carry a lone surrogate ("\udc00"), which has no
+    # UTF-8 form; it hashes like any other wrong password instead of raising.
+    return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8", "surrogatepass"), _SALT, 100_000)
 
 
 USERS: dict[str, dict[str, Any]] = {
@@ -156,9 +158,22 @@ async def logout_submit(c: Context) -> Response:
     return c.redirect("/login", 303)
 
 
+# The cookie driver keeps each session in its browser: the server cannot list a user's
+# sessions nor end the others (logout everywhere and user_sessions raise
+# NotImplementedError saying so, before anything changes). These pages say that instead.
+NO_DEVICE_LIST = (
+    "This server keeps each session in its browser (the cookie session driver), so it "
+    "cannot list your devices or sign the others out. Nothing was changed."
+)
+
+
 @app.post("/logout/everywhere")
 async def logout_everywhere(c: Context) -> Response:
-    await logout(c, everywhere=True)
+    try:
+        await logout(c, everywhere=True)
+    except NotImplementedError:
+        sess(c).flash("error", NO_DEVICE_LIST)
+        return c.redirect("/sessions", 303)
     sess(c).flash("success", "You have been logged out on every device.")
     return c.redirect("/login", 303)
 
@@ -168,13 +183,21 @@ async def logout_everywhere(c: Context) -> Response:
 
 @app.get("/sessions", require_auth(redirect_to="/login"))
 async def devices(c: Context) -> Response:
-    return c.render("sessions.html", {"title": "Devices", "devices": await user_sessions(c)})
+    try:
+        listed = await user_sessions(c)
+    except NotImplementedError:
+        return c.render("sessions.html", {"title": "Devices", "unlisted": NO_DEVICE_LIST})
+    return c.render("sessions.html", {"title": "Devices", "devices": listed})
 
 
 @app.post("/sessions/revoke", require_auth(redirect_to="/login"))
 async def revoke_device(c: Context) -> Response:
     form = await c.req.form()
-    await logout(c, session=str(form.get("ref", "")))
+    try:
+        await logout(c, session=str(form.get("ref", "")))
+    except NotImplementedError:
+        sess(c).flash("error", NO_DEVICE_LIST)
+        return c.redirect("/sessions", 303)
     sess(c).flash("success", "That device has been signed out.")
     return c.redirect("/sessions", 303)
 

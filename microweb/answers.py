@@ -28,6 +28,7 @@ from .context import Context, NotFoundResponse
 from .exceptions import HTTPException
 from .header_values import scope_headers
 from .response import Response
+from .urls import printable
 
 if TYPE_CHECKING:
     from .router import Router
@@ -81,7 +82,8 @@ class Answers:
             for name, value in err.headers.items():
                 response.headers[name] = value
             return response
-        logger.error("Unhandled error in %s %s", c.req.method, c.req.path, exc_info=err)
+        method, path = printable(c.req.method), printable(c.req.path)
+        logger.error("Unhandled error in %s %s", method, path, exc_info=err)
         return error_response(c, 500, "Internal Server Error")
 
     async def not_found(self, c: Context) -> Response:

@@ -4,7 +4,9 @@ Rules:
 - `login` always regenerates the session id first (fixation defence: the id
   an attacker may have planted before login is dead afterwards), then stores
   the user and role, rotates the CSRF token and indexes the session under the
-  user so `logout(c, everywhere=True)` can find it.
+  user so `logout(c, everywhere=True)` can find it. The user id names the
+  user's index in the store, so it must have a UTF-8 form: one holding a lone
+  surrogate is a `ValueError` before anything changes, on every driver.
 - Guards answer 401 when nobody is logged in and 403 for a wrong role, in the
   form the client accepts (JSON, HTML or text). `require_auth(redirect_to=...)`
   sends browsers to the login page instead and remembers where they were
@@ -52,6 +54,13 @@ async def login(
 ) -> None:
     """Log `user_id` in: new session id, user and role stored, CSRF token rotated."""
     session = session_of(c)
+    try:
+        str(user_id).encode()
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"login(): the user id {user_id!r} holds a lone surrogate, which no session store "
+            "can index"
+        ) from None
     await session.regenerate()
     session.put(user_key, user_id)
     if role is None:
@@ -83,8 +92,11 @@ async def logout(
             raise ValueError("logout(): pass everywhere=True or session=ref, not both")
         if user_id is None:
             return
+        # Bytes: compare_digest refuses a str that is not ASCII (a ref from a form may be
+        # anything); a lone surrogate has no UTF-8 form, "surrogatepass" gives it one.
+        wanted = session.encode("utf-8", "surrogatepass")
         for sid, record in await current.manager.user_sessions(str(user_id)):
-            if hmac.compare_digest(record.get(REF, ""), session):
+            if hmac.compare_digest(record.get(REF, "").encode(), wanted):
                 if sid == current.id:
                     await current.invalidate()
                 else:

@@ -29,6 +29,7 @@ from .response import (
     Response,
     dump_json,
 )
+from .urls import encode_location
 
 if TYPE_CHECKING:
     from .answers import Answers
@@ -264,10 +265,12 @@ class Context(Generic[V]):
         return self._build(data or b"", status, headers, BINARY_CT)
 
     def redirect(self, url: str, status: int = 302) -> Response:
-        """A redirect to `url` (302 by default)."""
+        """A redirect to `url` (302 by default). The `Location` is percent-encoded where
+        it must be (`/files/€` goes out as `/files/%E2%82%AC`; escapes already there are
+        kept), so any str is a valid redirect, never a 500 or a second header."""
         if not 300 <= status <= 399:
             raise ValueError(f"Redirect status must be 3xx, got {status}")
-        return self._build(b"", status, {"location": url}, TEXT_CT)
+        return self._build(b"", status, {"location": encode_location(url)}, TEXT_CT)
 
     def not_found(self) -> Response:
         """The app's not-found answer."""

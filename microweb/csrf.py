@@ -10,7 +10,9 @@ Rules:
   header must match the request's own origin or a trusted one.
 - Token: the session's `token()` must come back in the `X-CSRF-Token` or
   `X-XSRF-Token` header, the `_token` form field or the `_token` key of a JSON
-  object body. It is compared in constant time. Tokens handed out by
+  object body (the media type is read case-insensitively: `Application/JSON`
+  is JSON). It is compared in constant time, as bytes; a candidate that is
+  not ASCII is a mismatch (403), whatever it holds. Tokens handed out by
   `csrf_field`/`csrf_token` are masked with a fresh one-time pad each time (as
   Django does against BREACH), so the secret never appears twice in pages.
 """
@@ -75,7 +77,11 @@ def csrf_field(c: Context) -> str:
 
 
 def token_matches(candidate: str, secret: str) -> bool:
-    """True when `candidate` is `secret` itself or a masked form of it (constant time)."""
+    """True when `candidate` is `secret` itself or a masked form of it (constant time).
+    Tokens are base64url, so a candidate that is not ASCII (a lone surrogate from a
+    JSON body, say, which has no bytes to compare) never matches."""
+    if not candidate.isascii():
+        return False
     expected = secret.encode()
     if hmac.compare_digest(candidate.encode(), expected):
         return True

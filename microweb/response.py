@@ -14,7 +14,7 @@ import json
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 
-from ._json import compact_json
+from ._json import utf8_json
 from .datastructures import Headers
 from .types import Message, Receive, Send
 
@@ -32,12 +32,8 @@ SSE_CT = (b"content-type", b"text/event-stream")
 
 
 def dump_json(obj: Any) -> bytes:
-    """Encode `obj` as compact UTF-8 JSON."""
-    try:
-        return compact_json(obj).encode()
-    except UnicodeEncodeError:
-        # A lone surrogate cannot be UTF-8; an ASCII-only \\uXXXX escape can carry it.
-        return json.dumps(obj, separators=(",", ":")).encode()
+    """Encode `obj` as compact UTF-8 JSON (lone surrogates as `\\uXXXX` escapes)."""
+    return utf8_json(obj).encode()
 
 
 HeadersInit = Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None

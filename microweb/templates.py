@@ -8,8 +8,10 @@ Rules:
   value never becomes markup unless it is marked safe.
 - Every template sees `c`, `session` (or None), `flashes` (this request's
   flash data; looked up only if the template reads it), `csrf_field()` (the
-  hidden token input), `csp_nonce()` (this request's CSP nonce, "" when
-  none) and `url_for(name, **params)` (the app's reverse routing). The
+  hidden token input), `csrf_token()` (the token alone, freshly masked, for a
+  `<meta>` tag a script reads), `csp_nonce()` (this request's CSP nonce, ""
+  when none) and `url_for(name, **params)` (the app's reverse routing);
+  neither CSRF helper ever writes the session's raw token into the page. The
   render context given to `c.render` wins over these names.
 - A template that does not exist is an error logged with its name, and the
   client gets the plain 500 page: no template name, no directory.
@@ -64,7 +66,7 @@ class Jinja(Middleware):
         import jinja2
         from markupsafe import Markup
 
-        from .csrf import csrf_field
+        from .csrf import csrf_field, csrf_token
         from .middleware.secure_headers import csp_nonce
 
         if not os.path.isdir(directory):
@@ -88,6 +90,7 @@ class Jinja(Middleware):
                 "session": c.get("session"),
                 "flashes": _Flashes(c),
                 "csrf_field": lambda: Markup(csrf_field(c)),  # noqa: S704 (it escapes)
+                "csrf_token": lambda: csrf_token(c),
                 "csp_nonce": lambda: csp_nonce(c),
                 "url_for": c.app.url_for,
             }

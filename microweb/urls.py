@@ -16,6 +16,14 @@ refused (`subpath_segments`).
 
 `resolve_params` reads one matched route's params out of a router's result
 (the router and the request both use it).
+
+A path also goes back out, and there it is written so it cannot break what
+carries it: `encode_location` percent-encodes what a `Location` header may not
+carry as is (non-ASCII as UTF-8, spaces, controls, `"<>\\^`{|}`), keeping
+escapes already there, so `c.redirect("/files/€")` is `/files/%E2%82%AC` and
+never a 500 or a second header; `printable` escapes control characters
+(`\\r`, `\\n`, ...) and backslashes for a log line, so a percent-decoded
+`%0D%0A` in a path never forges a second line.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
-from urllib.parse import unquote
+from urllib.parse import quote, quote_from_bytes, unquote
 
 from .exceptions import HTTPException
 
@@ -32,6 +40,8 @@ __all__ = [
     "check_route_path",
     "decode_param",
     "decode_path",
+    "encode_location",
+    "printable",
     "resolve_params",
     "subpath_segments",
 ]
@@ -126,3 +136,37 @@ def resolve_params(
         if value is not None:
             out[name] = decode_param(value) if decode and "%" in value else value
     return out
+
+
+# RFC 3986's reserved and unreserved characters, and "%" (escapes already made are kept).
+_LOCATION_SAFE = "!#$&'()*+,/:;=?@[]%"
+_NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9\-._~!#$&'()*+,/:;=?@\[\]%]")
+
+
+def encode_location(url: str | bytes) -> str:
+    """`url` as a `Location` header may carry it: every character outside RFC 3986's
+    reserved and unreserved sets percent-encoded (a str as UTF-8, lone surrogates kept
+    through "surrogatepass"; bytes as they are); `%` and the escapes already there kept."""
+    if isinstance(url, bytes):
+        return quote_from_bytes(url, safe=_LOCATION_SAFE)
+    if _NEEDS_QUOTING.search(url) is None:
+        return url  # perf: most redirects are plain ASCII paths
+    return quote(url, safe=_LOCATION_SAFE, errors="surrogatepass")
+
+
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, lone surrogates (no
+# UTF-8 form for a log file) and the backslash (so an escape in a log line was made here).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\\\]")
+
+
+def _escape_unprintable(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code == 0x5C:
+        return "\\\\"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` for a log line: controls, line separators and lone surrogates as `\\xNN`
+    or `\\uNNNN`, a backslash doubled; everything else (non-ASCII letters too) as is."""
+    return _UNPRINTABLE.sub(_escape_unprintable, text)

@@ -14,8 +14,11 @@ Rules:
   from `c.req.json()`); `form`, `query`, `header` and `cookie` are dicts of
   strings, where a name given more than once becomes a list; `param` is the
   route's params; header names are lower-case. Strings from those targets
-  are converted to the field types (`"42"` to an int, `"true"` to a bool);
-  JSON values must already have the right type.
+  are converted to the field types (`"42"` to an int, `"true"` to a bool;
+  a number in a string is ASCII digits, with a sign, and for a float a point
+  and an exponent); JSON values must already have the right type. A number
+  must fit: an int past Python's digit limit or a float past 1.8e308 is
+  "number out of range" (a 400 like any other issue).
 - Failure: 400 with `{"error": "Validation failed", "target": ...,
   "issues": [{"field": "address.zip", "message": "..."}]}` (fields dotted,
   list items by index), and the handler does not run. Never a 500.
@@ -26,6 +29,7 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import types
 import typing
@@ -106,7 +110,7 @@ def _callable_checker(schema: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return schema(value)
         except ValidationFailed:
             raise
-        except (ValueError, TypeError) as err:
+        except (ValueError, TypeError, OverflowError) as err:
             raise ValidationFailed(
                 [{"field": "", "message": str(err) or type(err).__name__}]
             ) from None
@@ -118,6 +122,31 @@ def _callable_checker(schema: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+# Numbers written in strings (query, form, ...): ASCII digits only, never "٣", "4_2" or
+# "inf", which Python's int() and float() would take.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_OUT_OF_RANGE: Any = object()
+
+
+def _number(value: Any, kind: type[int] | type[float], from_strings: bool) -> Any:
+    """`value` as an int or a finite float; None when it is not one, `_OUT_OF_RANGE`
+    when it is too large (a float past 1.8e308, an integer past Python's digit limit)."""
+    if isinstance(value, bool):
+        return None
+    if from_strings and isinstance(value, str):
+        pattern = _INTEGER if kind is int else _DECIMAL
+        if not pattern.fullmatch(value):
+            return None
+    elif not (isinstance(value, int) or (kind is float and isinstance(value, float))):
+        return None
+    try:
+        number = kind(value)
+    except (ValueError, OverflowError):  # past the digit limit, past the float range
+        return _OUT_OF_RANGE
+    if kind is float and number - number != 0.0:  # inf or nan
+        return _OUT_OF_RANGE
+    return number
 
 
 def _convert(
@@ -181,18 +210,14 @@ def _convert(
         issues.append({"field": where, "message": "expected a boolean"})
         return None
     if kind is int or kind is float:
-        if isinstance(value, bool):
-            pass
-        elif isinstance(value, int) or (kind is float and isinstance(value, float)):
-            return kind(value)
-        elif from_strings and isinstance(value, str):
-            try:
-                return kind(value)
-            except ValueError:
-                pass
-        issues.append(
-            {"field": where, "message": f"expected {'an integer' if kind is int else 'a number'}"}
-        )
+        number = _number(value, kind, from_strings)
+        if number is None:
+            message = f"expected {'an integer' if kind is int else 'a number'}"
+            issues.append({"field": where, "message": message})
+        elif number is _OUT_OF_RANGE:
+            issues.append({"field": where, "message": "number out of range"})
+        else:
+            return number
         return None
     if kind is str:
         if isinstance(value, str):
@@ -204,7 +229,7 @@ def _convert(
             return value
         try:
             return kind(value)
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, OverflowError) as err:
             issues.append({"field": where, "message": str(err) or f"expected {kind.__name__}"})
             return None
     return value
@@ -236,7 +261,7 @@ def _build(
         return None
     try:
         return schema(**kwargs)
-    except (TypeError, ValueError) as err:  # a __post_init__ that checks more
+    except (TypeError, ValueError, OverflowError) as err:  # a __post_init__ that checks more
         issues.append({"field": ".".join(path), "message": str(err)})
         return None
 

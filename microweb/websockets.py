@@ -8,8 +8,9 @@ Rules:
   `WebSocketDisconnect(code)` when the client went away; `async for message
   in ws` yields text (`str`) and binary (`bytes`) messages and simply ends
   then. A message of the other kind is a `TypeError`; text that is not JSON
-  given to `receive_json()` is a `WebSocketDataError` (the app closes such a
-  socket with 1007).
+  (RFC 8259, read as `c.req.json()` reads a body: no NaN, no Infinity) given
+  to `receive_json()` is a `WebSocketDataError` (the app closes such a socket
+  with 1007).
 - Sending to a client that went away raises `WebSocketDisconnect(1006)`.
 - `close()` is idempotent; the app closes a socket its handler left open.
 """
@@ -22,10 +23,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._json import InvalidJSON, parse_json
 from .exceptions import HTTPException
 from .header_values import scope_headers
 from .response import Response
 from .types import Message, Receive, Scope, Send
+from .urls import printable
 
 if TYPE_CHECKING:
     from .context import Context
@@ -129,11 +132,12 @@ class WebSocket:
         return message
 
     async def receive_json(self) -> Any:
-        """The next message (text or binary) parsed as JSON."""
+        """The next message (text or binary) parsed as JSON (as `c.req.json()` reads it:
+        no NaN, no Infinity, no number too large for a float)."""
         message = await self.receive()
         try:
-            return json.loads(message)
-        except ValueError as err:
+            return parse_json(message)
+        except InvalidJSON as err:
             raise WebSocketDataError(f"WebSocket message is not JSON: {err}") from None
 
     def __aiter__(self) -> AsyncIterator[str | bytes]:
@@ -227,12 +231,12 @@ def socket_entry(handler: Callable[[Context, WebSocket], Awaitable[Any]]) -> Cal
         except WebSocketDataError as err:
             if not ws.accepted:
                 raise HTTPException(400, str(err)) from None
-            logger.warning("Closing WebSocket %s: %s", c.req.path, err)
+            logger.warning("Closing WebSocket %s: %s", printable(c.req.path), err)
             await ws.close(1007)
         except Exception:
             if not ws.accepted:
                 raise
-            logger.exception("Unhandled error in WebSocket handler for %s", c.req.path)
+            logger.exception("Unhandled error in WebSocket handler for %s", printable(c.req.path))
             await ws.close(1011)
         return Response(b"", 200)
 

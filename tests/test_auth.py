@@ -462,6 +462,36 @@ def test_intended_never_returns_an_external_url(client: TestClient, target: str)
     assert client.post("/login/alice").json() == {"next": "/"}
 
 
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/site/%E2%82%AC", "/site/%E2%82%AC"),
+        ("/site/%F0%9F%98%80/caf%C3%A9?q=%E2%82%AC", "/site/%F0%9F%98%80/caf%C3%A9?q=%E2%82%AC"),
+        ("/site/a%2Fb", "/site/a%2Fb"),
+        ("/site/a%20b", "/site/a%20b"),
+    ],
+)
+def test_a_guarded_page_with_a_non_latin1_path_is_reached_after_login(
+    path: str, location: str
+) -> None:
+    app = build_app()
+
+    @app.post("/login-and-go")
+    async def login_and_go(c: Context) -> Any:
+        await login(c, "alice")
+        return c.redirect(intended(c), 303)
+
+    with TestClient(app) as browser:
+        sent_away = browser.get(path, headers=HTML)
+        back = browser.post("/login-and-go")
+        page = browser.get(back.headers["location"])
+
+    assert (sent_away.status_code, sent_away.headers["location"]) == (302, "/login")
+    assert (back.status_code, back.headers["location"]) == (303, location)
+    assert page.status_code == 200
+    assert page.text.startswith("site page /site/")
+
+
 @pytest.mark.parametrize("path", ["//evil.example", "/%5Cevil.example"])
 def test_external_looking_request_paths_do_not_become_open_redirects(path: str) -> None:
     auth_app = build_app()

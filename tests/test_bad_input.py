@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from microweb import Limits, MicroWeb
+from microweb import Limits, MicroWeb, csrf, session
 from microweb.testing import TestClient, call_app
 
 
@@ -105,6 +105,32 @@ def test_json_with_an_overlong_integer_is_a_400(echo):
 
     assert response.status_code == 400
     assert response.text == "Malformed JSON body: a number has more than 4300 digits"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"NaN", "NaN is not a JSON number"),
+        (b"[1, Infinity]", "Infinity is not a JSON number"),
+        (b'{"a": -Infinity}', "-Infinity is not a JSON number"),
+        (b"1e999", "the number 1e999 is too large"),
+        (b'{"price": -1e400}', "the number -1e400 is too large"),
+        (b"1" + b"0" * 400 + b".5", "the number 1" + "0" * 36 + "... is too large"),
+    ],
+)
+def test_json_constants_and_numbers_past_a_float_are_a_400(echo, body, message):
+    response = echo.post("/json", content=body, headers={"content-type": "application/json"})
+
+    assert (response.status_code, response.text) == (400, f"Malformed JSON body: {message}")
+
+
+def test_json_with_a_big_integer_or_a_tiny_float_is_read(echo):
+    body = b'{"n": 1' + b"0" * 400 + b', "tiny": 1e-999, "e": 2.5E3}'
+
+    response = echo.post("/json", content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 200
+    assert response.json() == {"n": 10**400, "tiny": 0.0, "e": 2500.0}
 
 
 def test_json_with_a_lone_surrogate_is_echoed_back_escaped(echo):
@@ -384,6 +410,18 @@ def _post_chunks(app, path, chunks):
     return asyncio.run(call_app(app, "POST", "http://testserver" + path, chunks=chunks))
 
 
+@pytest.mark.parametrize(
+    ("declared", "status"),
+    [("9" * 5000, 413), ("0" * 5000 + "1", 200), ("1" + "0" * 19, 413), ("0" * 30, 200)],
+)
+def test_a_content_length_of_thousands_of_digits_is_read_not_a_500(declared, status):
+    response = asyncio.run(
+        call_app(_echo_app(), "POST", "/body", headers={"content-length": declared}, content=b"x")
+    )
+
+    assert response.status_code == status
+
+
 def test_streamed_body_over_the_size_limit_without_content_length_is_a_413():
     app = _echo_app(Limits(max_body_size=100))
 
@@ -416,6 +454,38 @@ def test_too_many_urlencoded_form_fields_is_a_413():
 
     assert (response.status_code, response.text) == (413, "Form has more than 3 fields")
     assert (ok.status_code, ok.json()) == (200, {"a": ["1"], "b": ["2"], "c": ["3"]})
+
+
+@pytest.mark.parametrize(
+    ("body", "chunked", "status", "message"),
+    [
+        ("&".join(f"f{i}=x" for i in range(11)), False, 413, "Form has more than 10 fields"),
+        ("&".join(f"f{i}=x" for i in range(11)), True, 413, "Form has more than 10 fields"),
+        ("f=" + "x" * 300, False, 413, "Request body is larger than 256 bytes"),
+        ("f=" + "x" * 300, True, 413, "Request body is larger than 256 bytes"),
+        ("&" * 11, False, 413, "Form has more than 10 fields"),
+    ],
+)
+def test_urlencoded_forms_honour_the_field_count_and_size_limits_whoever_reads_them(
+    body, chunked, status, message
+):
+    # Starlette CVE-2026-54283: its url-encoded parser ignored the field count and size
+    # limits that its multipart parser kept. Here both read one Limits, whether the
+    # handler reads the form or csrf() does first (for its _token field).
+    limits = Limits(max_form_fields=10, max_body_size=256)
+    guarded = MicroWeb(limits=limits)
+    guarded.use(session(), csrf())
+    guarded.post("/form", lambda c: "never")
+    plain = _echo_app(limits)
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+
+    for app in (plain, guarded):
+        if chunked:
+            sent = call_app(app, "POST", "/form", headers=headers, chunks=[body.encode()])
+        else:
+            sent = call_app(app, "POST", "/form", headers=headers, content=body)
+        response = asyncio.run(sent)
+        assert (response.status_code, response.text) == (status, message)
 
 
 def test_too_many_multipart_form_fields_is_a_413():
@@ -479,7 +549,7 @@ def test_non_form_content_type_to_form_is_a_415(echo):
         ),
         (
             "/json",
-            b"NaNx",
+            b"[1]x",
             "application/json",
             400,
             "Malformed JSON body: Extra data at line 1 column 4",

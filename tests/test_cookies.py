@@ -304,3 +304,47 @@ def test_delete_host_prefix_cookie_is_valid(app, client):
 
     assert response.status_code == 200
     assert "Secure" in _attributes(response.headers["set-cookie"])
+
+
+@pytest.mark.parametrize(
+    ("header", "seen"),
+    [
+        ("=__Host-sid=forged", None),
+        ("=__Host-sid=forged; __Host-sid=real", "real"),
+        (" = __Host-sid=forged ;__Host-sid=real", "real"),
+        ("=__Secure-sid=forged", None),
+        ("__Host-sid=real; =__Host-sid=forged", "real"),
+    ],
+)
+def test_a_nameless_cookie_never_passes_for_a_host_prefixed_one(app, client, header, seen):
+    # Werkzeug CVE-2023-23934: `=__Host-sid=forged` (a nameless cookie a sibling subdomain
+    # may set in some browsers) was read as the cookie `__Host-sid`.
+    @app.get("/read")
+    async def read(c):
+        return {
+            "sid": c.req.cookie("__Host-sid") or c.req.cookie("__Secure-sid"),
+            "all": c.req.cookie(),
+        }
+
+    response = client.get("/read", headers={"cookie": header})
+
+    assert response.json()["sid"] == seen
+    assert "" not in response.json()["all"]
+
+
+def test_a_nameless_cookie_is_never_taken_for_a_host_prefixed_session():
+    from microweb import MicroWeb, session
+    from microweb.testing import TestClient
+
+    app = MicroWeb()
+    app.use(session(cookie="__Host-sid"))
+    app.get("/start", lambda c: c.get("session").put("user_id", "ann") or c.get("session").id)
+    app.get("/who", lambda c: {"user": c.get("session").get("user_id")})
+    with TestClient(app) as ann:
+        sid = ann.get("/start").text
+        other = TestClient(app)
+        forged = other.get("/who", headers={"cookie": f"=__Host-sid={sid}"})
+        genuine = other.get("/who", headers={"cookie": f"__Host-sid={sid}"})
+
+    assert forged.json() == {"user": None}
+    assert genuine.json() == {"user": "ann"}

@@ -200,6 +200,24 @@ def test_bad_json_body_is_a_403_not_a_500(client: TestClient, site: App) -> None
     assert site.calls == []
 
 
+@pytest.mark.parametrize(
+    "candidate", ["\ud800", "\udc00" + "a" * 40, "\u00e9", "\U0001f600", "\u0663" * 43]
+)
+def test_a_json_token_that_is_not_ascii_is_a_403_not_a_500(
+    client: TestClient, site: App, candidate: str
+) -> None:
+    raw_token(client)
+    body = json.dumps({"_token": candidate})  # \\uXXXX escapes: a lone surrogate once parsed
+
+    response = client.post("/action", content=body, headers={"content-type": "application/json"})
+
+    assert (response.status_code, response.text) == (
+        403,
+        "CSRF token mismatch: reload the page and try again",
+    )
+    assert site.calls == []
+
+
 # -- where the token may come from ---------------------------------------------------
 
 
@@ -327,6 +345,37 @@ def test_origin_mismatch_is_403_even_with_a_valid_token(
     assert response.status_code == 403
     assert "Cross-origin request refused" in response.text
     assert site.calls == []
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("Application/X-WWW-Form-Urlencoded", "name=x&_token={token}"),
+        ("APPLICATION/JSON", '{{"_token": "{token}"}}'),
+        (
+            "Multipart/Form-Data; boundary=b",
+            '--b\r\nContent-Disposition: form-data; name="_token"\r\n\r\n{token}\r\n--b--\r\n',
+        ),
+    ],
+)
+def test_content_type_is_read_case_insensitively_for_the_token_and_never_skips_the_origin_check(
+    client: TestClient, site: App, content_type: str, body: str
+) -> None:
+    # Hono's csrf() matched form content types case-sensitively, so `Application/...`
+    # from another site skipped its origin check. Here the origin check does not look at
+    # the content type at all, and the token is found whatever the case.
+    content = body.format(token=raw_token(client))
+    headers = {"content-type": content_type}
+
+    cross = client.post(
+        "/action", content=content, headers={**headers, "origin": "https://evil.example"}
+    )
+    same = client.post("/action", content=content, headers=headers)
+
+    assert cross.status_code == 403
+    assert "Cross-origin request refused" in cross.text
+    assert (same.status_code, same.text) == (200, "done")
+    assert site.calls == ["POST /action"]
 
 
 def test_trusted_origin_passes(client: TestClient, site: App) -> None:

@@ -220,6 +220,21 @@ def test_unhandled_error_is_logged_with_its_traceback(app, client, caplog):
     assert "failing_handler" in caplog.text
 
 
+def test_an_unhandled_error_logs_the_path_with_its_control_characters_escaped(app, client, caplog):
+    @app.get("/orders/*")
+    async def failing_handler(c):
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        # (CR and LF never get this far: such a path is refused before routing.)
+        client.get("/orders/x%C2%85INFO%20forged%20line%E2%80%A8%5C")
+
+    [record] = [r for r in caplog.records if r.name == "microweb"]
+    assert record.getMessage() == (
+        "Unhandled error in GET /orders/x\\x85INFO forged line\\u2028\\\\"
+    )
+
+
 def test_http_exception_is_not_logged_as_an_error(app, client, caplog):
     @app.get("/")
     async def handler(c):

@@ -12,6 +12,7 @@ from types import ModuleType
 
 import pytest
 
+from microweb.csrf import unmask_token
 from microweb.testing import TestClient, TestResponse
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "app.py"
@@ -294,6 +295,19 @@ def test_api_login_with_a_wrong_password_is_401(browser: TestClient) -> None:
     assert response.json() == {"error": "Wrong user name or password"}
 
 
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("bob", "\udc00"), ("bob", "builder\ud800"), ("\ud800", "builder"), ("bob", "\U0001f600")],
+)
+def test_api_login_with_a_lone_surrogate_is_401(
+    browser: TestClient, username: str, password: str
+) -> None:
+    response = api_login(browser, username, password)  # the JSON carries \\uXXXX escapes
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "Wrong user name or password"}
+
+
 def test_api_login_answers_the_user_role_and_a_fresh_token(browser: TestClient) -> None:
     before = api_token(browser)
     response = browser.post(
@@ -414,6 +428,39 @@ def test_notes_api_validates_its_json_body(browser: TestClient) -> None:
     assert browser.get("/api/notes", headers=JSON).json() == good.json()
 
 
+@pytest.mark.parametrize("ref", ["\u00e9", "\u20ac" * 30, ""])
+def test_revoking_a_ref_that_is_no_device_changes_nothing(browser: TestClient, ref: str) -> None:
+    submit_login(browser, "alice", "wonderland")
+    token = form_token(page_get(browser, "/dashboard"))
+
+    revoked = browser.post("/sessions/revoke", headers=HTML, form={"_token": token, "ref": ref})
+
+    assert revoked.status_code == 303
+    assert page_get(browser, "/dashboard").status_code == 200
+
+
+def meta_token(page: TestResponse) -> str:
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+    assert match is not None, page.text
+    return unescape(match.group(1))
+
+
+def test_the_csrf_meta_tag_carries_a_masked_token_that_verifies(browser: TestClient) -> None:
+    submit_login(browser, "bob", "builder")
+
+    pages = [page_get(browser, "/dashboard") for _ in range(2)]
+    first, second = (meta_token(page) for page in pages)
+    raw = unmask_token(first)
+    posted = browser.post(
+        "/api/notes", headers={**JSON, "x-csrf-token": first}, json={"text": "from the meta tag"}
+    )
+
+    assert first != second
+    assert raw is not None and unmask_token(second) == raw
+    assert all(raw not in page.text for page in pages)
+    assert posted.status_code == 201
+
+
 def test_devices_page_lists_each_session_and_revokes_another(
     browsers: Callable[[], TestClient],
 ) -> None:
@@ -436,3 +483,41 @@ def test_devices_page_lists_each_session_and_revokes_another(
     assert revoked.status_code == 303
     assert page_get(phone, "/dashboard").status_code == 302
     assert page_get(laptop, "/dashboard").status_code == 200
+
+
+# -- the cookie driver, which keeps no list of sessions ---------------------------------
+
+
+@pytest.fixture
+def cookie_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("SESSION_DRIVER", "cookie")
+    monkeypatch.setenv("SESSION_SECRET", "example-test-secret-" + "x" * 32)
+    with TestClient(load_example().app) as browser:
+        yield browser
+
+
+def test_devices_page_on_the_cookie_driver_says_it_cannot_list_devices(
+    cookie_browser: TestClient,
+) -> None:
+    submit_login(cookie_browser, "alice", "wonderland")
+
+    page = page_get(cookie_browser, "/sessions")
+
+    assert page.status_code == 200
+    assert "cannot list your devices or sign the others out" in unescape(page.text)
+    assert 'id="devices"' not in page.text
+
+
+@pytest.mark.parametrize("action", ["/logout/everywhere", "/sessions/revoke"])
+def test_logout_everywhere_and_revoke_on_the_cookie_driver_say_so_and_change_nothing(
+    cookie_browser: TestClient, action: str
+) -> None:
+    submit_login(cookie_browser, "alice", "wonderland")
+    token = form_token(page_get(cookie_browser, "/dashboard"))
+
+    answer = cookie_browser.post(action, headers=HTML, form={"_token": token, "ref": "x"})
+    page = page_get(cookie_browser, answer.headers["location"])
+
+    assert (answer.status_code, answer.headers["location"]) == (303, "/sessions")
+    assert "cannot list your devices or sign the others out" in " ".join(flashes(page))
+    assert page_get(cookie_browser, "/dashboard").status_code == 200

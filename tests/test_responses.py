@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from microweb import MicroWeb
 
 
@@ -123,6 +125,28 @@ def test_redirect_takes_a_custom_status(app, client):
 
     assert response.status_code == 301
     assert response.headers["location"] == "https://example.com/"
+
+
+@pytest.mark.parametrize(
+    ("url", "location"),
+    [
+        ("/files/\u20ac", "/files/%E2%82%AC"),
+        ("/caf\u00e9?q=a b&r=\u00fc#top", "/caf%C3%A9?q=a%20b&r=%C3%BC#top"),
+        ("/x\r\nSet-Cookie: a=b", "/x%0D%0ASet-Cookie:%20a=b"),
+        ("/\\evil.example", "/%5Cevil.example"),
+        ("/a%2Fb?next=%2Fhome", "/a%2Fb?next=%2Fhome"),
+        ("https://example.com/\U0001f600", "https://example.com/%F0%9F%98%80"),
+        ("/lone\ud800", "/lone%ED%A0%80"),
+    ],
+)
+def test_redirect_percent_encodes_its_location(app, client, url, location):
+    app.get("/old", lambda c: c.redirect(url))
+
+    response = client.get("/old")
+
+    assert response.status_code == 302
+    assert response.headers["location"] == location
+    assert "set-cookie" not in response.headers
 
 
 def test_redirect_with_a_non_3xx_status_is_an_error(app, client):

@@ -93,6 +93,63 @@ def test_nothing_outside_root_is_ever_served(client: TestClient, path: str) -> N
     assert "root:" not in response.text
 
 
+@pytest.fixture
+def dotted(site: Path) -> Path:
+    (site / ".env").write_text("SECRET=1")
+    (site / ".git").mkdir()
+    (site / ".git" / "config").write_text("[core]")
+    (site / "css" / ".hidden.css").write_text("hidden")
+    (site / ".well-known").mkdir()
+    (site / ".well-known" / "security.txt").write_text("Contact: x")
+    os.symlink(site / ".env", site / "env.txt")
+    os.symlink(site / ".git", site / "repo")
+    return site
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/.env",
+        "/static/%2eenv",
+        "/static/%2Eenv",
+        "/static/.git/config",
+        "/static/.git/",
+        "/static/css/.hidden.css",
+        "/static/css/../.env",
+        "/static/.well-known/security.txt",
+        "/static/env.txt",  # a symlink to a dotfile
+        "/static/repo/config",  # a symlink to a dot directory
+    ],
+)
+def test_dotfiles_are_404_by_default(dotted: Path, client: TestClient, path: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert "SECRET" not in response.text
+    assert "[core]" not in response.text
+
+
+def test_dotfiles_are_served_when_asked_for(dotted: Path) -> None:
+    app = MicroWeb()
+    app.get("/static/*", serve_static(root=dotted, dotfiles=True))
+    client = TestClient(app)
+
+    assert client.get("/static/.env").text == "SECRET=1"
+    assert client.get("/static/.well-known/security.txt").text == "Contact: x"
+    assert client.get("/static/env.txt").text == "SECRET=1"
+    assert client.get("/static/../secret.txt").status_code == 404
+
+
+def test_a_root_inside_a_dot_directory_still_serves(tmp_path: Path) -> None:
+    root = tmp_path / ".venv" / "site"
+    root.mkdir(parents=True)
+    (root / "a.txt").write_text("a")
+    app = MicroWeb()
+    app.get("/static/*", serve_static(root=root))
+
+    assert TestClient(app).get("/static/a.txt").text == "a"
+
+
 def test_a_symlink_inside_root_is_served(client: TestClient) -> None:
     assert client.get("/static/alias.css").content == CSS
 
@@ -133,12 +190,90 @@ def test_if_none_match_and_if_modified_since_give_304(client: TestClient) -> Non
 def test_ranges(
     client: TestClient, header: str, status: int, content_range: str | None, body: bytes | None
 ) -> None:
+    check_range(client, header, status, content_range, body)
+
+
+def check_range(
+    client: TestClient, header: str, status: int, content_range: str | None, body: bytes | None
+) -> None:
+    """GET data.bin with `Range: header`: the status, Content-Range and body expected."""
     response = client.get("/static/data.bin", headers={"range": header})
     assert response.status_code == status
     assert response.headers.get("content-range") == content_range
     if body is not None:
         assert response.content == body
         assert response.headers["content-length"] == str(len(body))
+
+
+WHOLE = bytes(range(256)) * 4
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "content_range", "body"),
+    [
+        ("bytes=\xb2-", 200, None, WHOLE),  # superscript two: str.isdigit() says yes
+        ("bytes=-\xb9", 200, None, WHOLE),  # superscript one
+        ("bytes=0-\xb3", 200, None, WHOLE),  # superscript three
+        ("bytes=-" + "9" * 5000, 206, "bytes 0-1023/1024", WHOLE),  # past int()'s 4300 digits
+        ("bytes=" + "9" * 5000 + "-", 416, "bytes */1024", None),
+        ("bytes=0-" + "9" * 5000, 206, "bytes 0-1023/1024", WHOLE),
+        ("bytes=" + "0" * 5000 + "1-" + "0" * 5000 + "2", 206, "bytes 1-2/1024", WHOLE[1:3]),
+        ("Bytes=0-0", 206, "bytes 0-0/1024", WHOLE[:1]),
+        ("bytes=-", 200, None, WHOLE),
+        ("bytes=--1", 200, None, WHOLE),
+        ("bytes=+1-2", 200, None, WHOLE),
+        ("bytes=1_0-2_0", 200, None, WHOLE),
+    ],
+)
+def test_range_positions_are_ascii_digits_of_any_length(
+    client: TestClient, header: str, status: int, content_range: str | None, body: bytes | None
+) -> None:
+    check_range(client, header, status, content_range, body)
+
+
+@pytest.mark.parametrize("header", ["bytes=-5", "bytes=0-", "bytes=0-0", "bytes=-0", "bytes=5-"])
+def test_a_range_on_an_empty_file_answers_200_with_the_empty_file(
+    site: Path, client: TestClient, header: str
+) -> None:
+    (site / "empty.txt").write_bytes(b"")
+
+    response = client.get("/static/empty.txt", headers={"range": header})
+
+    assert (response.status_code, response.content) == (200, b"")
+    assert "content-range" not in response.headers
+    assert response.headers["content-length"] == "0"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "bytes=" + ",".join(f"{i}-{i}" for i in range(10_000)),  # CVE-2025-62727's shape
+        "bytes=" + ",".join("0-1023" for _ in range(10_000)),  # overlapping
+        "bytes=" + ",".join(f"{1023 - i}-{i}" for i in range(1000)),  # inverted
+        "bytes=0-1," + "-" * 20_000,
+    ],
+)
+def test_many_overlapping_or_inverted_ranges_get_the_whole_file(
+    client: TestClient, header: str
+) -> None:
+    response = client.get("/static/data.bin", headers={"range": header})
+
+    assert (response.status_code, response.content) == (200, WHOLE)
+    assert "content-range" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "date",
+    ["Mon, 01 Jan 99999999999 00:00:00 GMT", "Mon, 99 Jan 2001 00:00:00 GMT", "\xb2", ""],
+)
+def test_an_impossible_date_in_if_modified_since_or_if_range_is_ignored(
+    client: TestClient, date: str
+) -> None:
+    since = client.get("/static/data.bin", headers={"if-modified-since": date})
+    if_range = client.get("/static/data.bin", headers={"range": "bytes=0-0", "if-range": date})
+
+    assert (since.status_code, since.content) == (200, WHOLE)
+    assert (if_range.status_code, if_range.content) == (200, WHOLE)
 
 
 def test_if_range_with_a_stale_tag_gives_the_whole_file(client: TestClient) -> None:
@@ -170,6 +305,32 @@ def test_precompressed_siblings_follow_accept_encoding(client: TestClient) -> No
     assert "content-encoding" not in plain.headers
     assert plain.text == "console.log(1)"
     assert plain.headers["vary"] == "Accept-Encoding"
+
+
+def test_a_precompressed_sibling_that_leads_out_of_root_is_never_served(
+    site: Path, client: TestClient
+) -> None:
+    (site.parent / "outside.gz").write_bytes(gzip.compress(b"top secret"))
+    (site / "page.txt").write_text("page")
+    os.symlink(site.parent / "outside.gz", site / "page.txt.gz")
+
+    response = client.get("/static/page.txt", headers={"accept-encoding": "gzip"})
+
+    assert (response.status_code, response.text) == (200, "page")
+    assert "content-encoding" not in response.headers
+
+
+def test_a_precompressed_sibling_that_is_a_dotfile_is_never_served(
+    site: Path, client: TestClient
+) -> None:
+    (site / ".hidden.gz").write_bytes(gzip.compress(b"hidden"))
+    (site / "note.txt").write_text("note")
+    os.symlink(site / ".hidden.gz", site / "note.txt.gz")
+
+    response = client.get("/static/note.txt", headers={"accept-encoding": "gzip"})
+
+    assert (response.status_code, response.text) == (200, "note")
+    assert "content-encoding" not in response.headers
 
 
 def test_precompressed_can_be_turned_off(site: Path) -> None:

@@ -107,6 +107,23 @@ def test_templates_see_c_session_flashes_csrf_field_and_nonce(templates: Path) -
     assert "flash=None" in again.text
 
 
+def test_csrf_token_in_a_template_is_masked_afresh_and_verifies(templates: Path) -> None:
+    (templates / "meta.html").write_text('<meta name="csrf-token" content="{{ csrf_token() }}">')
+    app = MicroWeb()
+    app.use(session(), csrf(), jinja(templates))
+    app.get("/meta", lambda c: c.render("meta.html"))
+    app.get("/raw", lambda c: c.get("session").token())
+    app.post("/action", lambda c: "done")
+    client = TestClient(app)
+
+    first, second = (client.get("/meta").text.split('content="')[1][:-2] for _ in range(2))
+
+    assert first != second
+    assert client.get("/raw").text not in first + second
+    for token in (first, second):
+        assert client.post("/action", headers={"x-csrf-token": token}).text == "done"
+
+
 def test_templates_work_without_a_session(templates: Path) -> None:
     assert make(templates).get("/no-session").text == "s=None f=0"
 

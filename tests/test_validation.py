@@ -208,6 +208,58 @@ def test_a_callable_schema_and_its_errors() -> None:
     assert issues(client.post("/x", json={"n": "x"}))[""].startswith("invalid literal")
 
 
+@dataclasses.dataclass
+class Priced:
+    price: float
+    count: int = 0
+
+
+def test_a_float_field_given_an_integer_past_the_float_range_is_a_400() -> None:
+    body = b'{"price": 1' + b"0" * 400 + b"}"
+
+    response = app_for("json", Priced).post(
+        "/x", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert issues(response) == {"price": "number out of range"}
+
+
+def test_a_callable_schema_that_overflows_is_a_400() -> None:
+    response = app_for("json", lambda value: float(value["n"])).post(
+        "/x", content=b'{"n": 1' + b"0" * 400 + b"}", headers={"content-type": "application/json"}
+    )
+
+    assert issues(response) == {"": "int too large to convert to float"}
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("price=1e999", "number out of range"),
+        ("price=inf", "expected a number"),
+        ("price=nan", "expected a number"),
+        ("price=%C2%B2", "expected a number"),  # superscript two
+        ("count=%D9%A3", "expected an integer"),  # Arabic-Indic three
+        ("count=%EF%BC%94", "expected an integer"),  # fullwidth four
+        ("count=4_2", "expected an integer"),
+        ("count=" + "9" * 5000, "number out of range"),
+    ],
+)
+def test_numbers_in_strings_are_ascii_and_finite(query: str, problem: str) -> None:
+    field = query.partition("=")[0]
+    extra = "" if field == "price" else "&price=1"
+
+    response = app_for("query", Priced).get(f"/x?{query}{extra}")
+
+    assert issues(response) == {field: problem}
+
+
+def test_numbers_in_strings_with_a_sign_a_point_or_an_exponent_convert() -> None:
+    response = app_for("query", Priced).get("/x?price=-2.5e2&count=%2B7")
+
+    assert response.json()["value"] == {"price": -250.0, "count": 7}
+
+
 def test_two_validators_on_one_route() -> None:
     app = MicroWeb()
 

@@ -69,6 +69,17 @@ def test_non_json_data_closes_with_1007(server: Server) -> None:
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1007
 
 
+@pytest.mark.parametrize("message", ["NaN", "[Infinity]", '{"n": 1e999}'])
+def test_json_constants_and_overflowing_numbers_close_with_1007(
+    server: Server, message: str
+) -> None:
+    with connect(ws_url(server, "/json/x")) as ws:
+        ws.send(message)
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1007
+
+
 def test_a_handler_error_closes_with_1011_and_is_logged(server: Server) -> None:
     with connect(ws_url(server, "/boom")) as ws:
         ws.send("go")

@@ -5,9 +5,14 @@ Rules:
   it is checked, so an RS256 public key can never be used as an HS256 secret
   (algorithm confusion) and an unsigned token never passes.
 - The token comes from `Authorization: Bearer ...`, or from the cookie named
-  by `cookie=`. Missing, malformed, expired, not yet valid, wrongly signed, or
-  with the wrong audience or issuer: 401 with
-  `WWW-Authenticate: Bearer error="invalid_token"`.
+  by `cookie=`. Missing, malformed, expired, not yet valid, wrongly signed,
+  with the wrong audience or issuer, or without a claim of `require`: 401
+  with `WWW-Authenticate: Bearer error="invalid_token"`.
+- `require=["exp"]` by default (PyJWT's `options={"require": ...}`): a token
+  that never expires is refused, since it would be good forever once leaked.
+  `require=[]` accepts such tokens; `require=["exp", "iat", "sub"]` asks for
+  more. A claim named in `audience`/`issuer` is checked whenever those are
+  given, whether or not it is in `require`.
 - The verified payload is in `c.get("jwt_payload")`.
 - PyJWT is imported when the factory is called, never by `import microweb`.
 """
@@ -21,6 +26,8 @@ from ..compose import MiddlewareFunction, Next, create_middleware
 from ..exceptions import UnauthorizedError
 
 if TYPE_CHECKING:
+    from jwt.types import Options
+
     from ..context import Context
 
 __all__ = ["jwt"]
@@ -35,8 +42,10 @@ def jwt(
     audience: str | Iterable[str] | None = None,
     issuer: str | None = None,
     leeway: float = 0,
+    require: Iterable[str] = ("exp",),
 ) -> MiddlewareFunction:
-    """JWT middleware. `secret` is the HMAC secret or the public key (PEM or a key object)."""
+    """JWT middleware. `secret` is the HMAC secret or the public key (PEM or a key object);
+    `require` names the claims every token must carry (`exp` by default)."""
     try:
         import jwt as pyjwt
     except ImportError as err:  # pragma: no cover - the dev install has it
@@ -55,6 +64,12 @@ def jwt(
             "jwt(): mixing HMAC (HS*) and public-key algorithms lets a public key serve as an "
             "HMAC secret; use one family"
         )
+    if isinstance(require, str):
+        raise ValueError('jwt(): require is a list of claim names, e.g. require=["exp"]')
+    required = list(require)
+    if not all(isinstance(claim, str) and claim for claim in required):
+        raise ValueError(f"jwt(): require holds claim names (strings), got {required!r}")
+    options: Options = {"require": required}
     decoder = pyjwt.PyJWT()
     aud = audience if audience is None or isinstance(audience, str) else list(audience)
     challenge = {"www-authenticate": 'Bearer error="invalid_token"'}
@@ -84,6 +99,7 @@ def jwt(
                 audience=aud,
                 issuer=issuer,
                 leeway=leeway,
+                options=options,
             )
         except pyjwt.PyJWTError as err:
             raise UnauthorizedError(f"Invalid token: {err}", headers=challenge) from None

@@ -10,6 +10,10 @@ Rules:
   the client disconnected before the end, and the request id (with
   `request_id()` in front of it).
 - Level INFO; 5xx answers are logged at WARNING, so they stand out.
+- Every field that comes from the request (method, path, request id) is
+  written with its control characters, line separators and backslashes
+  escaped (`urls.printable`), in the message and in the attributes alike: a
+  path with a percent-encoded CR/LF (`%0D%0A`) cannot forge a second line.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..response import Response
+from ..urls import printable
 from .request_id import current_request_id
 
 if TYPE_CHECKING:
@@ -79,8 +84,8 @@ def logger(name: str = "microweb.access") -> MiddlewareFunction:
         res = c.res
         if res is None:
             return
-        request_id = str(c.get("request_id") or current_request_id.get())
-        method, path, status = c.req.method, c.req.path, res.status
+        request_id = printable(str(c.get("request_id") or current_request_id.get()))
+        method, path, status = printable(c.req.method), printable(c.req.path), res.status
 
         def write(sent: int, client_gone: bool) -> None:
             level = logging.WARNING if status >= 500 else logging.INFO

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, create_middleware
+from ..urls import encode_location
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -33,7 +34,7 @@ def trailing_slash(mode: str = "trim") -> MiddlewareFunction:
         if res is None or res.status != 404 or c.req.method not in ("GET", "HEAD"):
             return
         raw_path = c.req.scope.get("raw_path") or c.req.scope["path"].encode()
-        path = raw_path.partition(b"?")[0].decode("latin-1")
+        path = encode_location(raw_path.partition(b"?")[0])  # the bytes sent, as ASCII
         if mode == "trim":
             if len(path) <= 1 or not path.endswith("/"):
                 return
@@ -44,7 +45,7 @@ def trailing_slash(mode: str = "trim") -> MiddlewareFunction:
             target = path + "/"
         if target.startswith("//"):
             target = "/" + target.lstrip("/")  # never a scheme-relative URL to another host
-        query = c.req.scope.get("query_string", b"").decode("latin-1")
+        query = encode_location(c.req.scope.get("query_string", b""))
         c.res = c.redirect(target + ("?" + query if query else ""), 301)
 
     return trailing_slash_middleware

@@ -4,6 +4,10 @@ Rules:
 - A value is encoded on its own (one string per top-level session key), as
   compact JSON, so stores can merge keys and nested changes are found by
   comparing strings.
+- Every string JSON can carry is stored, lone surrogates (`"\\ud800"` in a
+  JSON body) included: they are written as `\\uXXXX` escapes (`utf8_json`),
+  so the encoded text is always valid UTF-8 and every store (Redis too) holds
+  it as it is, and reads back the same string.
 - JSON types pass through. `datetime`, `date`, `UUID`, `Decimal`, `bytes`,
   `set`, `frozenset`, `tuple` and dicts with non-`str` keys become a tagged
   object `{"__t": tag, "v": payload}`, nested too, and decode back to the
@@ -24,13 +28,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from .._json import compact_json
+from .._json import utf8_json
 
 __all__ = ["TAG", "decode", "encode", "is_scalar"]
 
 TAG = "__t"
 
-_dumps = compact_json
+_dumps = utf8_json
 _PLAIN = (str, int, float, bool, type(None))
 
 

@@ -5,9 +5,12 @@ Rules:
   nested changes (`s.get("cart").append(x)`) are saved too.
 - `put` encodes at once, so an unstorable value is a `TypeError` naming the
   key where the bug is; values changed later in place are checked at save.
-- Keys are strings; keys starting with "__" are reserved for meta fields.
-- Reads accept dot paths into nested dicts (and list indexes); an exact
-  top-level key always wins over a path. Writes with a dotted key that is not
+- Keys are strings; keys starting with "__" are reserved for meta fields. A
+  key must have a UTF-8 form (no lone surrogate): a store writes key names as
+  they are, so `put` refuses such a key with a `ValueError`, on every driver.
+  (Values hold any string: see serializer.py.)
+- Reads accept dot paths into nested dicts (and list indexes, in ASCII
+  digits); an exact top-level key always wins over a path. Writes with a dotted key that is not
   a top-level key write into nested dicts, as Laravel's `Arr::set` does.
 - Flash data follows Laravel's `Store`: `_flash.new` and `_flash.old` hold key
   lists; the manager calls `age_flash` once at the end of a request that used
@@ -126,7 +129,7 @@ class Session:
         """Store `value` at `key`, or every item of a dict given as `key`.
 
         Raises `TypeError` naming the key when the value cannot be stored and
-        `ValueError` for keys starting with "__".
+        `ValueError` for keys starting with "__" or holding a lone surrogate.
         """
         self._use()
         items = key.items() if isinstance(key, dict) else [(key, value)]
@@ -394,6 +397,14 @@ class Session:
             raise TypeError(f"Session keys must be non-empty strings, got {key!r}")
         if key.startswith("__"):
             raise ValueError(f"Session keys starting with '__' are reserved: {key!r}")
+        if not key.isascii():
+            try:
+                key.encode()
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"Session key {key!r} holds a lone surrogate, which no store can write as "
+                    "a key name; use it as a value, or another key"
+                ) from None
         text = encode(key, value)
         self._values[key] = value
         self._record.encoded_at_put(key, value, text)
@@ -435,11 +446,17 @@ def _dig(value: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif isinstance(value, list) and _is_index(part, len(value)):
             value = value[int(part)]
         else:
             return _MISSING
     return value
+
+
+def _is_index(part: str, length: int) -> bool:
+    """True when `part` is an index into a list of `length` items, in ASCII digits ("²"
+    and "٣" are no index; a run of 5000 digits is none either, and never meets int())."""
+    return part.isascii() and part.isdigit() and len(part) <= 18 and int(part) < length
 
 
 def _union(first: list[str], second: list[str]) -> list[str]:

@@ -2,7 +2,14 @@
 
 - `build_app(driver, **options)`: routes with params (regex, optional, wildcards),
   query, headers, cookies, every body parser, session reads and writes, flash,
-  csrf() on every unsafe method outside `/hooks/*`, login/logout and the guards.
+  csrf() on every unsafe method outside `/hooks/*`, login/logout and the guards,
+  validators (JSON and query, a dataclass of str, int and float fields), static
+  files (`/assets/*`: ranges, an empty file, a dotfile, a gzip sibling) and
+  JSON stored in the session and read back.
+- `ODD_TEXT` / `odd_text` / `odd_bytes`: the input classes that once gave 500s
+  (lone surrogates, non-BMP characters, Unicode digits, digit runs past 4300),
+  as text for JSON and as the bytes a client can put in a header, cookie,
+  path or query.
 - `Req` is one raw request (bytes path, bytes query, bytes headers, body chunks);
   `call(app, req)` drives the ASGI interface itself (no client library cleaning
   up the input) and checks the messages the app sends are well formed.
@@ -21,21 +28,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import itertools
 import logging
 import os
+import tempfile
 import time
 import traceback
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, unquote_to_bytes
 
 import pytest
 import redis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from microweb import (
     HTTPException,
@@ -47,9 +58,12 @@ from microweb import (
     require_auth,
     require_role,
     session,
+    validator,
 )
+from microweb.auth import intended
 from microweb.csrf import csrf_token
 from microweb.sessions.manager import SessionCookieTooLarge
+from microweb.static import serve_static
 
 # -- settings and the example counter -------------------------------------------------
 
@@ -112,6 +126,49 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"fuzz: {Stats.documented} documented 500s (cookie session over 4 KB)"
         )
+
+
+# -- odd text: the input classes that once gave 500s ---------------------------------------
+
+ODD_TEXT = [
+    # lone surrogates (what a JSON "\ud800" escape decodes to), a pair the wrong way round
+    "\ud800", "\udbff", "\udc00", "\udfff", "\ud83d", "\udc00\ud800",
+    # outside the BMP
+    "\U0001f600", "\U00010348", "\U0010ffff",
+    # digits to str.isdigit() or int(), not to a parser of ASCII numbers
+    "\u00b2", "\u00b3", "\u00b9", "\u0663", "\u06f3", "\u0967", "\uff14", "\U0001d7d8",
+    "\u2460", "\u00bd", "\u216b",
+    # others that break naive code: BOM, NUL, line breaks, escapes, signs
+    "\ufeff", "\x00", "\r\n", "\u2028", "\x85", "\u00e9", "\\", "%", '"', "-", "+", "e", ".",
+]  # fmt: skip
+
+# Hypothesis draws the first items of a list most: the runs that broke int() come first.
+digit_runs = st.builds(
+    lambda sign, zeros, count, digit: sign + "0" * zeros + digit * count,
+    st.sampled_from(["", "", "-", "+"]),
+    st.sampled_from([0, 0, 1, 30]),
+    st.sampled_from([6000, 400, 4301, 309, 19, 20, 4300]),
+    st.sampled_from("91"),
+)
+odd_text = st.one_of(
+    st.lists(st.one_of(st.sampled_from(ODD_TEXT), st.text(max_size=3)), min_size=1, max_size=6).map(
+        "".join
+    ),
+    digit_runs,
+)
+
+
+def _as_bytes(text: str, how: str) -> bytes:
+    if how == "utf-8":  # lone surrogates as the bytes a careless client encodes them to
+        return text.encode("utf-8", "surrogatepass")
+    if how == "percent":
+        return quote(text.encode("utf-8", "surrogatepass"), safe="").encode()
+    return text.encode("latin-1", "ignore") or b"\xb2"
+
+
+odd_bytes = st.tuples(odd_text, st.sampled_from(["utf-8", "percent", "latin-1"])).map(
+    lambda pair: _as_bytes(*pair)
+)
 
 
 # -- raw requests ---------------------------------------------------------------------
@@ -316,7 +373,32 @@ def describe_form(form: Any) -> dict[str, list[Any]]:
     }
 
 
-def build_app(driver: str, *, strict: bool = True, **options: Any) -> MicroWeb:
+@dataclass
+class Order:
+    """What the validator routes check: strings, numbers and a list."""
+
+    item: str
+    count: int
+    price: float
+    tags: list[str] = field(default_factory=list)
+    note: str | None = None
+
+
+def make_static_root(directory: Path) -> str:
+    """Files for `/assets/*`: a text file with a gzip sibling, an empty file, a dotfile,
+    a directory with an index."""
+    (directory / "a.txt").write_bytes(bytes(range(256)) * 4)
+    (directory / "a.txt.gz").write_bytes(gzip.compress(bytes(range(256)) * 4))
+    (directory / "empty.txt").write_bytes(b"")
+    (directory / ".env").write_text("SECRET=1")
+    (directory / "docs").mkdir()
+    (directory / "docs" / "index.html").write_text("<h1>docs</h1>")
+    return str(directory)
+
+
+def build_app(
+    driver: str, *, strict: bool = True, static_root: str | None = None, **options: Any
+) -> MicroWeb:
     """The fuzz target: every feature of microweb on one app, for one session driver."""
     app = MicroWeb(strict=strict, limits=FUZZ_LIMITS)
     middleware = session(driver=driver, **options)
@@ -373,7 +455,16 @@ def build_app(driver: str, *, strict: bool = True, **options: Any) -> MicroWeb:
 
     @app.get("/redirect")
     async def redirect(c: Any) -> Any:
-        return c.redirect("/")
+        return c.redirect("/" + (c.req.query("to") or ""))
+
+    if static_root is not None:
+        app.get("/assets/*", serve_static(static_root))
+
+    async def valid_order(c: Any) -> Any:
+        return asdict(c.req.valid(c.req.query("target") or "json"))
+
+    app.post("/hooks/valid", validator("json", Order), valid_order)
+    app.get("/valid", validator("query", Order), lambda c: asdict(c.req.valid("query")))
 
     # -- bodies: under /hooks/* without CSRF, under /api/* with it --
     body_methods = ["POST", "PUT", "PATCH", "DELETE"]
@@ -482,11 +573,20 @@ def build_app(driver: str, *, strict: bool = True, **options: Any) -> MicroWeb:
     @app.post("/session/doc")
     async def doc(c: Any) -> Any:
         s = c.get("session")
+        value = await c.req.json()
         try:
-            s.put("doc", await c.req.json())
+            s.put("doc", value)
+            if c.req.query("keys") and isinstance(value, dict):  # its keys as session keys
+                s.put({"k_" + key: item for key, item in list(value.items())[:5]})
         except TypeError as err:  # too deep to store: the documented TypeError
             raise HTTPException(422, str(err)) from None
+        except ValueError as err:  # a key with a lone surrogate: the documented ValueError
+            raise HTTPException(422, str(err)) from None
         return "ok"
+
+    @app.get("/session/doc")
+    async def read_doc(c: Any) -> Any:
+        return {"doc": c.get("session").get("doc")}
 
     # -- auth --
     @app.post("/auth/login")
@@ -499,6 +599,18 @@ def build_app(driver: str, *, strict: bool = True, **options: Any) -> MicroWeb:
         await logout(c, everywhere=c.req.query("everywhere") == "1" and driver != "cookie")
         return "bye"
 
+    @app.post("/auth/revoke")
+    async def revoke(c: Any) -> Any:
+        data = await c.req.json()
+        ref = data.get("ref") if isinstance(data, dict) else None
+        if not isinstance(ref, str):
+            raise HTTPException(400, "Expected {'ref': string}")
+        try:
+            await logout(c, session=ref)
+        except NotImplementedError as err:  # the cookie driver keeps no list
+            raise HTTPException(409, str(err)) from None
+        return "revoked"
+
     @app.get("/me", require_auth())
     async def me(c: Any) -> Any:
         return {"user": plain(c.get("session").get("user_id"))}
@@ -510,6 +622,13 @@ def build_app(driver: str, *, strict: bool = True, **options: Any) -> MicroWeb:
     @app.get("/browse", require_auth(redirect_to="/login"))
     async def browse(c: Any) -> Any:
         return "browse"
+
+    app.get("/browse/*", require_auth(redirect_to="/login"), lambda c: "browse " + c.req.path)
+
+    @app.post("/auth/login-and-go")
+    async def login_and_go(c: Any) -> Any:
+        await login(c, "ada")
+        return c.redirect(intended(c), 303)
 
     @app.delete("/things/:id")
     async def delete_thing(c: Any) -> Any:
@@ -545,6 +664,11 @@ ROUTES = [
     "/admin",
     "/browse",
     "/things/1",
+    "/assets/a.txt",
+    "/assets/empty.txt",
+    "/assets/docs/",
+    "/valid?item=a&count=1&price=2.5",
+    "/session/doc",
     *(f"/{p}/{k}" for p in ("hooks", "api") for k in ("json", "text", "form", "body")),
 ]
 
@@ -710,16 +834,17 @@ def _delete_prefix(url: str, prefix: str) -> None:
 def running_env(
     driver: str, loop: asyncio.AbstractEventLoop, options: dict[str, Any], **app_kwargs: Any
 ) -> Iterator[FuzzEnv]:
-    app = build_app(driver, **options, **app_kwargs)
-    env = FuzzEnv(driver, app, loop)
-    span = lifespan(app)
-    loop.run_until_complete(span.__aenter__())
-    try:
-        yield env
-    finally:
-        loop.run_until_complete(span.__aexit__(None, None, None))
-        if driver == "redis":
-            _delete_prefix(options["url"], options["prefix"])
+    with tempfile.TemporaryDirectory(prefix="microweb-fuzz-static-") as static:
+        app = build_app(driver, static_root=make_static_root(Path(static)), **options, **app_kwargs)
+        env = FuzzEnv(driver, app, loop)
+        span = lifespan(app)
+        loop.run_until_complete(span.__aenter__())
+        try:
+            yield env
+        finally:
+            loop.run_until_complete(span.__aexit__(None, None, None))
+            if driver == "redis":
+                _delete_prefix(options["url"], options["prefix"])
 
 
 @pytest.fixture(scope="session", params=DRIVERS)
@@ -754,6 +879,7 @@ def memory_sample(memory_env: FuzzEnv) -> Sample:
 
 __all__ = [
     "DRIVERS",
+    "ODD_TEXT",
     "OTHER_SECRET",
     "ROUTES",
     "SECRET",
@@ -762,6 +888,9 @@ __all__ = [
     "Req",
     "Sample",
     "call",
+    "digit_runs",
     "fuzz_settings",
+    "odd_bytes",
+    "odd_text",
     "tick",
 ]

@@ -142,7 +142,12 @@ SECRET = "a-very-secret-key-of-32-bytes-at-least!"
 
 
 def token(payload: dict[str, object], key: object = SECRET, algorithm: str = "HS256") -> str:
-    return pyjwt.encode(payload, key, algorithm=algorithm)  # type: ignore[arg-type]
+    """A token for `payload`, expiring in an hour unless the payload says otherwise
+    (`"exp": None` leaves the claim out)."""
+    claims = {"exp": int(time.time()) + 3600, **payload}
+    if claims["exp"] is None:
+        del claims["exp"]
+    return pyjwt.encode(claims, key, algorithm=algorithm)  # type: ignore[arg-type]
 
 
 def test_jwt_valid_token_exposes_its_payload() -> None:
@@ -151,13 +156,13 @@ def test_jwt_valid_token_exposes_its_payload() -> None:
         "/auth/me", headers={"authorization": f"Bearer {token({'sub': 'alice'})}"}
     )
     assert response.status_code == 200
-    assert response.json()["payload"] == {"sub": "alice"}
+    assert response.json()["payload"]["sub"] == "alice"
 
 
 def test_jwt_from_a_cookie() -> None:
     client = guarded(jwt(SECRET, algorithms=["HS256"], cookie="access"))
     response = client.get("/auth/me", headers={"cookie": f"access={token({'sub': 'bob'})}"})
-    assert response.json()["payload"] == {"sub": "bob"}
+    assert response.json()["payload"]["sub"] == "bob"
 
 
 @pytest.mark.parametrize(
@@ -177,6 +182,46 @@ def test_jwt_invalid_tokens_are_401_invalid_token(bad: str) -> None:
     )
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_jwt_a_token_without_exp_is_401_by_default() -> None:
+    forever = token({"sub": "alice", "exp": None})
+
+    response = guarded(jwt(SECRET, algorithms=["HS256"])).get(
+        "/auth/me", headers={"authorization": f"Bearer {forever}"}
+    )
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert 'missing the "exp" claim' in response.text
+
+
+def test_jwt_require_empty_accepts_a_token_without_exp() -> None:
+    forever = token({"sub": "alice", "exp": None})
+
+    response = guarded(jwt(SECRET, algorithms=["HS256"], require=[])).get(
+        "/auth/me", headers={"authorization": f"Bearer {forever}"}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["payload"] == {"sub": "alice"}
+
+
+def test_jwt_require_names_every_claim_a_token_must_carry() -> None:
+    client = guarded(jwt(SECRET, algorithms=["HS256"], require=["exp", "sub"]))
+    with_sub = {"authorization": f"Bearer {token({'sub': 'alice'})}"}
+    without_sub = {"authorization": f"Bearer {token({'name': 'alice'})}"}
+
+    assert client.get("/auth/me", headers=with_sub).status_code == 200
+    refused = client.get("/auth/me", headers=without_sub)
+    assert refused.status_code == 401
+    assert 'missing the "sub" claim' in refused.text
+
+
+@pytest.mark.parametrize("require", ["exp", [""], [1]])
+def test_jwt_require_is_checked_at_startup(require: object) -> None:
+    with pytest.raises(ValueError, match="require"):
+        jwt(SECRET, algorithms=["HS256"], require=require)  # type: ignore[arg-type]
 
 
 def test_jwt_missing_token_is_401() -> None:

@@ -138,6 +138,22 @@ def test_one_record_per_request_with_status_bytes_and_id(
     assert record.getMessage().startswith("GET /hello 200 5 bytes ")
 
 
+def test_control_characters_in_every_logged_field_are_escaped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="microweb.access"):
+        # CR and LF never reach a logger (a path holding them is refused before any
+        # middleware runs); the line breaks Unicode has beyond them, and backslashes, do.
+        TestClient(logged_app()).get(
+            "/x%C2%85GET%20/admin%20200%E2%80%A8%5Cn%E2%80%A9", headers={"x-request-id": "r1"}
+        )
+    [record] = [r for r in caplog.records if r.name == "microweb.access"]
+    escaped = "/x\\x85GET /admin 200\\u2028\\\\n\\u2029"
+    assert record.path == escaped  # type: ignore[attr-defined]
+    assert record.getMessage().startswith(f"GET {escaped} 404 ")
+    assert "\n" not in record.getMessage() and "\r" not in record.getMessage()
+
+
 def test_a_stream_is_logged_after_its_last_chunk(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="microweb.access"):
         TestClient(logged_app()).get("/stream")

@@ -9,7 +9,7 @@ import pytest
 
 from microweb import MicroWeb
 from microweb.middleware import pretty_json, timeout, trailing_slash
-from microweb.testing import TestClient
+from microweb.testing import TestClient, call_app
 
 # -- pretty_json -----------------------------------------------------------------------
 
@@ -74,6 +74,17 @@ def test_a_double_slash_never_becomes_a_host() -> None:
     response = slash_client("trim").get("//evil.example/")
     assert response.status_code == 301
     assert response.headers["location"] == "/evil.example"
+
+
+def test_a_non_ascii_path_is_redirected_with_the_bytes_it_was_sent_with() -> None:
+    app = MicroWeb()
+    app.use(trailing_slash("trim"))
+
+    # raw UTF-8 bytes in the path (as a server hands them over) and a byte that is no UTF-8
+    response = asyncio.run(call_app(app, "GET", "/caf\u00e9/\u20ac/", query_string=b"q=\xff"))
+
+    assert response.status_code == 301
+    assert response.headers["location"] == "/caf%C3%A9/%E2%82%AC?q=%FF"
 
 
 def test_a_bad_mode_is_refused_at_startup() -> None:

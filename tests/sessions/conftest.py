@@ -135,6 +135,11 @@ def build_app(**options: Any) -> MicroWeb:
         c.get("session").put(c.req.param("key"), c.req.param("value"))
         return "ok"
 
+    @app.post("/json/:key")
+    async def put_json(c: Any) -> str:
+        c.get("session").put(c.req.param("key"), await c.req.json())
+        return "ok"
+
     @app.get("/get/:key")
     async def get(c: Any) -> Any:
         return {"value": c.get("session").get(c.req.param("key"))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -11,7 +12,7 @@ from uuid import UUID
 
 import pytest
 
-from microweb import MicroWeb
+from microweb import MicroWeb, login
 from microweb.sessions import session
 from microweb.sessions.store import new_id
 from microweb.testing import TestClient
@@ -79,6 +80,44 @@ def test_session_reading_response_varies_on_cookie(client: TestClient) -> None:
     assert client.get("/plain").headers.get("vary") is None
 
 
+# Every way a handler can look at the session without changing it.
+READS = {
+    "in": lambda s: "user_id" in s,
+    "get": lambda s: s.get("user_id"),
+    "has": lambda s: s.has("user_id"),
+    "len": len,
+    "bool": bool,
+    "iter": list,
+    "keys": lambda s: s.keys(),
+    "all": lambda s: s.all(),
+    "index": lambda s: [s[key] for key in s],
+}
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+def test_a_session_only_read_or_tested_with_in_varies_on_cookie(
+    session_options: dict[str, Any], read: str
+) -> None:
+    # Flask CVE-2023-30861 and 2026-27205: a page that only looked at the session (`in`,
+    # say) went out without Vary: Cookie, so a shared cache served one user's page to others.
+    app = MicroWeb()
+    app.use(session(**session_options))
+    app.get("/start", lambda c: c.get("session").put("user_id", "ann") or "ok")
+
+    @app.get("/page")
+    async def page(c: Any) -> str:
+        READS[read](c.get("session"))
+        return "page"
+
+    with TestClient(app) as client:
+        anonymous = client.get("/page")
+        client.get("/start")
+        signed_in = client.get("/page")
+
+    assert anonymous.headers.getall("vary") == ["Cookie"]
+    assert signed_in.headers.getall("vary") == ["Cookie"]
+
+
 def test_vary_cookie_is_appended_to_the_handlers_vary(session_options: dict[str, Any]) -> None:
     app = MicroWeb()
     app.use(session(**session_options))
@@ -123,6 +162,62 @@ def test_tagged_values_round_trip_between_requests(session_options: dict[str, An
     with TestClient(app) as client:
         client.get("/put")
         assert client.get("/check").json() == {"equal": True}
+
+
+# Every kind of string a JSON body can carry: lone surrogates (high, low, one of each the
+# wrong way round), characters outside the BMP, Unicode digits, a long run of digits.
+ODD_STRINGS = {
+    "lone high": "hi \ud800",
+    "lone low": "\udc00x",
+    "reversed pair": "\udc00\ud800",
+    "non-BMP": "\U0001f600 \U00010348",
+    "digits": "\u00b2\u0663\uff14\U0001d7d8",
+    "long digits": "9" * 5000,
+    "nested": {"key \ud800": ["\udfff", {"deep": "\ud83d"}]},
+}
+
+
+def test_every_string_json_can_carry_is_stored_and_read_back(client: TestClient) -> None:
+    body = json.dumps(ODD_STRINGS)  # ASCII, the surrogates as \\uXXXX escapes
+
+    saved = client.post("/json/note", content=body, headers={"content-type": "application/json"})
+
+    assert (saved.status_code, saved.text) == (200, "ok")
+    assert client.get("/get/note").json() == {"value": ODD_STRINGS}
+
+
+def test_a_key_with_a_lone_surrogate_is_refused_at_put_on_every_driver(
+    session_options: dict[str, Any],
+) -> None:
+    app = MicroWeb()
+    app.use(session(**session_options))
+
+    @app.get("/")
+    async def index(c: Any) -> str:
+        with pytest.raises(ValueError, match=r"Session key '\\ud800' holds a lone surrogate"):
+            c.get("session").put("\ud800", 1)
+        c.get("session").put("fine", "\ud800")
+        return "refused"
+
+    with TestClient(app) as client:
+        assert client.get("/").text == "refused"
+
+
+def test_a_user_id_with_a_lone_surrogate_is_refused_at_login_on_every_driver(
+    session_options: dict[str, Any],
+) -> None:
+    app = MicroWeb()
+    app.use(session(**session_options))
+
+    @app.get("/")
+    async def index(c: Any) -> Any:
+        c.get("session").put("cart", ["tea"])
+        with pytest.raises(ValueError, match="user id '\\\\ud800 u' holds a lone surrogate"):
+            await login(c, "\ud800 u")
+        return {"user": c.get("session").get("user_id"), "cart": c.get("session").get("cart")}
+
+    with TestClient(app) as client:
+        assert client.get("/").json() == {"user": None, "cart": ["tea"]}
 
 
 def test_unstorable_value_answers_500(session_options: dict[str, Any]) -> None:

@@ -44,6 +44,25 @@ def test_get_follows_dot_paths_into_nested_dicts_and_lists() -> None:
     assert s.get("user.missing", "x") == "x"
 
 
+@pytest.mark.parametrize(
+    ("index", "found"),
+    [
+        ("1", "dev"),
+        ("0" * 5000 + "1", "none"),  # no index of more than 18 digits
+        ("9" * 5000, "none"),  # past int()'s 4300 digits: once a 500
+        ("\u00b2", "none"),  # superscript two: str.isdigit() says yes, int() says no
+        ("\u0661", "none"),  # Arabic-Indic one: int() would read 1
+        ("\uff11", "none"),  # fullwidth one
+        ("-1", "none"),
+    ],
+)
+def test_a_list_index_in_a_dot_path_is_ascii_digits(index: str, found: str) -> None:
+    s = new_session()
+    s.put("roles", ["admin", "dev"])
+
+    assert s.get("roles." + index, "none") == found
+
+
 def test_exact_dotted_key_wins_over_a_dot_path() -> None:
     s = new_session()
     s.put({"a": {"b": "nested"}})

@@ -113,6 +113,18 @@ def test_another_users_ref_ends_nothing(options: dict[str, Any]) -> None:
         assert ann.get("/me").json() == {"user": "ann"}
 
 
+@pytest.mark.parametrize("ref", ["%C3%A9", "%E2%82%AC" * 20, "%F0%9F%98%80"])
+def test_a_ref_that_is_not_ascii_ends_nothing(options: dict[str, Any], ref: str) -> None:
+    app = make_app(**options)
+    with TestClient(app) as ann:
+        ann.post("/login/ann")
+
+        revoked = ann.post(f"/revoke/{ref}")
+
+        assert (revoked.status_code, revoked.text) == (200, "done")
+        assert ann.get("/me").json() == {"user": "ann"}
+
+
 def test_nobody_signed_in_lists_nothing(options: dict[str, Any]) -> None:
     with TestClient(make_app(**options)) as client:
         assert client.get("/sessions").json() == []
