@@ -14,7 +14,7 @@ Rules:
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["to_openapi_30"]
@@ -49,38 +49,78 @@ _SUBSCHEMAS = ("items", "not", "additionalProperties")
 
 def to_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
     """`document` (OpenAPI 3.1) as an OpenAPI 3.0.3 document."""
-    doc = copy.deepcopy(document)
-    doc["openapi"] = "3.0.3"
-    doc.pop("jsonSchemaDialect", None)
-    components = doc.get("components", {})
-    schemas = components.get("schemas", {})
-    for name, schema in schemas.items():
-        schemas[name] = _schema(schema)
-    for path_item in doc.get("paths", {}).values():
-        for operation in path_item.values():
-            if not isinstance(operation, dict):
-                continue
-            for parameter in operation.get("parameters", ()):
-                if "schema" in parameter:
-                    parameter["schema"] = _schema(parameter["schema"])
-            body = operation.get("requestBody")
-            if body is not None:
-                _content(body)
-            for response in operation.get("responses", {}).values():
-                _content(response)
-                for header in response.get("headers", {}).values():
-                    if "schema" in header:
-                        header["schema"] = _schema(header["schema"])
-    return doc
+    return _Converter().document(document)
 
 
-def _content(holder: dict[str, Any]) -> None:
-    for media in holder.get("content", {}).values():
-        if "schema" in media:
-            media["schema"] = _schema(media["schema"])
+class _Converter:
+    """One conversion. perf: the document shares objects (microweb's error answers, a
+    model's schema) between operations; each is converted once, by its id, and the
+    result shared the same way, instead of deep-copying the document first."""
+
+    def __init__(self) -> None:
+        self.done: dict[int, Any] = {}
+
+    def document(self, document: dict[str, Any]) -> dict[str, Any]:
+        doc = dict(document)
+        doc["openapi"] = "3.0.3"
+        doc.pop("jsonSchemaDialect", None)
+        if "components" in doc:
+            components = dict(doc["components"])
+            if "schemas" in components:
+                components["schemas"] = {
+                    name: self.schema(schema) for name, schema in components["schemas"].items()
+                }
+            doc["components"] = components
+        doc["paths"] = {
+            path: {method: self.operation(op) for method, op in item.items()}
+            for path, item in doc.get("paths", {}).items()
+        }
+        return doc
+
+    def operation(self, operation: Any) -> Any:
+        if not isinstance(operation, dict):
+            return operation
+        op = dict(operation)
+        if "parameters" in op:
+            op["parameters"] = [self.with_schema(p) for p in op["parameters"]]
+        if "requestBody" in op:
+            op["requestBody"] = self.with_content(op["requestBody"])
+        if "responses" in op:
+            op["responses"] = {
+                status: self.response(response) for status, response in op["responses"].items()
+            }
+        return op
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        converted = self.with_content(response)
+        if "headers" in converted:
+            converted = {
+                **converted,
+                "headers": {n: self.with_schema(h) for n, h in converted["headers"].items()},
+            }
+        return converted
+
+    def with_content(self, holder: dict[str, Any]) -> dict[str, Any]:
+        if "content" not in holder:
+            return holder
+        key = id(holder["content"])
+        content = self.done.get(key)
+        if content is None:
+            content = {media: self.with_schema(m) for media, m in holder["content"].items()}
+            self.done[key] = content
+        return {**holder, "content": content}
+
+    def with_schema(self, holder: dict[str, Any]) -> dict[str, Any]:
+        return {**holder, "schema": self.schema(holder["schema"])} if "schema" in holder else holder
+
+    def schema(self, schema: Any) -> Any:
+        key = id(schema)
+        if key not in self.done:
+            self.done[key] = _schema(schema, self.schema)
+        return self.done[key]
 
 
-def _schema(schema: Any) -> Any:
+def _schema(schema: Any, convert: Callable[[Any], Any]) -> Any:
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
@@ -89,9 +129,9 @@ def _schema(schema: Any) -> Any:
         if key in _DROPPED:
             continue
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: _schema(prop) for name, prop in value.items()}
+            out[key] = {name: convert(prop) for name, prop in value.items()}
         elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
-            kept = [_schema(option) for option in value if option != {"type": "null"}]
+            kept = [convert(option) for option in value if option != {"type": "null"}]
             nullable |= len(kept) < len(value)
             if key == "allOf" or len(kept) == 1:
                 # One option left: `allOf` holds it, so `nullable` can stand beside it.
@@ -99,7 +139,7 @@ def _schema(schema: Any) -> Any:
             elif kept:
                 out[key] = kept
         elif key in _SUBSCHEMAS:
-            out[key] = _schema(value)
+            out[key] = convert(value)
         else:
             out[key] = value
     kind = out.get("type")
@@ -127,7 +167,7 @@ def _schema(schema: Any) -> Any:
             out[bound] = True
     prefix = schema.get("prefixItems")
     if isinstance(prefix, list):
-        out["items"] = {"anyOf": [_schema(item) for item in prefix]} if prefix else {}
+        out["items"] = {"anyOf": [convert(item) for item in prefix]} if prefix else {}
     if schema.get("type") == "array" and "items" not in out:
         out["items"] = {}  # 3.0 requires items on arrays
     if "$ref" in out and len(out) > 1:

@@ -24,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import logging
@@ -100,6 +101,7 @@ def openapi(app: MicroWeb, *, title: str, version: str, dialect: str = "3.1") ->
     return to_openapi_30(document) if dialect == "3.0" else document
 
 
+@functools.cache
 def _reason(status: int | str) -> str:
     if status == "default":
         return "Any other answer"
@@ -127,6 +129,8 @@ class _Builder:
         self.operation_ids: set[str] = set()
         self.tags: dict[str, None] = {}
         self.mounts: list[str] = []
+        self.errors: dict[bool, dict[str, Any]] = {}
+        self.templates: dict[str, tuple[Template, ...]] = {}  # by route path: methods share
         for route in self.routes:
             description = description_of(route.fn)
             if description is not None:
@@ -146,7 +150,10 @@ class _Builder:
                 self.mounts.append(route.path)
                 continue
             methods = ALL_METHODS if route.method == METHOD_ALL else (route.method,)
-            for index, template in enumerate(templates(route.path)):
+            expanded = self.templates.get(route.path)
+            if expanded is None:
+                expanded = self.templates[route.path] = templates(route.path)
+            for index, template in enumerate(expanded):
                 for method in methods:
                     item = paths.setdefault(template.path, {})
                     if method.lower() in item:
@@ -193,9 +200,9 @@ class _Builder:
         fn = route.fn
         name = _UNSAFE_ID.sub("_", str(route.name or getattr(fn, "__name__", ""))).strip("_")
         op: dict[str, Any] = {"operationId": self.unique_id(name or "operation", suffix)}
-        doc = inspect.getdoc(fn)
-        if doc:
-            summary, _, rest = doc.partition("\n\n")
+        doc = getattr(fn, "__doc__", None)
+        if isinstance(doc, str) and doc.strip():
+            summary, _, rest = inspect.cleandoc(doc).partition("\n\n")
             op["summary"] = " ".join(summary.split())
             if rest.strip():
                 op["description"] = rest.strip()
@@ -341,12 +348,18 @@ class _Builder:
         return {key: responses[key] for key in sorted(responses, key=_status_key)}
 
     def error_content(self, *, validation: bool = False) -> dict[str, Any]:
-        error = self.schemas.fixed("Error", ERROR_BODY)
-        if validation:
-            failed = self.schemas.fixed("ValidationError", VALIDATION_BODY)
-            error = {"anyOf": [failed, error]}
-        text = {"schema": {"type": "string"}}
-        return {"application/json": {"schema": error}, "text/plain": text, "text/html": text}
+        """microweb's own error answer in each form a client may accept; one object shared
+        by every response that has it (perf: not one per route)."""
+        content = self.errors.get(validation)
+        if content is None:
+            error = self.schemas.fixed("Error", ERROR_BODY)
+            if validation:
+                failed = self.schemas.fixed("ValidationError", VALIDATION_BODY)
+                error = {"anyOf": [failed, error]}
+            text = {"schema": {"type": "string"}}
+            content = {"application/json": {"schema": error}, "text/plain": text, "text/html": text}
+            self.errors[validation] = content
+        return content
 
 
 def _is_type_form(kind: Any) -> bool:

@@ -39,10 +39,10 @@ class Template:
     sample: str | None  # a concrete path the route matches, "/users/1"
 
 
-def templates(route_path: str) -> list[Template]:
+def templates(route_path: str) -> tuple[Template, ...]:
     """The OpenAPI templates (one per expansion of optional params) of a Hono path."""
     expanded = check_optional_parameter(route_path)
-    return [_template(path) for path in (expanded if expanded is not None else [route_path])]
+    return tuple(_template(path) for path in (expanded if expanded is not None else [route_path]))
 
 
 def _sample_for(regex: str) -> str | None:
