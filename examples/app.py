@@ -7,7 +7,8 @@ nonce. Memory sessions by default; `SESSION_DRIVER=redis` (with `REDIS_URL`)
 keeps them in Redis so several workers share them, and the chat room then
 relays messages between workers through Redis pub/sub. Users: alice /
 wonderland (admin) and bob / builder. `LOGIN_RATE_LIMIT` (default 5/minute)
-bounds login attempts per client address.
+bounds login attempts per client address. The JSON API is documented at
+/openapi.json, with a Swagger UI page at /docs (the `microweb[docs]` extra).
 
     uvicorn examples.app:app --port 8000
 """
@@ -18,12 +19,14 @@ import hashlib
 import hmac
 import json
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from examples.chat import Room
 from microweb import (
+    HTTPException,
     MicroWeb,
     Response,
     csrf,
@@ -39,6 +42,7 @@ from microweb.auth import intended
 from microweb.context import Context
 from microweb.csrf import csrf_token
 from microweb.middleware import NONCE, rate_limit, secure_headers
+from microweb.openapi import openapi_routes
 from microweb.sessions import Session
 from microweb.static import serve_static
 from microweb.templates import jinja
@@ -228,62 +232,136 @@ async def chat_socket(c: Context, ws: WebSocket) -> None:
 
 
 # -- JSON API: the same guards, answering JSON ----------------------------------
+# Its document (/openapi.json, and the /docs page) comes from these declarations: the
+# validators, the guards and each route's `responses=`.
 
 
-@app.get("/api/csrf-token")
+@dataclass
+class Token:
+    """A CSRF token of this session: send it back in the X-CSRF-Token header."""
+
+    token: str
+
+
+@dataclass
+class Credentials:
+    username: str
+    password: str
+
+
+@dataclass
+class SignedIn:
+    """The signed-in user, and the CSRF token the session has now (login changes it)."""
+
+    user: str
+    role: str
+    csrf_token: str
+
+
+@dataclass
+class Message:
+    error: str
+
+
+@dataclass
+class Me:
+    user: str
+    role: str | None
+
+
+@dataclass
+class Users:
+    users: list[str]
+
+
+@dataclass
+class Done:
+    ok: bool
+
+
+@app.get("/api/csrf-token", responses={200: Token})
 async def api_csrf_token(c: Context) -> dict[str, str]:
+    """The CSRF token of this session (a new session starts when there is none)."""
     return {"token": csrf_token(c)}
 
 
-@app.post("/api/login", login_limit)
+@app.post(
+    "/api/login",
+    login_limit,
+    validator("json", Credentials),
+    responses={200: SignedIn, 401: Message},
+)
 async def api_login(c: Context) -> Response:
-    data = await c.req.json()
-    if not isinstance(data, dict):
-        return c.json({"error": "Expected a JSON object"}, status=400)
-    user = check_password(str(data.get("username", "")), str(data.get("password", "")))
+    """Sign in.
+
+    The session gets a new id and a new CSRF token, which the answer carries."""
+    credentials: Credentials = c.req.valid("json")
+    user = check_password(credentials.username, credentials.password)
     if user is None:
         return c.json({"error": "Wrong user name or password"}, status=401)
-    await login(c, str(data["username"]), role=user["role"])
-    return c.json({"user": data["username"], "role": user["role"], "csrf_token": csrf_token(c)})
+    await login(c, credentials.username, role=user["role"])
+    return c.json({"user": credentials.username, "role": user["role"], "csrf_token": csrf_token(c)})
 
 
-@app.get("/api/me", require_auth())
+@app.get("/api/me", require_auth(), responses={200: Me})
 async def api_me(c: Context) -> dict[str, Any]:
+    """The signed-in user."""
     s = sess(c)
     return {"user": s.get("user_id"), "role": s.get("role")}
 
 
-@app.get("/api/admin/users", require_role("admin"))
+@app.get("/api/admin/users", require_role("admin"), responses={200: Users})
 async def api_admin_users(c: Context) -> dict[str, Any]:
+    """The user names, for admins."""
     return {"users": sorted(USERS)}
 
 
-@app.post("/api/logout")
+@app.post("/api/logout", responses={200: Done})
 async def api_logout(c: Context) -> dict[str, bool]:
+    """Sign out: the session ends."""
     await logout(c)
     return {"ok": True}
 
 
 # -- notes: a JSON endpoint validated with `validator` -------------------------------
 
+SOME_TEXT = re.compile(r"\S")
+
 
 @dataclass
 class Note:
-    text: str
+    # The handler refuses text without a visible character; the pattern says so in
+    # the document.
+    text: str = field(metadata={"json_schema": {"pattern": SOME_TEXT.pattern}})
     pinned: bool = False
 
 
-@app.post("/api/notes", require_auth(), validator("json", Note))
+@dataclass
+class Notes:
+    notes: list[Note]
+
+
+@app.post(
+    "/api/notes",
+    require_auth(),
+    validator("json", Note),
+    responses={201: Notes, 400: HTTPException},
+)
 async def add_note(c: Context) -> Response:
+    """Add a note to this session's notes."""
     note: Note = c.req.valid("json")
-    if not note.text.strip():
-        return c.json({"error": "A note needs some text"}, status=400)
+    if not SOME_TEXT.search(note.text):
+        raise HTTPException(400, "A note needs some text")
     notes = sess(c).get("notes") or []
     notes.append({"text": note.text, "pinned": note.pinned})
     sess(c).put("notes", notes)
     return c.json({"notes": notes}, status=201)
 
 
-@app.get("/api/notes", require_auth())
+@app.get("/api/notes", require_auth(), responses={200: Notes})
 async def list_notes(c: Context) -> dict[str, Any]:
+    """This session's notes."""
     return {"notes": sess(c).get("notes") or []}
+
+
+app.route("/", openapi_routes(app, title="microweb example", version="1.0"))

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar, cast, overload
 
 from .answers import Answers, ErrorHandler, NotFoundHandler, error_response, with_error_handler
+from .checked_responses import checked_handler
 from .compose import (
     Middleware,
     MiddlewareFunction,
@@ -82,6 +83,7 @@ class RouteMethod(Protocol):
         *,
         name: str | None = None,
         responses: Responses | None = None,
+        tags: Iterable[str] = (),
     ) -> Callable[[H], H]: ...
     @overload
     def __call__(
@@ -91,6 +93,7 @@ class RouteMethod(Protocol):
         *middleware: Middleware | MiddlewareFunction,
         name: str | None = None,
         responses: Responses | None = None,
+        tags: Iterable[str] = (),
     ) -> Callable[[H], H]: ...
     @overload
     def __call__(
@@ -100,6 +103,7 @@ class RouteMethod(Protocol):
         *handlers: Handler,
         name: str | None = None,
         responses: Responses | None = None,
+        tags: Iterable[str] = (),
     ) -> Any: ...
 
 
@@ -120,8 +124,9 @@ class _Verb:
             *handlers: Handler,
             name: str | None = None,
             responses: Responses | None = None,
+            tags: Iterable[str] = (),
         ) -> Any:
-            return app.on(method, path, *handlers, name=name, responses=responses)
+            return app.on(method, path, *handlers, name=name, responses=responses, tags=tags)
 
         attribute = method.lower() if method != METHOD_ALL else "all"
         register.__name__ = register.__qualname__ = attribute
@@ -132,7 +137,8 @@ class _Verb:
             f"    @app.{attribute}(path, mw1, mw2)          middleware, then the handler\n"
             f"    app.{attribute}(path, mw1)                middleware alone (as Hono)\n\n"
             "`name` names the route for `app.url_for` (default: the handler's __name__);\n"
-            "`responses` ({status: schema or None}) documents its answers for OpenAPI.\n"
+            "`responses` ({status: schema or None}) documents its answers and `tags`\n"
+            "groups it, for OpenAPI (`microweb.openapi`).\n"
             "See `MicroWeb.on`."
         )
         self.register = register
@@ -153,8 +159,12 @@ class MicroWeb:
         router: Router[Route] | None = None,
         limits: Limits = DEFAULT_LIMITS,
         ws_origins: Iterable[str] = (),
+        check_responses: bool = False,
     ) -> None:
         self.strict = strict
+        # Tests and development: check each JSON answer against its route's declared
+        # schema (microweb.checked_responses); off, nothing of it runs per request.
+        self.check_responses = check_responses
         self.ws_origins = frozenset(o.rstrip("/").lower() for o in ws_origins)
         self.limits = limits
         self.router: Router[Route] = router if router is not None else default_router()
@@ -185,6 +195,7 @@ class MicroWeb:
         name: str | None = None,
         responses: Responses | None = None,
         middleware: tuple[Handler, ...] = (),
+        tags: tuple[str, ...] = (),
     ) -> None:
         if is_handler and name is None:
             name = getattr(fn, "__name__", None)
@@ -196,7 +207,21 @@ class MicroWeb:
             name=name,
             responses=responses,
             middleware=middleware,
+            tags=tags,
         )
+        if self.check_responses and is_handler and route.method != WEBSOCKET:
+            checked = checked_handler(route)
+            if checked is not fn:
+                route = Route(
+                    checked,
+                    route.method,
+                    route.path,
+                    is_handler=True,
+                    name=name,
+                    responses=responses,
+                    middleware=middleware,
+                    tags=tags,
+                )
         self._add(route)
 
     def _add_hooks(self, startup: Hook | None, shutdown: Hook | None) -> None:
@@ -213,6 +238,7 @@ class MicroWeb:
         *middleware: Middleware | MiddlewareFunction,
         name: str | None = None,
         responses: Responses | None = None,
+        tags: Iterable[str] = (),
     ) -> Callable[[H], H]: ...
     @overload
     def on(
@@ -222,6 +248,7 @@ class MicroWeb:
         *handlers: Handler,
         name: str | None = None,
         responses: Responses | None = None,
+        tags: Iterable[str] = (),
     ) -> Any: ...
     def on(
         self,
@@ -230,6 +257,7 @@ class MicroWeb:
         *handlers: Handler,
         name: str | None = None,
         responses: Responses | None = None,
+        tags: Iterable[str] = (),
     ) -> Any:
         """Register `handlers` for a method (or several) on a path (or several).
 
@@ -239,7 +267,8 @@ class MicroWeb:
         returns a decorator that registers the decorated handler after it.
 
         `name` names the route for `app.url_for` (default: the handler's `__name__`);
-        `responses` ({status: schema or None}) documents its answers (`microweb.openapi`).
+        `responses` ({status: schema or None}) documents its answers and `tags` groups
+        it (`microweb.openapi`).
         """
         methods = [method] if isinstance(method, str) else list(method)
         paths = [path] if isinstance(path, str) else list(path)
@@ -248,6 +277,9 @@ class MicroWeb:
                 raise TypeError(f"Handlers must be callable, got {fn!r}")
         if responses is not None:
             _check_responses(responses)
+        if isinstance(tags, str):
+            raise TypeError(f"tags= is a list of names, e.g. tags=[{tags!r}]")
+        tag_names = tuple(tags)
 
         def register(
             chain: tuple[Handler, ...], handler: Handler | None, attached: tuple[Handler, ...]
@@ -265,6 +297,7 @@ class MicroWeb:
                             name=name,
                             responses=responses,
                             middleware=attached,
+                            tags=tag_names,
                         )
 
         if not handlers or all(is_middleware(fn) for fn in handlers):
@@ -349,6 +382,7 @@ class MicroWeb:
                 name=route.name,
                 responses=route.responses,
                 middleware=route.middleware,
+                tags=route.tags or _prefix_tags(prefix),
             )
         for startup in app._startup:
             self._add_hooks(startup, None)
@@ -581,6 +615,12 @@ class MicroWeb:
             form=form,
             content=content,
         )
+
+
+def _prefix_tags(prefix: str) -> tuple[str, ...]:
+    """The tag of routes copied from a sub-app mounted at `prefix`: '/notes' -> ('notes',)."""
+    tag = prefix.strip("/")
+    return (tag,) if tag else ()
 
 
 def _check_responses(responses: Responses) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .compose import Middleware, Next
+from .describe import SESSION, Description, describe
 from .exceptions import ForbiddenError, UnauthorizedError
 from .sessions import session_of
 from .sessions.store import CREATED, REF, SEEN, USER_AGENT
@@ -169,6 +170,10 @@ class require_auth(Middleware):  # lower case: called like a function, per the c
     def __init__(self, redirect_to: str | None = None, *, user_key: str = USER_KEY) -> None:
         self.redirect_to = redirect_to
         self.user_key = user_key
+        responses = {401: "Nobody is signed in"}
+        if redirect_to is not None:
+            responses[302] = "A browser (Accept: text/html) is sent to sign in"
+        describe(self, Description(security=((SESSION,),), responses=responses))
 
     async def __call__(self, c: Context, next: Next) -> Any:
         session = session_of(c)
@@ -192,6 +197,16 @@ class require_role(Middleware):  # lower case: called like a function, per the c
         self.roles = frozenset(roles)
         self.user_key = user_key
         self.role_key = role_key
+        describe(
+            self,
+            Description(
+                security=((SESSION,),),
+                responses={
+                    401: "Nobody is signed in",
+                    403: f"The user's role is not {' or '.join(sorted(roles))}",
+                },
+            ),
+        )
 
     async def __call__(self, c: Context, next: Next) -> Any:
         session = session_of(c)

@@ -121,8 +121,9 @@ class Route:
 
     A handler's route also carries what its registration said about it: `name` (for
     `app.url_for`; the handler's `__name__` unless given), `responses` (the route
-    decorator's `responses={status: schema}`) and `middleware` (the functions registered
-    before it in the same call, `validator(...)`s and guards among them).
+    decorator's `responses={status: schema}`), `middleware` (the functions registered
+    before it in the same call, `validator(...)`s and guards among them) and `tags`
+    (the decorator's `tags=`, else the prefix of the sub-app `app.route` copied it from).
     """
 
     __slots__ = (
@@ -134,6 +135,7 @@ class Route:
         "name",
         "path",
         "responses",
+        "tags",
         "takes_next",
     )
 
@@ -147,6 +149,7 @@ class Route:
         name: str | None = None,
         responses: Mapping[int | str, Any] | None = None,
         middleware: tuple[Callable[..., Any], ...] = (),
+        tags: tuple[str, ...] = (),
     ) -> None:
         arity = _arity(fn)
         if arity not in (1, 2):
@@ -164,6 +167,7 @@ class Route:
         self.name = name
         self.responses: Mapping[int | str, Any] = responses or {}
         self.middleware = middleware
+        self.tags = tags
 
     def __repr__(self) -> str:
         return f"<Route {self.method} {self.path} {getattr(self.fn, '__name__', self.fn)!r}>"

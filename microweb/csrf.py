@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .compose import Middleware, Next
+from .describe import CSRF, SESSION, Description, describe
 from .exceptions import ForbiddenError, HTTPException
 from .sessions import session_of
 
@@ -126,12 +127,25 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
     def __init__(self, exclude: Iterable[str] = (), trusted_origins: Iterable[str] = ()) -> None:
         self.exclude = _compile_exclude(exclude)
         self.trusted_origins = frozenset(_normalize_origin(o) for o in trusted_origins)
+        describe(
+            self,
+            Description(
+                schemes={CSRF: {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"}},
+                security=((SESSION, CSRF),),
+                responses={403: "The CSRF token is missing or wrong, or the request is cross-site"},
+                applies=self.applies,
+            ),
+        )
+
+    def applies(self, method: str, path: str) -> bool:
+        """Whether a `method` request to `path` must pass the checks."""
+        return method not in SAFE_METHODS and not (
+            self.exclude is not None and self.exclude.fullmatch(path)
+        )
 
     async def __call__(self, c: Context, next: Next) -> Any:
         req = c.req
-        if req.method in SAFE_METHODS or (
-            self.exclude is not None and self.exclude.fullmatch(req.path)
-        ):
+        if not self.applies(req.method, req.path):
             await next()
             return None
         self._check_origin(c)

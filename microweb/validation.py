@@ -5,8 +5,9 @@ Rules:
   `param`, `header`, `cookie`), checks it against `schema` and stores the
   result for `c.req.valid(target)`. Several validators on one route (query
   and json, say) each keep their own target.
-- `schema` is a pydantic model, a msgspec Struct, a dataclass, or any
-  `callable(value) -> value` raising ValueError or TypeError. Its kind is
+- `schema` is a pydantic model, a msgspec Struct, a dataclass, a typing
+  construct over those and builtins (`list[Note]`, a TypedDict, `int | None`),
+  or any `callable(value) -> value` raising ValueError or TypeError. Its kind is
   found once, when the factory is called, without importing pydantic or
   msgspec: a class is only checked against them when the user already
   imported them (so it can only be one of theirs then).
@@ -16,9 +17,12 @@ Rules:
   route's params; header names are lower-case. Strings from those targets
   are converted to the field types (`"42"` to an int, `"true"` to a bool;
   a number in a string is ASCII digits, with a sign, and for a float a point
-  and an exponent); JSON values must already have the right type. A number
-  must fit: an int past Python's digit limit or a float past 1.8e308 is
-  "number out of range" (a 400 like any other issue).
+  and an exponent); JSON values must already have the right type, except
+  that dates and times come as ISO 8601 strings. A number must fit: an int
+  past Python's digit limit or a float past 1.8e308 is "number out of range"
+  (a 400 like any other issue).
+- `converter(schema, from_strings=...)` is the checking function itself, for
+  other uses (`MicroWeb(check_responses=True)` checks JSON responses with it).
 - Failure: 400 with `{"error": "Validation failed", "target": ...,
   "issues": [{"field": "address.zip", "message": "..."}]}` (fields dotted,
   list items by index), and the handler does not run. Never a 500.
@@ -29,6 +33,7 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 import sys
 import types
@@ -42,7 +47,7 @@ from .response import Response
 if TYPE_CHECKING:
     from .context import Context
 
-__all__ = ["ValidationFailed", "Validator", "validator"]
+__all__ = ["ValidationFailed", "Validator", "converter", "validator"]
 
 T = TypeVar("T")
 TARGETS = ("json", "form", "query", "param", "header", "cookie")
@@ -149,6 +154,9 @@ def _number(value: Any, kind: type[int] | type[float], from_strings: bool) -> An
     return number
 
 
+_ISO_TYPES = (datetime.datetime, datetime.date, datetime.time)
+
+
 def _convert(
     value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]
 ) -> Any:
@@ -202,6 +210,23 @@ def _convert(
         }
     if dataclasses.is_dataclass(kind) and isinstance(kind, type):
         return _build(kind, value, path, from_strings, issues)
+    if typing.is_typeddict(kind):
+        return _build_typed_dict(kind, value, path, from_strings, issues)
+    if _is_pydantic(kind) or _is_msgspec(kind):
+        check = (_pydantic_checker if _is_pydantic(kind) else _msgspec_checker)(kind, from_strings)
+        try:
+            return check(value)
+        except ValidationFailed as failed:
+            for issue in failed.issues:
+                field = ".".join(part for part in (where, issue["field"]) if part)
+                issues.append({"field": field, "message": issue["message"]})
+            return None
+    if kind in _ISO_TYPES and isinstance(value, str):
+        try:
+            return kind.fromisoformat(value)
+        except ValueError:
+            issues.append({"field": where, "message": f"expected an ISO 8601 {kind.__name__}"})
+            return None
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -266,17 +291,52 @@ def _build(
         return None
 
 
-def _dataclass_checker(schema: type[Any], from_strings: bool) -> Callable[[Any], Any]:
-    typing.get_type_hints(schema)  # an unresolvable annotation fails here, at start-up
+def _build_typed_dict(
+    schema: Any, value: Any, path: list[str], from_strings: bool, issues: list[Issue]
+) -> Any:
+    if not isinstance(value, Mapping):
+        issues.append({"field": ".".join(path), "message": "expected an object"})
+        return None
+    hints = typing.get_type_hints(schema)
+    result: dict[str, Any] = {}
+    for name in schema.__required_keys__:
+        if name not in value:
+            issues.append({"field": ".".join([*path, name]), "message": "field required"})
+    for name, item in value.items():
+        kind = hints.get(name, Any)
+        result[name] = _convert(item, kind, [*path, str(name)], from_strings, issues)
+    return result
+
+
+def _type_checker(schema: Any, from_strings: bool) -> Callable[[Any], Any]:
+    if dataclasses.is_dataclass(schema) or typing.is_typeddict(schema):
+        typing.get_type_hints(schema)  # an unresolvable annotation fails here, at start-up
 
     def check(value: Any) -> Any:
         issues: list[Issue] = []
-        result = _build(schema, value, [], from_strings, issues)
+        result = _convert(value, schema, [], from_strings, issues)
         if issues:
             raise ValidationFailed(issues)
         return result
 
     return check
+
+
+def converter(schema: Any, *, from_strings: bool) -> Callable[[Any], Any]:
+    """The function that checks a value against `schema` and returns it converted (a
+    model instance, say), raising ValidationFailed with every problem found.
+    `from_strings` converts strings to the field types, as for a query or a form."""
+    if _is_pydantic(schema):
+        return _pydantic_checker(schema, from_strings)
+    if _is_msgspec(schema):
+        return _msgspec_checker(schema, from_strings)
+    if (dataclasses.is_dataclass(schema) and isinstance(schema, type)) or (
+        typing.get_origin(schema) is not None or typing.is_typeddict(schema)
+    ):
+        return _type_checker(schema, from_strings)
+    if callable(schema):
+        return _callable_checker(schema)
+    raise ValueError(f"validator(): {schema!r} is not a model, a dataclass or a callable")
 
 
 # -- reading targets ---------------------------------------------------------------------
@@ -323,17 +383,7 @@ class Validator(Middleware):
             raise ValueError(
                 f"validator(): target must be one of {', '.join(TARGETS)}; got {target!r}"
             )
-        from_strings = target != "json"
-        if _is_pydantic(schema):
-            self.check = _pydantic_checker(schema, from_strings)
-        elif _is_msgspec(schema):
-            self.check = _msgspec_checker(schema, from_strings)
-        elif dataclasses.is_dataclass(schema) and isinstance(schema, type):
-            self.check = _dataclass_checker(schema, from_strings)
-        elif callable(schema):
-            self.check = _callable_checker(schema)
-        else:
-            raise ValueError(f"validator(): {schema!r} is not a model, a dataclass or a callable")
+        self.check = converter(schema, from_strings=target != "json")
         self.target = target
         self.schema = schema
 

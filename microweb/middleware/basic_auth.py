@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, awaited, create_middleware
+from ..describe import BASIC, Description, describe
 from ..exceptions import UnauthorizedError
 
 if TYPE_CHECKING:
@@ -72,7 +73,14 @@ def basic_auth(
         c.set("user", credentials[0])
         await next()
 
-    return basic_auth_middleware
+    return describe(
+        basic_auth_middleware,
+        Description(
+            schemes={BASIC: {"type": "http", "scheme": "basic"}},
+            security=((BASIC,),),
+            responses={401: "No credentials, or wrong ones"},
+        ),
+    )
 
 
 def _credentials(header: str | None) -> tuple[str, str] | None:

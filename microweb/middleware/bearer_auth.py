@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, awaited, create_middleware
+from ..describe import BEARER, Description, describe
 from ..exceptions import HTTPException, UnauthorizedError
 
 if TYPE_CHECKING:
@@ -81,4 +82,11 @@ def bearer_auth(
         c.set("token", value)
         await next()
 
-    return bearer_auth_middleware
+    return describe(
+        bearer_auth_middleware,
+        Description(
+            schemes={BEARER: {"type": "http", "scheme": "bearer"}},
+            security=((BEARER,),),
+            responses={400: "A malformed Authorization header", 401: "No token, or a wrong one"},
+        ),
+    )

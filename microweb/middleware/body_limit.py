@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..compose import MiddlewareFunction, Next, awaited, create_middleware
+from ..describe import Description, describe
 from ..exceptions import HTTPException
 
 if TYPE_CHECKING:
@@ -45,4 +46,7 @@ def body_limit(
         await next()
         return None
 
-    return body_limit_middleware
+    return describe(
+        body_limit_middleware,
+        Description(responses={413: f"The request body is over {max_size} bytes"}),
+    )

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..compose import MiddlewareFunction, Next, create_middleware
+from ..describe import JWT, Description, describe
 from ..exceptions import UnauthorizedError
 
 if TYPE_CHECKING:
@@ -106,4 +107,16 @@ def jwt(
         c.set("jwt_payload", payload)
         await next()
 
-    return jwt_middleware
+    schemes: dict[str, dict[str, str]] = {
+        JWT: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+    if cookie is not None:
+        schemes[JWT + "Cookie"] = {"type": "apiKey", "in": "cookie", "name": cookie}
+    return describe(
+        jwt_middleware,
+        Description(
+            schemes=schemes,
+            security=tuple((name,) for name in schemes),
+            responses={401: "No token, or one that is invalid, expired or wrongly signed"},
+        ),
+    )

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..compose import Middleware, Next
+from ..describe import Description, describe
 from ..exceptions import HTTPException
 
 if TYPE_CHECKING:
@@ -266,4 +267,5 @@ def rate_limit(
         chosen = _RedisStore(url, client)
     else:
         raise ValueError(f'rate_limit(): store is "memory" or "redis", got {store!r}')
-    return RateLimit(limit, key, chosen, prefix, on_store_error == "open", name)
+    limiter = RateLimit(limit, key, chosen, prefix, on_store_error == "open", name)
+    return describe(limiter, Description(responses={429: f"Over the rate limit ({limit})"}))

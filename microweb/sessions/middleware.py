@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..compose import Middleware, Next
 from ..cookies import parse_cookie_header
+from ..describe import SESSION, Description, describe
 from ..exceptions import HTTPException
 from ..header_values import scope_headers
 from ..response import Response
@@ -42,6 +43,8 @@ class AppSessionMiddleware(Middleware):
 
     def __init__(self, manager: SessionManager) -> None:
         self.manager = manager
+        cookie = {"type": "apiKey", "in": "cookie", "name": manager.cookie_name}
+        describe(self, Description(schemes={SESSION: cookie}))
 
     async def startup(self) -> None:
         await self.manager.startup()
