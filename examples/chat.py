@@ -15,7 +15,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from microweb.broadcast import Broadcast, Subscription
+from microweb.broadcast import Broadcast, SubscriberTooSlow, Subscription
 from microweb.compose import Middleware, Next
 from microweb.context import Context
 from microweb.websockets import WebSocket, WebSocketDisconnect
@@ -72,10 +72,14 @@ class Chat:
 
 
 async def forward(events: Subscription, ws: WebSocket) -> None:
-    """Send each event of the room to `ws` as it comes, until the room or the socket ends."""
+    """Send each event of the room to `ws` as it comes, until the room or the socket ends.
+    A socket that fell too far behind is closed with 1013 ("try again later")."""
     with contextlib.suppress(WebSocketDisconnect):
-        async for event in events:
-            await ws.send_text(event)
+        try:
+            async for event in events:
+                await ws.send_text(event)
+        except SubscriberTooSlow:
+            await ws.close(code=1013)
 
 
 class Presence(Middleware):
