@@ -14,8 +14,6 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,38 +21,12 @@ import redis
 
 from microweb.broadcast import Broadcast, BroadcastUnavailable, Subscription
 
-from ..conftest import RedisServer, no_redis
+from ..conftest import RedisServer
 from ..redis_topologies import Cluster, Sentinels
 
 pytestmark = pytest.mark.failover
 
 RECOVERY = 30.0  # seconds: far beyond a failover's 2-3 s, before the test calls it a hang
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    try:
-        topology = Cluster(tmp_path)
-    except FileNotFoundError:
-        no_redis("redis-server and redis-cli are needed")
-        raise
-    try:
-        yield topology
-    finally:
-        topology.stop()
-
-
-@pytest.fixture
-def sentinels(tmp_path: Path) -> Iterator[Sentinels]:
-    try:
-        topology = Sentinels(tmp_path)
-    except FileNotFoundError:
-        no_redis("redis-server is needed")
-        raise
-    try:
-        yield topology
-    finally:
-        topology.stop()
 
 
 async def talk_until_heard(speaker: Broadcast, listener: Subscription, text: str) -> str:
