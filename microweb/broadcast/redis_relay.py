@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from ..redis_connect import connect
+from ..redis_connect import close, connect
 from .bus import BroadcastUnavailable
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class RedisRelay:
             client, self.client = self.client, None
             with contextlib.suppress(Exception, TimeoutError):
                 async with asyncio.timeout(STOP_WITHIN_S):
-                    await client.aclose()
+                    await close(client)
 
     # -- the relay task --------------------------------------------------------------
 
