@@ -7,7 +7,9 @@ Rules:
 - A subscription yields, in order and as `str`, each message published on its
   channel after `subscribe()` returned. With Redis that is after Redis confirmed
   the SUBSCRIBE sent for it (sent again when the channel is already subscribed):
-  messages still on their way from before are not given to it.
+  messages still on their way from before are not given to it. (A Redis Cluster's
+  nodes forward a message to one another after answering its publisher, so there
+  one published just before may still arrive.)
 - Subscribers never do I/O. Entering `subscribe()` adds a `Subscription` to a
   dict and waits for the relay to start it; leaving takes it out.
   A subscriber cancelled at any point leaves no task and no half-sent command.
@@ -38,7 +40,7 @@ __all__ = ["Broadcast", "BroadcastUnavailable", "SubscriberTooSlow", "Subscripti
 
 class BroadcastUnavailable(ConnectionError):
     """Redis could not be reached: `publish()` sent nothing, or `subscribe()` could not
-    be confirmed in time."""
+    be confirmed in time; or, from an iteration, the relay task died (a bug, logged)."""
 
 
 class SubscriberTooSlow(Exception):
