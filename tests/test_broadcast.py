@@ -485,6 +485,23 @@ def test_subscribe_gives_up_when_redis_cannot_be_reached() -> None:
     run(scenario())
 
 
+def test_a_relay_that_dies_fails_its_subscribers_loudly(caplog: pytest.LogCaptureFixture) -> None:
+    """A relay task that ends by surprise (here: a `client=` that is no Redis client)
+    is logged, and every subscribe() then raises instead of waiting for nothing."""
+
+    async def scenario() -> None:
+        async with Broadcast(client=object(), subscribe_timeout=HANG) as bus:
+            for _ in range(2):
+                with pytest.raises(BroadcastUnavailable, match="relay stopped"):
+                    async with bus.subscribe(new_channel()):
+                        pass
+            assert bus.channels == {}
+
+    with caplog.at_level("ERROR", logger="microweb.broadcast"):
+        run(scenario())
+    assert "the relay task ended: AttributeError" in caplog.text
+
+
 # -- wrong use -----------------------------------------------------------------------------
 
 

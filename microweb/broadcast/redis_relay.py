@@ -109,7 +109,10 @@ class RedisRelay:
             self._changed()
 
     async def ready(self, sub: Subscription) -> None:
+        if self.task is not None and self.task.done() and not self.closing:
+            sub._end("failed")  # the relay died (and said why in the log)
         if sub._active or sub._state != "open":
+            self._raise_if_failed(sub)
             return
         sub._started = asyncio.get_running_loop().create_future()
         try:
@@ -123,6 +126,14 @@ class RedisRelay:
             ) from None
         finally:
             sub._started = None
+        self._raise_if_failed(sub)
+
+    def _raise_if_failed(self, sub: Subscription) -> None:
+        if sub._state == "failed":
+            raise BroadcastUnavailable(
+                f"The broadcast relay stopped, so {sub.channel!r} cannot be subscribed to "
+                f"(the log says why: {self.last_error!r})"
+            )
 
     async def publish(self, channel: str, message: str) -> None:
         try:
@@ -315,7 +326,7 @@ class RedisRelay:
     def _ended(self, task: asyncio.Task[None]) -> None:
         if self.closing or task.cancelled():
             return
-        error = task.exception()
+        error = self.last_error = task.exception()
         logger.error("Broadcast: the relay task ended: %r", error, exc_info=error)
         self.bus.end_all("failed")
 
