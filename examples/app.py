@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from examples.chat import Room
+from examples.chat import Chat
 from microweb import (
     HTTPException,
     MicroWeb,
@@ -107,9 +106,8 @@ app.use(csrf())
 app.use(jinja(HERE / "templates"))
 app.get("/static/*", serve_static(root=HERE / "static", cache_control="public, max-age=3600"))
 
-room = Room(REDIS_URL if os.environ.get("SESSION_DRIVER") == "redis" else None)
-app.on_startup(room.start)
-app.on_shutdown(room.stop)
+chat = Chat(REDIS_URL if os.environ.get("SESSION_DRIVER") == "redis" else None)
+app.use(chat.bus, chat.presence)
 login_limit = rate_limit(LOGIN_RATE_LIMIT)
 
 
@@ -216,19 +214,7 @@ async def chat_page(c: Context) -> Response:
 
 @app.ws("/chat/socket", require_auth())
 async def chat_socket(c: Context, ws: WebSocket) -> None:
-    user = str(sess(c).get("user_id"))
-    await ws.accept()
-    await room.join(ws, user)
-    try:
-        async for message in ws:
-            try:
-                text = str(json.loads(message)["text"]).strip()
-            except (ValueError, KeyError, TypeError):
-                continue  # not a chat message: ignore it
-            if text:
-                await room.say(user, text)
-    finally:
-        await room.leave(ws)
+    await chat.serve(ws, str(sess(c).get("user_id")))
 
 
 # -- JSON API: the same guards, answering JSON ----------------------------------

@@ -20,6 +20,9 @@ Rules:
   of a failover yet cannot send it back to the old primary), and it asks again
   at least once a second while it is used, closing the connections to a
   primary that was replaced (one that was paused, too, once it answers).
+- `close(client)` closes what `connect()` made, the Sentinel client's own
+  connections to the Sentinels included (the primary's client alone leaves them
+  open).
 - This module is a leaf: it imports only redis-py and the standard library,
   and only when a client is made.
 """
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["RedisTarget", "connect", "parse_redis_url", "sentinels"]
+__all__ = ["RedisTarget", "close", "connect", "parse_redis_url", "sentinels"]
 
 SINGLE = ("redis", "rediss", "unix")
 CLUSTER = ("redis+cluster", "rediss+cluster")
@@ -163,6 +166,16 @@ def connect(url: str, **options: Any) -> Any:
     return sentinels(target).master_for(
         target.service, connection_pool_class=pool_class, db=target.db, retry=_retry(), **options
     )
+
+
+async def close(client: Any) -> None:
+    """Close a client `connect()` made: its connections, and a Sentinel client's
+    connections to the Sentinels."""
+    await client.aclose()
+    pool = getattr(client, "connection_pool", None)  # a cluster client has none
+    manager = getattr(pool, "sentinel_manager", None)
+    if manager is not None:
+        await manager.aclose()
 
 
 def sentinels(target: RedisTarget) -> Any:

@@ -11,6 +11,8 @@
 - `redis_prefix`: a key prefix unique to the test; its keys are deleted after.
 - `options_for_driver(request, tmp_path)`: the options of `session()` for the driver
   a parametrized fixture names (memory, cookie, file, redis), for fixtures to share.
+- `throwaway_redis`: a `redis-server` of the test's own on a free port, which the
+  test may stop and start again (`RedisServer`).
 - `redis_cluster_url`, `redis_sentinel_url`: a 3-primary, 3-replica Redis Cluster
   and a primary with two replicas behind three Sentinels, started once per run
   from `redis-server`/`redis-cli` (see tests/redis_topologies.py); skipped, or
@@ -150,6 +152,19 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture
+def throwaway_redis() -> Iterator[RedisServer]:
+    """A redis-server of the test's own (never the shared one), which it may stop, kill
+    or start again; stopped after the test."""
+    if shutil.which("redis-server") is None:
+        no_redis("there is no redis-server binary to start a throwaway Redis")
+    server = RedisServer(free_port()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _topology_url(kind: Any, directory: Path) -> Iterator[str]:

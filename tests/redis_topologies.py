@@ -6,6 +6,7 @@
 - `Sentinels`: a `Replicated` set watched by 3 Sentinels under the name "mymaster".
 
 No data is kept on disk beyond the nodes' own config files in a temporary folder.
+`REDIS_URL_FIXTURES` names the fixture (tests/conftest.py) giving each topology's URL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ import time
 from pathlib import Path
 
 import redis
+
+# The Redis topologies: the fixture giving the URL of each.
+REDIS_URL_FIXTURES = {
+    "redis": "redis_url",
+    "redis-cluster": "redis_cluster_url",
+    "redis-sentinel": "redis_sentinel_url",
+}
 
 
 def free_port() -> int:

@@ -148,8 +148,10 @@ class _RedisStore:
 
     async def close(self) -> None:
         if self._owned and self._client is not None:
+            from ..redis_connect import close
+
             client, self._client = self._client, None
-            await client.aclose()
+            await close(client)  # a Sentinel client's connections to the Sentinels too
 
 
 class RateLimit(Middleware):

@@ -13,8 +13,6 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +24,6 @@ from microweb.sessions.store_redis import RedisStore
 from microweb.testing import TestResponse, call_app
 
 from ..apps.login_app import login_app
-from ..conftest import no_redis
 from ..redis_topologies import Cluster, Sentinels
 
 pytestmark = pytest.mark.failover
@@ -134,32 +131,6 @@ async def pause_under_load(app: MicroWeb, zombie: Any) -> None:
     assert confirmed
     await still_logged_in(app, cookies)
     await still_logged_in(app, confirmed)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    try:
-        topology = Cluster(tmp_path)
-    except FileNotFoundError:
-        no_redis("redis-server and redis-cli are needed")
-        raise
-    try:
-        yield topology
-    finally:
-        topology.stop()
-
-
-@pytest.fixture
-def sentinels(tmp_path: Path) -> Iterator[Sentinels]:
-    try:
-        topology = Sentinels(tmp_path)
-    except FileNotFoundError:
-        no_redis("redis-server is needed")
-        raise
-    try:
-        yield topology
-    finally:
-        topology.stop()
 
 
 def primaries(cluster: Cluster) -> list[Any]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +17,7 @@ from microweb.middleware import rate_limit
 from microweb.middleware.rate_limit import parse_rate
 from microweb.testing import TestClient
 
-from ..conftest import RedisServer, free_port, no_redis
+from ..conftest import RedisServer
 from ..servers import serve
 
 
@@ -135,29 +133,21 @@ def test_two_server_processes_share_one_redis_limit(
     assert len(pids) == 2
 
 
-@pytest.fixture
-def doomed_redis() -> Iterator[RedisServer]:
-    """A throwaway redis-server that the test kills."""
-    if shutil.which("redis-server") is None:
-        no_redis("redis-server is not installed")
-    server = RedisServer(free_port()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.mark.parametrize(("mode", "status"), [("open", 200), ("closed", 503)])
 def test_a_redis_outage_fails_open_or_closed_and_is_logged_once(
-    doomed_redis: RedisServer, mode: str, status: int, caplog: pytest.LogCaptureFixture
+    throwaway_redis: RedisServer, mode: str, status: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     with limited(
-        limit="100/minute", store="redis", url=doomed_redis.url, prefix="test:", on_store_error=mode
+        limit="100/minute",
+        store="redis",
+        url=throwaway_redis.url,
+        prefix="test:",
+        on_store_error=mode,
     ) as client:
         assert client.get("/").status_code == 200
-        assert doomed_redis.process is not None
-        doomed_redis.process.kill()
-        doomed_redis.process.wait()
+        assert throwaway_redis.process is not None
+        throwaway_redis.process.kill()
+        throwaway_redis.process.wait()
         with caplog.at_level(logging.WARNING, logger="microweb.ratelimit"):
             statuses = [client.get("/").status_code for _ in range(3)]
     assert statuses == [status] * 3

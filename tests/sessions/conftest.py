@@ -28,17 +28,12 @@ from microweb.sessions.store_redis import RedisStore
 from microweb.testing import TestClient
 
 from ..conftest import RedisServer, free_port, no_redis
+from ..redis_topologies import REDIS_URL_FIXTURES
 
-__all__ = ["COOKIE", "RedisServer", "build_app", "free_port"]
+__all__ = ["COOKIE", "REDIS_URL_FIXTURES", "RedisServer", "build_app", "free_port"]
 
 DRIVERS = ["memory", "cookie", "file", "redis", "redis-cluster", "redis-sentinel"]
 SERVER_DRIVERS = ["memory", "file", "redis", "redis-cluster", "redis-sentinel"]
-# The Redis topologies: fixture giving the URL of each.
-REDIS_URL_FIXTURES = {
-    "redis": "redis_url",
-    "redis-cluster": "redis_cluster_url",
-    "redis-sentinel": "redis_sentinel_url",
-}
 COOKIE = "microweb_session"
 
 
