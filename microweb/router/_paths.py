@@ -5,7 +5,9 @@
 # - Route syntax (as Hono): "/literal", "/:name", "/:name{regex}", "/*" (tail wildcard,
 #   also matches the path without it), "*" (anything), "/prefix*" (suffix wildcard),
 #   "/:name?" (optional trailing parameters, expanded into several routes).
-# - JS regex semantics are kept where they matter: a JS `$` (end of input) becomes `\Z`,
+# - JS regex semantics are kept where they matter: `\d`, `\w` and `\b` are ASCII-only
+#   (re.ASCII: `:id{\d+}` never matches "٣", which int() would read as 3), a JS `$`
+#   (end of input) becomes `\Z`,
 #   and `RegExp.exec`/`test` become `re.search` (not `re.match`), so an alternation in a
 #   user pattern behaves as it does in Hono.
 from __future__ import annotations
@@ -82,9 +84,9 @@ def get_pattern(label: str, next_label: str | None = None) -> Pattern | None:
         if next_label and next_label[0] != ":" and next_label[0] != "*":
             # The pattern may span several segments: it must be followed by the next one.
             # (Hono inserts `next` unescaped into the regex; so do we.)
-            pattern = (cache_key, name, re.compile(f"^{regex}(?=/{next_label})"))
+            pattern = (cache_key, name, re.compile(f"^{regex}(?=/{next_label})", re.ASCII))
         else:
-            pattern = (label, name, re.compile(f"^{regex}\\Z"))
+            pattern = (label, name, re.compile(f"^{regex}\\Z", re.ASCII))
     else:
         pattern = (label, name, True)
     _pattern_cache[cache_key] = pattern

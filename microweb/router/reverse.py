@@ -56,7 +56,7 @@ def build_path(
             raise KeyError(f"url_for: the route {route_path!r} needs a value for {name!r}")
         used.add(name)
         value = str(params[name])
-        if regex is not None and re.fullmatch(regex, value) is None:
+        if regex is not None and re.fullmatch(regex, value, re.ASCII) is None:
             raise ValueError(
                 f"url_for: {value!r} does not match the pattern {regex!r} of param {name!r}"
             )

@@ -881,3 +881,16 @@ def test_unknown_method_matches_all_routes(router: Router[Any]) -> None:
     router.add("GET", "/", "index")
     router.add("ALL", "/all", "all")
     assert handlers(router, "UNKNOWN_METHOD", "/all") == ["all"]
+
+
+# microweb's own: JavaScript's \d, \w and \b are ASCII-only, and so are a route's.
+
+
+def test_regex_classes_in_routes_are_ascii_as_in_javascript(router: Router[Any]) -> None:
+    router.add("GET", "/users/:id{\\d+}", "user")
+    router.add("GET", "/tags/:tag{\\w+}/x", "tag")
+    assert handlers(router, "GET", "/users/42") == ["user"]
+    assert match(router, "GET", "/users/\u0663") == []  # ARABIC-INDIC DIGIT THREE
+    assert match(router, "GET", "/users/\uff14\uff12") == []  # FULLWIDTH 4 2
+    assert handlers(router, "GET", "/tags/a_1/x") == ["tag"]
+    assert match(router, "GET", "/tags/\u00e9/x") == []

@@ -586,11 +586,11 @@ def test_get_pattern() -> None:
     assert get_pattern("id", "next") is None
     assert get_pattern(":id") == (":id", "id", True)
     assert get_pattern(":id", "next") == (":id", "id", True)
-    assert get_pattern(":id{[0-9]+}") == (":id{[0-9]+}", "id", re.compile(r"^[0-9]+\Z"))
+    assert get_pattern(":id{[0-9]+}") == (":id{[0-9]+}", "id", re.compile(r"^[0-9]+\Z", re.ASCII))
     assert get_pattern(":id{[0-9]+}", "next") == (
         ":id{[0-9]+}#next",
         "id",
-        re.compile(r"^[0-9]+(?=/next)"),
+        re.compile(r"^[0-9]+(?=/next)", re.ASCII),
     )
     assert get_pattern("*") == "*"
     assert get_pattern("*", "next") == "*"

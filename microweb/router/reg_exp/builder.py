@@ -114,4 +114,6 @@ class RegExpBuilder:
             return m[0]
 
         regexp = _MARKER_RE.sub(replace, regexp)
-        return BuiltRegExp(re.compile(regexp).fullmatch, index_replacement, param_replacement)
+        return BuiltRegExp(
+            re.compile(regexp, re.ASCII).fullmatch, index_replacement, param_replacement
+        )

@@ -90,7 +90,7 @@ class RegExpRouter(Generic[T]):
                     return ONLY_WILDCARD_REG_EXP_STR
                 return "/:" + LABEL_REG_EXP_STR
 
-            regexp = re.compile(_WILDCARD_PATH_RE.sub(replace, path) + r"\Z", re.DOTALL)
+            regexp = re.compile(_WILDCARD_PATH_RE.sub(replace, path) + r"\Z", re.DOTALL | re.ASCII)
             self._wildcard_regexp_cache[path] = regexp
         return regexp
 
