@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import page_server
 from .test_browser import flash_texts, log_in
@@ -54,7 +55,7 @@ def test_the_nonced_script_runs_and_an_inline_script_without_it_does_not(
     policy = response.headers["content-security-policy"]
     [nonce] = re.findall(r"'nonce-([^']+)'", policy)
     assert page.evaluate("document.querySelector('script').nonce") == nonce
-    page.wait_for_function("document.documentElement.dataset.chat === 'ready'")
+    expect(page.locator("html")).to_have_attribute("data-chat", "ready")
     assert page.evaluate(INJECT) is None
     assert page.evaluate("document.documentElement.dataset.injected || null") is None
     # The nonce is fresh for every page.
@@ -72,15 +73,15 @@ def test_two_users_exchange_a_message_in_the_chat(browser: Browser, app_url: str
             page.set_default_timeout(10_000)
             log_in(page, app_url, user, password)
             page.goto(app_url + "/chat")
-            page.wait_for_function("document.getElementById('status').textContent === 'Connected'")
-        alice.wait_for_function("document.getElementById('online').textContent === 'alice, bob'")
+            expect(page.locator("#status")).to_have_text("Connected")
+        expect(alice.locator("#online")).to_have_text("alice, bob")
         alice.fill("#text", "hello bob")
         alice.click("#say button")
-        bob.wait_for_function("document.querySelectorAll('#messages li').length === 1")
+        expect(bob.locator("#messages li")).to_have_count(1)
         assert bob.locator("#messages li").inner_text() == "alice: hello bob"
         bob.fill("#text", "<b>hi</b> alice")
         bob.click("#say button")
-        alice.wait_for_function("document.querySelectorAll('#messages li').length === 2")
+        expect(alice.locator("#messages li")).to_have_count(2)
         assert alice.locator("#messages li").nth(1).inner_text() == "bob: <b>hi</b> alice"
         assert alice.locator("#messages b").count() == 0
     finally:
@@ -109,8 +110,8 @@ def test_a_page_of_another_origin_cannot_open_the_chat_socket(
 ) -> None:
     log_in(page, app_url, "alice", "wonderland")  # the session cookie is sent same-site
     page.goto(socket_page_url)
-    page.wait_for_function("document.title !== 'pending'")
+    expect(page).not_to_have_title("pending")
     assert page.title() == "refused"
     # The same socket opened by the app's own page works, so the refusal is the Origin check.
     page.goto(app_url + "/chat")
-    page.wait_for_function("document.getElementById('status').textContent === 'Connected'")
+    expect(page.locator("#status")).to_have_text("Connected")
