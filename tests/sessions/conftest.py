@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from microweb import MicroWeb
+from microweb import MicroWeb, login
 from microweb.sessions import SessionStore, session
 from microweb.sessions.store_file import FileStore
 from microweb.sessions.store_memory import MemoryStore
@@ -197,6 +197,11 @@ def build_app(**options: Any) -> MicroWeb:
     async def invalidate(c: Any) -> str:
         await c.get("session").invalidate()
         return "ok"
+
+    @app.get("/login/:user")
+    async def sign_in(c: Any) -> str:
+        await login(c, c.req.param("user"))
+        return "signed in"
 
     @app.get("/stored/:sid")
     async def stored(c: Any) -> Any:
