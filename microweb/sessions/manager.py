@@ -9,11 +9,10 @@ Rules:
   wrong shape. An id the store does not hold is never adopted.
 - A new session holding nothing but its CSRF token (whose id no handler read)
   is not stored on a server-side driver: its cookie carries the token instead
-  (`token_cookie`), re-sent with its last-activity time whenever the session is
-  used. Such a cookie gives the next request a session that holds the token and
-  is not new, and whose first save creates it in the store under a fresh id. A
-  token cookie idle longer than `lifetime`, or older than `absolute_lifetime`,
-  reads as no cookie.
+  (`token_cookie`, which also holds its expiry rules), re-sent whenever the
+  session is used. Such a cookie gives the next request a session that holds
+  the token and is not new, and whose first save creates it in the store under
+  a fresh id.
 - Timeouts are enforced here and in the store: idle (`lifetime`, minutes, by
   the store's expiry) and absolute (`absolute_lifetime`, minutes since
   "__created"). An expired session is destroyed and treated as absent.
@@ -54,7 +53,7 @@ from .store import (
     SessionStore,
     is_valid_id,
 )
-from .token_cookie import is_token, read_token_cookie, token_cookie
+from .token_cookie import TokenCookies, is_token
 
 __all__ = ["COOKIE_LIMIT", "SessionCookieTooLarge", "SessionManager"]
 
@@ -126,6 +125,7 @@ class SessionManager:
         keys = _secret_keys(secret)
         signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
         self._signer = Signer(signing_keys, salt="microweb.session.id") if keys else None
+        self._token_cookies = TokenCookies(self.idle_s, self.absolute_s, self._signer)
         self.store = make_store(
             driver,
             keys=keys,
@@ -214,17 +214,11 @@ class SessionManager:
 
     def _carried(self, value: str | None) -> Session:
         """The session a token cookie's (verified) `value` carries; a new empty one
-        when it is not a token cookie, or an idle or too old one."""
-        carried = read_token_cookie(value) if value else None
-        if carried is None:
-            return Session(self)
-        now = time.time()
-        if now - carried.seen > self.idle_s or (
-            self.absolute_s is not None and now - carried.created >= self.absolute_s
-        ):
-            return Session(self)
+        when it is not a live token cookie."""
         session = Session(self)
-        session.state.carry({TOKEN_KEY: carried.token}, {CREATED: repr(carried.created)})
+        carried = self._token_cookies.read(value) if value else None
+        if carried is not None:
+            session.state.carry({TOKEN_KEY: carried.token}, {CREATED: repr(carried.created)})
         return session
 
     async def commit(self, session: Session) -> list[tuple[bytes, bytes]]:
@@ -451,13 +445,10 @@ class SessionManager:
         return header
 
     def _token_cookie(self, state: SessionState) -> str:
-        """The Set-Cookie of a session its cookie carries (`_in_token_cookie`): the
-        token, the creation time, and now as its last activity; signed as ids are."""
-        now = time.time()
-        created = _meta_time(state.record.meta, CREATED) or now
-        value = token_cookie(state.record.values[TOKEN_KEY], created, now)
-        if self._signer is not None:
-            value = self._signer.sign(value).decode()
+        """The Set-Cookie of a session its cookie carries (`_in_token_cookie`)."""
+        record = state.record
+        created = _meta_time(record.meta, CREATED) or time.time()
+        value = self._token_cookies.write(record.values[TOKEN_KEY], created)
         return f"{self.cookie_name}={value}{self._cookie_attributes}"
 
 
