@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path.cwd()))  # the checkout it is run from, not the installed one
 
-from microweb import MicroWeb, session
+from microweb import MicroWeb, csrf_field, login, session
 from microweb.middleware import cors, etag, request_id, secure_headers
 
 
@@ -67,6 +67,19 @@ def build() -> dict[str, MicroWeb]:
         c.get("session").increment("n")
         return c.text("ok")
 
+    @sessions.get("/form")
+    async def form(c):  # type: ignore[no-untyped-def]
+        return c.html(f'<form method="post">{csrf_field(c)}</form>')
+
+    @sessions.get("/login")
+    async def sign_in(c):  # type: ignore[no-untyped-def]
+        await login(c, "alice")
+        return c.text("in")
+
+    @sessions.get("/me")
+    async def me(c):  # type: ignore[no-untyped-def]
+        return c.text(str(c.get("session").get("user_id")))
+
     return {"app": app, "layered": layered, "api": api, "sessions": sessions}
 
 
@@ -109,12 +122,19 @@ async def per_request(app: Any, request: dict[str, Any], requests: int) -> float
     return (time.process_time() - began) / requests * 1e6
 
 
+async def session_cookie(app: Any, path: str) -> bytes:
+    """The session cookie (name=value) that `app` sets answering GET `path`."""
+    sink = Sink()
+    await app(scope(path), receive, sink)
+    assert sink.start is not None
+    return bytes(dict(sink.start["headers"])[b"set-cookie"].split(b";")[0])
+
+
 async def main(requests: int, rounds: int) -> None:
     apps = build()
-    sink = Sink()
-    await apps["sessions"](scope("/s"), receive, sink)
-    assert sink.start is not None
-    cookie = dict(sink.start["headers"])[b"set-cookie"].split(b";")[0]
+    cookie = await session_cookie(apps["sessions"], "/s")
+    form_cookie = await session_cookie(apps["sessions"], "/form")
+    user_cookie = await session_cookie(apps["sessions"], "/login")
     cases = {
         "GET /": (apps["app"], scope("/")),
         "GET /users/:id (41 routes)": (apps["app"], scope("/users/42")),
@@ -122,6 +142,12 @@ async def main(requests: int, rounds: int) -> None:
         "5 middleware": (apps["layered"], scope("/")),
         "API stack": (apps["api"], scope("/api", ((b"origin", b"http://a.example"),))),
         "session, memory driver": (apps["sessions"], scope("/s", ((b"cookie", cookie),))),
+        "session, signed in": (apps["sessions"], scope("/me", ((b"cookie", user_cookie),))),
+        "form, new visitor": (apps["sessions"], scope("/form")),
+        "form, returning visitor": (
+            apps["sessions"],
+            scope("/form", ((b"cookie", form_cookie),)),
+        ),
     }
     results = {}
     for name, (app, request) in cases.items():

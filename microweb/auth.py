@@ -1,12 +1,16 @@
 """Login, logout and the auth guards, on top of the session.
 
 Rules:
-- `login` always regenerates the session id first (fixation defence: the id
+- `login` always gives the session a new id first (fixation defence: the id
   an attacker may have planted before login is dead afterwards), then stores
   the user and role, rotates the CSRF token and indexes the session under the
   user so `logout(c, everywhere=True)` can find it. The user id names the
   user's index in the store, so it must have a UTF-8 form: one holding a lone
   surrogate is a `ValueError` before anything changes, on every driver.
+- What a session holds before login is kept when it was anonymous (a cart
+  survives signing in) or signed in as the same user; a session signed in as
+  someone else starts empty (Django's rule): one user's data never reaches
+  another's session.
 - Guards answer 401 when nobody is logged in and 403 for a wrong role, in the
   form the client accepts (JSON, HTML or text). `require_auth(redirect_to=...)`
   sends browsers to the login page instead and remembers where they were
@@ -25,10 +29,11 @@ from .compose import Middleware, Next
 from .describe import SESSION, Description, describe
 from .exceptions import ForbiddenError, UnauthorizedError
 from .sessions import session_of
-from .sessions.store import CREATED, REF, SEEN, USER_AGENT
+from .sessions.store import CREATED, REF, SEEN, USER, USER_AGENT
 
 if TYPE_CHECKING:
     from .context import Context
+    from .sessions import Session
 
 __all__ = [
     "intended",
@@ -53,7 +58,9 @@ async def login(
     user_key: str = USER_KEY,
     role_key: str = ROLE_KEY,
 ) -> None:
-    """Log `user_id` in: new session id, user and role stored, CSRF token rotated."""
+    """Log `user_id` in: new session id, user and role stored, CSRF token rotated.
+    The session's data is kept, unless it was signed in as another user: then it
+    starts empty."""
     session = session_of(c)
     try:
         str(user_id).encode()
@@ -62,13 +69,25 @@ async def login(
             f"login(): the user id {user_id!r} holds a lone surrogate, which no session store "
             "can index"
         ) from None
-    await session.regenerate()
+    if _signed_in_as_another(session, str(user_id), user_key):
+        await session.invalidate()  # the other user's record goes, with all it held
+        session.regenerate_token()
+    else:
+        await session.regenerate()
     session.put(user_key, user_id)
     if role is None:
         session.forget(role_key)
     else:
         session.put(role_key, role)
     await session.index_user(str(user_id), c.req.header("user-agent"))
+
+
+def _signed_in_as_another(session: Session, user_id: str, user_key: str) -> bool:
+    """True when `session` belongs to a user other than `user_id`: by its user key, or
+    by the user it is indexed under (which outlives a user key the app removed)."""
+    current = session.get(user_key)
+    indexed = session.state.record.meta.get(USER)
+    return any(who is not None and str(who) != user_id for who in (current, indexed))
 
 
 async def logout(

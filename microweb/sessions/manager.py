@@ -7,13 +7,20 @@ Rules:
 - A cookie value is `sid` or, with `secret`, `sid.signature`; a tampered or
   unsigned value is dropped before any store lookup, and so is an id of the
   wrong shape. An id the store does not hold is never adopted.
+- A new session holding nothing but its CSRF token (whose id no handler read)
+  is not stored on a server-side driver: its cookie carries the token instead
+  (`token_cookie`, which also holds its expiry rules), re-sent whenever the
+  session is used. Such a cookie gives the next request a session that holds
+  the token and is not new, and whose first save creates it in the store under
+  a fresh id.
 - Timeouts are enforced here and in the store: idle (`lifetime`, minutes, by
   the store's expiry) and absolute (`absolute_lifetime`, minutes since
   "__created"). An expired session is destroyed and treated as absent.
 - `commit(session)` ends a request: ages flash data and saves when the
   session was used, and returns the headers to add. `Vary: Cookie` when it was
-  used; `Set-Cookie` when a session exists (sliding Max-Age) or was written;
-  an expired cookie after `invalidate()` left nothing to store.
+  used; `Set-Cookie` when a session exists (sliding Max-Age) or was written, or
+  a used session holds only its token (the token cookie); an expired cookie
+  when the request's live session now holds nothing (`invalidate()`, `flush()`).
 - A logged-in session keeps its user index alive: meta "__user" names the
   user and "__uidx" when the index entry may expire; `load` renews the entry
   once that is closer than one idle lifetime.
@@ -33,7 +40,7 @@ from itsdangerous import BadSignature, Signer
 
 from ..cookies import serialize_cookie
 from .drivers import make_store
-from .session import Session, SessionUnavailable
+from .session import TOKEN_KEY, Session, SessionUnavailable
 from .state import SessionState
 from .store import (
     CREATED,
@@ -46,6 +53,7 @@ from .store import (
     SessionStore,
     is_valid_id,
 )
+from .token_cookie import TokenCookies, is_token
 
 __all__ = ["COOKIE_LIMIT", "SessionCookieTooLarge", "SessionManager"]
 
@@ -117,6 +125,7 @@ class SessionManager:
         keys = _secret_keys(secret)
         signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
         self._signer = Signer(signing_keys, salt="microweb.session.id") if keys else None
+        self._token_cookies = TokenCookies(self.idle_s, self.absolute_s, self._signer)
         self.store = make_store(
             driver,
             keys=keys,
@@ -182,7 +191,7 @@ class SessionManager:
             return Session(self, sid, record)
         sid = cookie_value if self._signer is None else self._unsign(cookie_value)
         if not is_valid_id(sid):
-            return Session(self)
+            return self._carried(sid)
         try:
             record = await self.store.load(sid, self.idle_s)
             # perf: the absolute_s test inline spares most requests a call
@@ -201,6 +210,15 @@ class SessionManager:
                 exc,
             )
             return Session(self, unavailable=True)
+        return session
+
+    def _carried(self, value: str | None) -> Session:
+        """The session a token cookie's (verified) `value` carries; a new empty one
+        when it is not a live token cookie."""
+        session = Session(self)
+        carried = self._token_cookies.read(value) if value else None
+        if carried is not None:
+            session.state.carry({TOKEN_KEY: carried.token}, {CREATED: repr(carried.created)})
         return session
 
     async def commit(self, session: Session) -> list[tuple[bytes, bytes]]:
@@ -242,7 +260,7 @@ class SessionManager:
         A new session gets its id and creation time here, once it has data."""
         record = state.record
         if not state.exists:
-            if not record.values:
+            if not record.values or self._in_token_cookie(state):
                 return None
             if state.id is None:
                 state.id = self.new_id(record.meta.get(USER))
@@ -381,13 +399,27 @@ class SessionManager:
             await self.store.index_user(user, state.id, 2 * self.idle_s)
             state.record.set_meta(_USER_INDEX_UNTIL, repr(now + 2 * self.idle_s))
 
+    def _in_token_cookie(self, state: SessionState) -> bool:
+        """True when `state`, not in the store, holds nothing but a CSRF token (and no
+        handler read its id): its cookie carries the token, and nothing is stored."""
+        values = state.record.values
+        return (
+            len(values) == 1
+            and not self._client_side
+            and not state.id_read
+            and is_token(values.get(TOKEN_KEY))
+            and USER not in state.record.meta
+        )
+
     def _set_cookie(self, state: SessionState) -> str | None:
         """Return the Set-Cookie value this response needs, or None."""
         if state.lost:
             return None
         if not state.exists:
-            if state.id_changed and not state.is_new:
-                return self._expired_cookie
+            if state.accessed and self._in_token_cookie(state):
+                return self._token_cookie(state)
+            if (state.id_changed or state.accessed) and not state.is_new:
+                return self._expired_cookie  # the cookie's session now holds nothing
             return None
         # A request that never touched the session sends no cookie (so static files
         # stay cacheable); one that did re-sends it to slide its Max-Age.
@@ -401,8 +433,8 @@ class SessionManager:
             value = self._signer.sign(state.id).decode()
         else:
             value = state.id
-        # perf: ids, signatures and the cookie driver's payload are URL-safe base64
-        # and dots, so the value needs no escaping and the attributes are prebuilt.
+        # perf: ids, signatures and the cookie driver's payload are URL-safe base64,
+        # dots and "~", so the value needs no escaping and the attributes are prebuilt.
         header = f"{self.cookie_name}={value}{self._cookie_attributes}"
         if len(header) > COOKIE_LIMIT:
             raise SessionCookieTooLarge(
@@ -411,6 +443,13 @@ class SessionManager:
                 "a server-side driver (memory, file, redis)"
             )
         return header
+
+    def _token_cookie(self, state: SessionState) -> str:
+        """The Set-Cookie of a session its cookie carries (`_in_token_cookie`)."""
+        record = state.record
+        created = _meta_time(record.meta, CREATED) or time.time()
+        value = self._token_cookies.write(record.values[TOKEN_KEY], created)
+        return f"{self.cookie_name}={value}{self._cookie_attributes}"
 
 
 class _StoreErrors:

@@ -256,11 +256,14 @@ class Session:
 
     @property
     def id(self) -> str:
-        """The session id (created on first use for a new session)."""
+        """The session id (created on first use for a new session). Once read, the id
+        names the session on the next request too: a session holding nothing but its
+        CSRF token is then stored instead of being carried by its cookie."""
         self._use()
         state = self.state
         if state.id is None:
             state.id = self._backend.new_id()
+        state.id_read = True
         return state.id
 
     @property
@@ -271,10 +274,14 @@ class Session:
 
     @property
     def modified(self) -> bool:
-        """True when saving now would write something (nested changes included)."""
+        """True when saving now would change what the session holds (nested changes
+        included); a token its cookie carried back unchanged is no change."""
         self._use()
+        state = self.state
+        if not state.exists:
+            return bool(self._values) and self._values != state.carried
         changed, removed = self._record.diff()
-        return bool(changed or removed) and (self.state.exists or bool(self._values))
+        return bool(changed or removed)
 
     def token(self) -> str:
         """Return the CSRF token, creating it on first use."""

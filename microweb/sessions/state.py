@@ -15,7 +15,7 @@ Rules:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .record import Record
 
@@ -33,6 +33,11 @@ class SessionState:
     - `record`: the `Record` holding the data and meta fields.
     - `exists`: the store holds a record under `id` (loaded, or saved since).
     - `is_new`: the request's cookie carried no live session; never changes.
+    - `carried`: the values the cookie carried itself (a session that held
+      nothing but its CSRF token, kept out of the store), else None.
+    - `id_read`: a handler read `Session.id` since the id was set, so the
+      session is stored even if it holds nothing but its token: the id it saw
+      must name it on the next request.
     - `unavailable`: the store was down at load; every use raises 503.
     - `accessed`: a `Session` method ran (the response varies on Cookie, and
       the session is saved and its cookie re-sent at the end).
@@ -44,9 +49,11 @@ class SessionState:
 
     __slots__ = (
         "accessed",
+        "carried",
         "exists",
         "id",
         "id_changed",
+        "id_read",
         "is_new",
         "lost",
         "record",
@@ -70,6 +77,18 @@ class SessionState:
         self.written = False
         self.lost = False
         self.id_changed = False
+        self.id_read = False
+        self.carried: dict[str, Any] | None = None
+
+    def carry(self, values: dict[str, Any], meta: dict[str, str]) -> None:
+        """Hold the `values` and `meta` fields a cookie carried instead of an id: the
+        cookie held a live session (not new), but nothing is stored (the first save
+        writes it all)."""
+        self.is_new = False
+        self.carried = values
+        self.record.values.update(values)
+        for key, value in meta.items():
+            self.record.set_meta(key, value)
 
     def saved(self, changed: dict[str, str], removed: list[str]) -> None:
         """Record that a save stored `changed` and deleted `removed` (from `Record.diff`)."""
@@ -83,6 +102,7 @@ class SessionState:
         self.record.forget_stored()
         self.id = sid
         self.id_changed = True
+        self.id_read = False
         self.exists = False
         self.lost = False
 

@@ -2,12 +2,17 @@
 single-process apps).
 
 Rules:
-- No method awaits between reading and writing the dict, so each operation
+- No method awaits between reading and writing the dicts, so each operation
   is atomic on the event loop: concurrent merges cannot lose keys.
-- Entries are kept in least-recently-used order. Expired entries are dropped
-  when met and by a sweep from the old end on an access once the oldest may
-  have expired (it stops at the first live entry). Past `max_sessions`, the
-  least recently used go.
+- Signed-in sessions (a record with "__user") and anonymous ones are kept in
+  two tables, each in least-recently-used order; a session moves to the
+  signed-in table when a save gives it a user. Past `max_sessions` records in
+  all, the least recently used ANONYMOUS one goes; a signed-in session goes
+  only when signed-in sessions alone are over `max_sessions`. So anonymous
+  traffic, however much, never evicts a signed-in user.
+- Expired entries are dropped when met, and by a sweep from the old end of
+  each table on an access once the oldest may have expired (it stops at the
+  first live entry).
 - Records are copied in and out, so a caller never shares a dict with the store.
 """
 
@@ -17,7 +22,7 @@ import math
 import time
 from collections import OrderedDict
 
-from .store import Change, SessionStore
+from .store import USER, Change, SessionStore
 
 __all__ = ["MemoryStore"]
 
@@ -30,20 +35,30 @@ class _Entry:
         self.expires = expires
 
 
+_Table = OrderedDict[str, _Entry]
+
+
 class MemoryStore(SessionStore):
-    """Keep sessions in memory; at most `max_sessions` of them."""
+    """Keep sessions in memory; at most `max_sessions` of them, anonymous ones
+    evicted first."""
 
     def __init__(self, max_sessions: int = 100_000) -> None:
         if max_sessions < 1:
             raise ValueError(f"max_sessions must be at least 1, got {max_sessions}")
         self.max_sessions = max_sessions
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._anonymous: _Table = OrderedDict()
+        self._signed_in: _Table = OrderedDict()
         self._users: dict[str, set[str]] = {}
         self._sweep_at = math.inf  # no entry expires before this (a lower bound)
 
     def __len__(self) -> int:
         """Return how many sessions are held (expired ones not yet swept included)."""
-        return len(self._entries)
+        return len(self._anonymous) + len(self._signed_in)
+
+    @property
+    def signed_in(self) -> int:
+        """How many of the sessions held are signed in."""
+        return len(self._signed_in)
 
     async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         entry = self._live(sid)
@@ -54,61 +69,82 @@ class MemoryStore(SessionStore):
 
     async def save(self, sid: str, change: Change, *, create: bool, idle_s: float) -> bool:
         entry = self._live(sid)
+        changed = change.changed
         if entry is None:
             if not create:
                 return False
-            entry = self._entries[sid] = _Entry({}, 0.0)
-        entry.record.update(change.changed)
+            entry = _Entry({}, 0.0)
+            (self._signed_in if USER in changed else self._anonymous)[sid] = entry
+        elif USER in changed and sid in self._anonymous:  # signed in without a new id
+            self._signed_in[sid] = self._anonymous.pop(sid)
+        entry.record.update(changed)
         for key in change.removed:
             entry.record.pop(key, None)
         self._refresh(entry, idle_s)
-        while len(self._entries) > self.max_sessions:
-            self._entries.popitem(last=False)
+        if len(self._anonymous) + len(self._signed_in) > self.max_sessions:
+            self._evict()
         return True
 
     async def destroy(self, sid: str) -> None:
-        self._entries.pop(sid, None)
+        if self._anonymous.pop(sid, None) is None:
+            self._signed_in.pop(sid, None)
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
-        sids = self._users.setdefault(user_id, set())
-        sids.intersection_update(self._entries)
+        held = self._users.get(user_id, ())
+        # perf: prunes by the user's own ids, never a pass over every session
+        sids = {s for s in held if s in self._signed_in or s in self._anonymous}
         sids.add(sid)
+        self._users[user_id] = sids
 
     async def destroy_user(self, user_id: str) -> None:
         for sid in self._users.pop(user_id, ()):
-            self._entries.pop(sid, None)
+            await self.destroy(sid)
 
     async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
         now = time.monotonic()
         found = []
         for sid in self._users.get(user_id, ()):
-            entry = self._entries.get(sid)
+            entry = self._signed_in.get(sid) or self._anonymous.get(sid)
             if entry is not None and entry.expires > now:
                 found.append((sid, dict(entry.record)))
         return found
+
+    def _evict(self) -> None:
+        """Drop least recently used sessions until at most `max_sessions` are held:
+        anonymous ones while there are any, then signed-in ones."""
+        anonymous, signed_in = self._anonymous, self._signed_in
+        while len(anonymous) + len(signed_in) > self.max_sessions:
+            (anonymous or signed_in).popitem(last=False)
 
     def _refresh(self, entry: _Entry, idle_s: float) -> None:
         entry.expires = time.monotonic() + idle_s
         if entry.expires < self._sweep_at:
             self._sweep_at = entry.expires
 
-    def _live(self, sid: str) -> _Entry | None:
-        """Return the live entry of `sid`, marked most recently used, after a sweep."""
-        now = time.monotonic()
-        entries = self._entries
-        if now >= self._sweep_at:
-            # perf: LRU order is also expiry order for one idle time, so the
-            # sweep stops at the first live entry, and need not run before it expires.
-            self._sweep_at = math.inf
+    def _sweep(self, now: float) -> None:
+        # perf: LRU order is also expiry order for one idle time, so the sweep of
+        # each table stops at its first live entry, and need not run before it expires.
+        self._sweep_at = math.inf
+        for entries in (self._anonymous, self._signed_in):
             while entries:
                 oldest = next(iter(entries.values()))
                 if oldest.expires > now:
-                    self._sweep_at = oldest.expires
+                    self._sweep_at = min(self._sweep_at, oldest.expires)
                     break
                 entries.popitem(last=False)
+
+    def _live(self, sid: str) -> _Entry | None:
+        """Return the live entry of `sid`, marked most recently used, after a sweep."""
+        now = time.monotonic()
+        if now >= self._sweep_at:
+            self._sweep(now)
+        entries = self._anonymous
         entry = entries.get(sid)
         if entry is None:
-            return None
+            entries = self._signed_in
+            entry = entries.get(sid)
+            if entry is None:
+                return None
         if entry.expires <= now:
             del entries[sid]
             return None

@@ -7,7 +7,8 @@ re-exported here for this suite's modules) come from tests/conftest.py.
 - `session_options`: the options of `session()` for each driver (parametrized).
 - `server_store`: a store instance that counts its calls, for each
   server-side driver (parametrized).
-- `make_client`: builds the demo app of `build_app` and an open TestClient.
+- `make_client`: builds the demo app of `build_app` (or of `build=`) and an open
+  TestClient.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from microweb import MicroWeb
+from microweb import MicroWeb, login
 from microweb.sessions import SessionStore, session
 from microweb.sessions.store_file import FileStore
 from microweb.sessions.store_memory import MemoryStore
@@ -197,6 +198,11 @@ def build_app(**options: Any) -> MicroWeb:
         await c.get("session").invalidate()
         return "ok"
 
+    @app.get("/login/:user")
+    async def sign_in(c: Any) -> str:
+        await login(c, c.req.param("user"))
+        return "signed in"
+
     @app.get("/stored/:sid")
     async def stored(c: Any) -> Any:
         return {"stored": await store.load(c.req.param("sid"), 60) is not None}
@@ -208,8 +214,8 @@ def build_app(**options: Any) -> MicroWeb:
 def make_client() -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
-    def make(**options: Any) -> TestClient:
-        client = TestClient(build_app(**options)).__enter__()
+    def make(build: Callable[..., MicroWeb] = build_app, **options: Any) -> TestClient:
+        client = TestClient(build(**options)).__enter__()
         clients.append(client)
         return client
 

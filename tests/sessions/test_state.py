@@ -51,3 +51,19 @@ def test_regenerate_moves_the_state_to_a_new_id_with_nothing_stored_under_it() -
     assert state.id is not None and state.id != old
     assert state.id_changed and not state.exists and not state.is_new
     assert state.record.stored == {}  # the next save writes the whole record
+
+
+def test_a_state_its_cookie_carried_is_neither_new_nor_stored() -> None:
+    state = SessionState()
+    state.carry({"_token": "t"}, {"__created": "5"})
+    assert (state.id, state.is_new, state.exists) == (None, False, False)
+    assert state.carried == {"_token": "t"} and state.record.values == {"_token": "t"}
+    assert state.record.stored == {}  # the first save writes it all
+    assert state.record.meta_dirty == {"__created": "5"}
+
+
+def test_a_new_id_forgets_that_the_old_one_was_read() -> None:
+    state = SessionState("sid", {"a": "1"})
+    state.id_read = True
+    state.new_identity("other")
+    assert not state.id_read

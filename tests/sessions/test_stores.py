@@ -178,6 +178,50 @@ def test_memory_store_evicts_least_recently_used_beyond_max_sessions(
     assert values == ["0", None, "2"]
 
 
+def test_memory_store_never_evicts_a_signed_in_session_for_anonymous_ones() -> None:
+    async def scenario() -> tuple[int, int, bool, bool]:
+        store = MemoryStore(max_sessions=100)
+        users = [new_id() for _ in range(10)]
+        for sid in users:
+            await store.save(sid, Change({"__user": "ada", "n": "1"}), create=True, idle_s=60)
+        for _ in range(1000):  # anonymous visitors that each store a cart
+            await store.save(new_id(), Change({"cart": "[]"}), create=True, idle_s=60)
+        alive = [await store.load(sid, 60) is not None for sid in users]
+        last = new_id()
+        await store.save(last, Change({"cart": "[1]"}), create=True, idle_s=60)
+        return len(store), store.signed_in, all(alive), await store.load(last, 60) is not None
+
+    # 100 records in all: the 10 signed-in ones and the 90 most recent anonymous ones.
+    assert asyncio.run(scenario()) == (100, 10, True, True)
+
+
+def test_memory_store_evicts_signed_in_sessions_only_past_the_cap_on_their_own() -> None:
+    async def scenario() -> tuple[int, list[bool]]:
+        store = MemoryStore(max_sessions=3)
+        anonymous = new_id()
+        await store.save(anonymous, Change({"cart": "[]"}), create=True, idle_s=60)
+        users = [new_id() for _ in range(4)]
+        for sid in users:
+            await store.save(sid, Change({"__user": "ada"}), create=True, idle_s=60)
+        return store.signed_in, [await store.load(s, 60) is not None for s in [anonymous, *users]]
+
+    # The anonymous record went first; then the least recently used signed-in one.
+    assert asyncio.run(scenario()) == (3, [False, False, True, True, True])
+
+
+def test_memory_store_counts_a_session_as_signed_in_once_a_save_gives_it_a_user() -> None:
+    async def scenario() -> tuple[int, bool]:
+        store = MemoryStore(max_sessions=2)
+        sid = new_id()
+        await store.save(sid, Change({"cart": "[]"}), create=True, idle_s=60)
+        await store.save(sid, Change({"__user": "ada"}), create=False, idle_s=60)
+        for _ in range(5):
+            await store.save(new_id(), Change({"cart": "[]"}), create=True, idle_s=60)
+        return store.signed_in, await store.load(sid, 60) is not None
+
+    assert asyncio.run(scenario()) == (1, True)
+
+
 def test_memory_store_drops_expired_sessions_without_being_asked_for_them() -> None:
     async def scenario() -> tuple[int, int, int]:
         store = MemoryStore()
