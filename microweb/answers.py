@@ -10,7 +10,9 @@ Rules:
   raises is answered as any other error.
 - A chain that runs out without a handler, on a path that handlers of other
   methods serve, is a 405 with `Allow` (HEAD listed after GET).
-- The plain answers come in the form the client accepts: HTML, JSON or text.
+- The plain answers come in the form the client accepts: HTML, JSON or text. The HTML
+  page's title and heading say the status and its phrase once ("404 Not Found"), and
+  its text the message when that says more.
 - The answers travel down with the context (`c.answers`), as Hono's Context
   carries its not-found handler: the chain and `to_response` reach them
   without knowing the app.
@@ -21,12 +23,13 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable, Sequence
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from .compose import Next, Route, awaited, call_route, to_response
 from .context import Context, NotFoundResponse
 from .exceptions import HTTPException
-from .header_values import scope_headers
+from .header_values import answer_form
 from .response import Response
 
 if TYPE_CHECKING:
@@ -43,15 +46,30 @@ NotFoundHandler = Callable[[Context], Any]
 def error_response(c: Context, status: int, message: str) -> Response:
     """A plain error answer in the form the client accepts: HTML, JSON or text."""
     # Read from the scope: this also answers requests whose headers broke a limit.
-    values = scope_headers(c.req.scope, b"accept")
-    accept = values[0] if values else ""
-    if "text/html" in accept:
-        escaped = html.escape(message)
-        page = f"<!doctype html><title>{status} {escaped}</title><h1>{status}</h1><p>{escaped}</p>"
+    form = answer_form(c.req.scope)
+    if form == "html":
+        title = status_line(status)
+        # The message is shown when it says more than the status line: "admins only".
+        detail = "" if message in (title, title.partition(" ")[2]) else message
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1>"
+            + (f"<p>{html.escape(detail)}</p>" if detail else "")
+            + "</body></html>"
+        )
         return c.html(page, status)
-    if "json" in accept:
+    if form == "json":
         return c.json({"error": message, "status": status}, status)
     return c.text(message, status)
+
+
+def status_line(status: int) -> str:
+    """`404 Not Found`: the status and its reason phrase (the status alone when it has none)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 class Answers:
