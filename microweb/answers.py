@@ -13,6 +13,10 @@ Rules:
 - The plain answers come in the form the client accepts: HTML, JSON or text. The HTML
   page's title and heading say the status and its phrase once ("404 Not Found"), and
   its text the message when that says more.
+- With debug on (`debug.DebugMode`, for a request it allows), an unhandled error
+  answers the debug page instead of the plain 500, and a request no route answers
+  the debug 404 listing the routes; the user's `on_error` and `not_found` still come
+  first. A debug page that fails to build is logged and the plain answer given.
 - The answers travel down with the context (`c.answers`), as Hono's Context
   carries its not-found handler: the chain and `to_response` reach them
   without knowing the app.
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .compose import Next, Route, awaited, call_route, to_response
 from .context import Context, NotFoundResponse
+from .debug import DebugMode, error_page, not_found_page
 from .exceptions import HTTPException
 from .header_values import answer_form
 from .response import Response
@@ -75,10 +80,21 @@ def status_line(status: int) -> str:
 class Answers:
     """One app's error, 404 and 405 answers, and the user's handlers for them."""
 
-    __slots__ = ("error_handler", "handler_methods", "not_found_handler", "router")
+    __slots__ = (
+        "debug",
+        "error_handler",
+        "handler_methods",
+        "not_found_handler",
+        "router",
+        "routes",
+    )
 
-    def __init__(self, router: Router[Route]) -> None:
+    def __init__(
+        self, router: Router[Route], routes: Sequence[Route] = (), debug: DebugMode | None = None
+    ) -> None:
         self.router = router
+        self.routes = routes  # the app's, listed by the debug 404
+        self.debug = debug
         # The methods some route has a handler for (middleware does not count): the
         # methods a 405's Allow may list.
         self.handler_methods: set[str] = set()
@@ -100,7 +116,8 @@ class Answers:
                 response.headers[name] = value
             return response
         logger.error("Unhandled error in %s %s", c.req.method, c.req.path, exc_info=err)
-        return error_response(c, 500, "Internal Server Error")
+        page = self._debug_page(c, lambda: error_page(c, err))
+        return page if page is not None else error_response(c, 500, "Internal Server Error")
 
     async def not_found(self, c: Context) -> Response:
         """The answer to a request no route answers."""
@@ -115,7 +132,19 @@ class Answers:
                 return await self.error(err, c)
             if response is not None:
                 return response
-        return error_response(c, 404, "404 Not Found")
+        page = self._debug_page(c, lambda: not_found_page(c, "404 Not Found", self.routes))
+        return page if page is not None else error_response(c, 404, "404 Not Found")
+
+    def _debug_page(self, c: Context, build: Callable[[], Response]) -> Response | None:
+        """`build()`'s debug page when debug is on for this request; None when it is off,
+        or when building the page failed (that is logged; the plain answer follows)."""
+        if self.debug is None or not self.debug.allows(c.req.scope):
+            return None
+        try:
+            return build()
+        except Exception:
+            logger.exception("The debug page failed; answering the plain one")
+            return None
 
     async def unmatched(self, c: Context, matched: Sequence[tuple[Route, Any]]) -> Response:
         """The answer when a chain ran out: 405 if only other methods match, else not found."""

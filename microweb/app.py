@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar, overload
 from .answers import Answers, ErrorHandler, NotFoundHandler, with_error_handler
 from .compose import Middleware, Route, call_route, compose, is_middleware, settle
 from .context import Context
+from .debug import debug_mode
 from .exceptions import HTTPException
 from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
@@ -114,13 +115,17 @@ class MicroWeb:
         router: Router[Route] | None = None,
         limits: Limits = DEFAULT_LIMITS,
         ws_origins: Iterable[str] = (),
+        debug: bool | str | None = None,
     ) -> None:
+        """`debug=True` shows the debug page (tracebacks, the route table) to requests
+        that reach the server on a loopback address; `debug="force"` to any; None (the
+        default) reads MICROWEB_DEBUG (1, 0 or force). See docs/cli.md."""
         self.strict = strict
         self.ws_origins = frozenset(o.rstrip("/").lower() for o in ws_origins)
         self.limits = limits
         self.router: Router[Route] = router if router is not None else default_router()
         self.routes: list[Route] = []
-        self.answers = Answers(self.router)
+        self.answers = Answers(self.router, self.routes, debug_mode(debug))
         self._base_path = ""
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []

@@ -75,9 +75,9 @@ def serve(
             process.wait()
 
 
-def raw_request(port: int, request: bytes, timeout: float = 5.0) -> bytes:
+def raw_request(port: int, request: bytes, timeout: float = 5.0, host: str = "127.0.0.1") -> bytes:
     """Send raw bytes, return all the server answers until it closes the connection."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+    with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(request)
         chunks = []
         with contextlib.suppress(TimeoutError, ConnectionResetError):
