@@ -24,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from collections.abc import Callable, Sequence
@@ -183,5 +184,7 @@ def with_error_handler(route: Route, handler: ErrorHandler) -> Callable[..., Any
         async def wrapped_one(c: Context) -> Any:
             return await wrapped(c)
 
-        return wrapped_one
-    return wrapped
+        return functools.update_wrapper(wrapped_one, route.fn, updated=())
+    # Named as the function it wraps (route tables, logs); its signature, which
+    # inspect.signature reads through __wrapped__, has the same arity.
+    return functools.update_wrapper(wrapped, route.fn, updated=())

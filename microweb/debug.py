@@ -53,7 +53,16 @@ if TYPE_CHECKING:
     from .response import Response
     from .types import Scope
 
-__all__ = ["ENV", "DebugMode", "debug_mode", "error_page", "not_found_page", "served_on_loopback"]
+__all__ = [
+    "ENV",
+    "FORCE",
+    "DebugMode",
+    "debug_mode",
+    "error_page",
+    "is_loopback_host",
+    "not_found_page",
+    "served_on_loopback",
+]
 
 logger = logging.getLogger("microweb")
 
@@ -131,11 +140,18 @@ def served_on_loopback(scope: Scope) -> bool:
     if not server or server[1] is None:  # unknown, or a Unix socket
         return False
     host = str(server[0])
+    # "testserver": the name in-process test clients (microweb's, Starlette's) give.
+    return host.lower() == "testserver" or is_loopback_host(host)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` is this machine's loopback: 127.0.0.0/8, ::1 (IPv4-mapped too),
+    localhost or a name under .localhost."""
     try:
-        ip = ipaddress.ip_address(host.partition("%")[0])
+        ip = ipaddress.ip_address(host.strip("[]").partition("%")[0])
     except ValueError:
         name = host.lower().rstrip(".")
-        return name in ("localhost", "testserver") or name.endswith(".localhost")
+        return name == "localhost" or name.endswith(".localhost")
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped.is_loopback
     return ip.is_loopback
