@@ -57,9 +57,9 @@ examples:
 RUN_DESCRIPTION = """\
 Serve MODULE:APP with uvicorn.
 
---debug shows the debug page (tracebacks, the route table) to requests on a loopback
-address, and only when --host is one; MICROWEB_DEBUG=force in the environment shows
-it on any address.
+--debug shows the debug page (tracebacks, the route table) to requests from this
+machine, and only when --host is a loopback address; MICROWEB_DEBUG=force in the
+environment shows it to any request.
 """
 
 
@@ -243,13 +243,13 @@ def _set_debug(flag: bool, host: str) -> None:
     except ValueError as err:
         raise LoadError(str(err)) from None
     if from_env is not None and from_env.forced:
-        print(f"microweb: debug page on for every address ({ENV}={FORCE})", file=sys.stderr)
+        print(f"microweb: debug page on, for every request ({ENV}={FORCE})", file=sys.stderr)
         return
     if not flag and from_env is None:
         return
     if is_loopback_host(host):
         os.environ[ENV] = "1"
-        print("microweb: debug page on, for requests on a loopback address", file=sys.stderr)
+        print("microweb: debug page on, for requests from this machine", file=sys.stderr)
         return
     os.environ[ENV] = "0"
     print(

@@ -6,12 +6,14 @@ Rules:
   `debug="force"` (MICROWEB_DEBUG=force) also lifts the loopback rule below. An explicit
   `debug=` wins over the environment; any other value is a ValueError when the app is
   made, never at request time.
-- Loopback only: the page answers only requests that reached the server on a loopback
-  address, as the ASGI scope's "server" says (127.0.0.0/8, ::1, or the names localhost,
-  *.localhost and testserver, which only in-process clients put there). The first
-  request that arrives any other way (another address, a Unix socket, no "server")
-  shows the app is reachable from elsewhere: the page is off from then on, for every
-  client, and the log says why, once. Forced debug skips the rule.
+- Loopback only: the page answers only requests that come from this machine: they
+  reached the server on a loopback address (the ASGI scope's "server": 127.0.0.0/8,
+  ::1, localhost, *.localhost, or the names in-process test clients use), from one
+  (its "client"), and carry no proxy header (Forwarded, X-Forwarded-For, X-Real-IP:
+  a proxy on the same machine connects over loopback). The first request that comes
+  any other way (another address, a Unix socket, through a proxy) shows the app is
+  reachable from elsewhere: the page is off from then on, for every client, and the
+  log says why, once. Forced debug skips the rule.
 - An error's page shows the exception (type, message, notes), its causes and contexts,
   each frame's file, line and function with the source lines around it (most recent
   call first; the app's frames open, library frames folded), and the request: method,
@@ -61,6 +63,7 @@ __all__ = [
     "error_page",
     "is_loopback_host",
     "not_found_page",
+    "not_local",
     "served_on_loopback",
 ]
 
@@ -97,15 +100,15 @@ class DebugMode:
             return True
         if self.refused:
             return False
-        if served_on_loopback(scope):
+        reason = not_local(scope)
+        if reason is None:
             return True
         self.refused = True
         logger.warning(
-            "Debug page off: a request came in on %s, not a loopback address, so the app "
-            "is reachable from other machines and would show them its tracebacks. Serve "
-            "it on 127.0.0.1, or set %s=force (or MicroWeb(debug=%r)) to show the page "
-            "anyway.",
-            _where(scope),
+            "Debug page off: %s, so the app is reachable from other machines and would "
+            "show them its tracebacks. Serve it on 127.0.0.1 without a proxy, or set "
+            "%s=force (or MicroWeb(debug=%r)) to show the page anyway.",
+            reason,
             ENV,
             FORCE,
         )
@@ -134,14 +137,34 @@ def debug_mode(setting: bool | str | None) -> DebugMode | None:
     raise ValueError(f"MicroWeb(debug=...) must be True, False or {FORCE!r}, got {setting!r}")
 
 
+# Headers a proxy adds: a request that carries one came from wherever the proxy is.
+_PROXY_HEADERS = (b"forwarded", b"x-forwarded-for", b"x-real-ip")
+# The names in-process test clients put in the scope: microweb's and Starlette's.
+_TEST_NAMES = ("testserver", "testclient")
+
+
+def not_local(scope: Scope) -> str | None:
+    """Why the request of `scope` is not known to come from this machine (a sentence for
+    the log), or None when it is: it reached the server on a loopback address, from a
+    loopback address, and not through a proxy."""
+    if not served_on_loopback(scope):
+        return f"a request came in on {_where(scope)}, not a loopback address"
+    client = scope.get("client")
+    if client and not (str(client[0]) in _TEST_NAMES or is_loopback_host(str(client[0]))):
+        return f"a request came from {client[0]}, not a loopback address"
+    for name, _ in scope.get("headers", ()):
+        if name.lower() in _PROXY_HEADERS:
+            return f"a request came through a proxy (it carries {name.decode('latin-1')})"
+    return None
+
+
 def served_on_loopback(scope: Scope) -> bool:
     """Whether the request reached the server on a loopback address (scope "server")."""
     server = scope.get("server")
     if not server or server[1] is None:  # unknown, or a Unix socket
         return False
     host = str(server[0])
-    # "testserver": the name in-process test clients (microweb's, Starlette's) give.
-    return host.lower() == "testserver" or is_loopback_host(host)
+    return host.lower() in _TEST_NAMES or is_loopback_host(host)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -368,9 +391,9 @@ footer{color:#777;font-size:.85em;padding:1em 1.5em;border-top:1px solid #ddd}
 
 _FOOTER = (
     "<footer>This page shows because debug is on (<code>MicroWeb(debug=True)</code> or "
-    f"<code>{ENV}</code>), and, unless forced, only to requests that reach the server "
-    "on a loopback address. Frame locals, cookie values and secret-looking headers and query "
-    "parameters are never shown.</footer>"
+    f"<code>{ENV}</code>), and, unless forced, only to requests from this machine. "
+    "Frame locals, cookie values and secret-looking headers and query parameters are "
+    "never shown.</footer>"
 )
 
 

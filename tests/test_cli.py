@@ -209,7 +209,7 @@ def test_run_debug_with_workers_shows_the_page_from_each(tmp_path):
         assert status == "HTTP/1.1 500 Internal Server Error"
         assert "RuntimeError: boom from the debug app" in body
     assert "GET  /boom" in missing[1]  # the 404 lists the routes
-    assert "debug page on, for requests on a loopback address" in log
+    assert "debug page on, for requests from this machine" in log
 
 
 def test_run_debug_stays_off_on_a_non_loopback_host(tmp_path):

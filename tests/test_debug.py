@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import socket
@@ -11,6 +12,7 @@ import pytest
 from microweb import MicroWeb, session
 from microweb.debug import served_on_loopback
 from microweb.testing import TestClient
+from microweb.testing.driver import call_app
 
 from .servers import raw_request, serve
 
@@ -231,6 +233,30 @@ def test_a_request_on_a_non_loopback_address_turns_the_page_off_and_says_why(cap
     assert len(warnings) == 1
     assert "10.1.2.3:8000, not a loopback address" in warnings[0]
     assert "MICROWEB_DEBUG=force" in warnings[0]
+
+
+def test_a_request_through_a_proxy_turns_the_page_off(caplog):
+    app = failing_app(debug=True)
+
+    with caplog.at_level(logging.WARNING, logger="microweb"):
+        proxied = get(app, "/orders/7", {**HTML, "X-Forwarded-For": "203.0.113.9"})
+        direct = get(app, "/orders/7", HTML)
+
+    assert "no order 7" not in proxied.text
+    assert "no order 7" not in direct.text
+    assert "a request came through a proxy (it carries x-forwarded-for)" in caplog.text
+
+
+def test_a_request_from_another_machine_turns_the_page_off(caplog):
+    app = failing_app(debug=True)
+    request = call_app(app, "GET", "http://127.0.0.1/orders/7", HTML, client=("203.0.113.9", 1))
+
+    with caplog.at_level(logging.WARNING, logger="microweb"):
+        response = asyncio.run(request)
+
+    assert response.status_code == 500
+    assert "no order 7" not in response.text
+    assert "a request came from 203.0.113.9, not a loopback address" in caplog.text
 
 
 def test_forced_debug_shows_the_page_on_any_address(monkeypatch):
