@@ -24,8 +24,9 @@ Rules:
   cookie, token, key, secret, pass, session, csrf, signature, credential). The app's
   configuration (the session secret among it) is not on the page at all. The error is
   shown as raised: a secret the code put into an exception's message is shown.
-- HTML with everything from the request and the error escaped, no script (readable
-  under any Content-Security-Policy), and `Cache-Control: no-store`. A JSON client
+- HTML with everything from the request and the error escaped, no script, and its own
+  Content-Security-Policy (its style by hash, nothing else may load or run; the app's
+  `secure_headers` keeps it) and `Cache-Control: no-store`. A JSON client
   gets the same facts as JSON, any other client plain text (`header_values.answer_form`).
 - This module builds the answer; `answers.Answers` decides when (after the user's
   `on_error`/`not_found`) and falls back to the plain answer if building it fails.
@@ -33,7 +34,9 @@ Rules:
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import html
 import ipaddress
 import linecache
@@ -355,6 +358,7 @@ def _answer(
     form = answer_form(c.req.scope)
     if form == "html":
         response = c.html(as_html(report), status)
+        response.headers["content-security-policy"] = _PAGE_POLICY
     elif form == "json":
         response = c.json(report, status)
     else:
@@ -388,6 +392,14 @@ td{font-family:ui-monospace,monospace;word-break:break-all}
 th{background:#f0f0f0}
 footer{color:#777;font-size:.85em;padding:1em 1.5em;border-top:1px solid #ddd}
 """
+
+# The page's own policy, kept by `secure_headers` (which leaves a policy a response has
+# alone): its style by hash, and nothing else at all, not even if escaping ever failed.
+_PAGE_POLICY = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()}'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 _FOOTER = (
     "<footer>This page shows because debug is on (<code>MicroWeb(debug=True)</code> or "

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
+import re
 import secrets
 import socket
 
@@ -11,6 +14,7 @@ import pytest
 
 from microweb import MicroWeb, session
 from microweb.debug import served_on_loopback
+from microweb.middleware import secure_headers
 from microweb.testing import TestClient
 from microweb.testing.driver import call_app
 
@@ -127,6 +131,25 @@ def test_the_page_escapes_what_the_request_and_the_error_carry():
         in page
     )
     assert "&lt;/td&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in page
+
+
+def test_the_page_brings_its_own_policy_which_secure_headers_keeps():
+    app = MicroWeb(debug=True)
+    app.use(secure_headers(content_security_policy={"default-src": ["'self'"]}))
+
+    @app.get("/")
+    async def handler(c):
+        raise RuntimeError("styled")
+
+    response = get(app, "/", HTML)
+
+    policy = response.headers["content-security-policy"]
+    style = re.search(r"<style>(.*?)</style>", response.text, re.DOTALL).group(1)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert policy.startswith("default-src 'none'; ")
+    assert f"style-src 'sha256-{digest}'" in policy  # the browser applies the style
+    assert "script-src" not in policy  # and runs no script at all
+    assert response.headers["x-content-type-options"] == "nosniff"  # secure_headers' own
 
 
 # -- what it never shows ----------------------------------------------------------------
