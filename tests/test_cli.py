@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 import subprocess
 import sys
 import time
@@ -237,15 +236,3 @@ def test_run_reload_serves_the_changed_code(tmp_path):
         log = server.output()
 
     assert body == "second", log
-
-
-# -- the docs ----------------------------------------------------------------------------
-
-
-def test_every_python_block_of_the_cli_docs_runs():
-    text = (ROOT / "docs" / "cli.md").read_text()
-    blocks = re.findall(r"^```python\n(.*?)^```$", text, re.DOTALL | re.MULTILINE)
-
-    assert len(blocks) == 2
-    for block in blocks:
-        exec(compile(block, "docs/cli.md", "exec"), {"__name__": "docs_cli"})
