@@ -10,7 +10,13 @@ Rules:
   raises is answered as any other error.
 - A chain that runs out without a handler, on a path that handlers of other
   methods serve, is a 405 with `Allow` (HEAD listed after GET).
-- The plain answers come in the form the client accepts: HTML, JSON or text.
+- The plain answers come in the form the client accepts: HTML, JSON or text. The HTML
+  page's title and heading say the status and its phrase once ("404 Not Found"), and
+  its text the message when that says more.
+- With debug on (`debug.DebugMode`, for a request it allows), an unhandled error
+  answers the debug page instead of the plain 500, and a request no route answers
+  the debug 404 listing the routes; the user's `on_error` and `not_found` still come
+  first. A debug page that fails to build is logged and the plain answer given.
 - The answers travel down with the context (`c.answers`), as Hono's Context
   carries its not-found handler: the chain and `to_response` reach them
   without knowing the app.
@@ -18,15 +24,18 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from collections.abc import Callable, Sequence
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from .compose import Next, Route, awaited, call_route, to_response
 from .context import Context, NotFoundResponse
+from .debug import DebugMode, error_page, not_found_page
 from .exceptions import HTTPException
-from .header_values import scope_headers
+from .header_values import answer_form
 from .response import Response
 from .urls import printable
 
@@ -44,24 +53,50 @@ NotFoundHandler = Callable[[Context], Any]
 def error_response(c: Context, status: int, message: str) -> Response:
     """A plain error answer in the form the client accepts: HTML, JSON or text."""
     # Read from the scope: this also answers requests whose headers broke a limit.
-    values = scope_headers(c.req.scope, b"accept")
-    accept = values[0] if values else ""
-    if "text/html" in accept:
-        escaped = html.escape(message)
-        page = f"<!doctype html><title>{status} {escaped}</title><h1>{status}</h1><p>{escaped}</p>"
+    form = answer_form(c.req.scope)
+    if form == "html":
+        title = status_line(status)
+        # The message is shown when it says more than the status line: "admins only".
+        detail = "" if message in (title, title.partition(" ")[2]) else message
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1>"
+            + (f"<p>{html.escape(detail)}</p>" if detail else "")
+            + "</body></html>"
+        )
         return c.html(page, status)
-    if "json" in accept:
+    if form == "json":
         return c.json({"error": message, "status": status}, status)
     return c.text(message, status)
+
+
+def status_line(status: int) -> str:
+    """`404 Not Found`: the status and its reason phrase (the status alone when it has none)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 class Answers:
     """One app's error, 404 and 405 answers, and the user's handlers for them."""
 
-    __slots__ = ("error_handler", "handler_methods", "not_found_handler", "router")
+    __slots__ = (
+        "debug",
+        "error_handler",
+        "handler_methods",
+        "not_found_handler",
+        "router",
+        "routes",
+    )
 
-    def __init__(self, router: Router[Route]) -> None:
+    def __init__(
+        self, router: Router[Route], routes: Sequence[Route] = (), debug: DebugMode | None = None
+    ) -> None:
         self.router = router
+        self.routes = routes  # the app's, listed by the debug 404
+        self.debug = debug
         # The methods some route has a handler for (middleware does not count): the
         # methods a 405's Allow may list.
         self.handler_methods: set[str] = set()
@@ -84,7 +119,8 @@ class Answers:
             return response
         method, path = printable(c.req.method), printable(c.req.path)
         logger.error("Unhandled error in %s %s", method, path, exc_info=err)
-        return error_response(c, 500, "Internal Server Error")
+        page = self._debug_page(c, lambda: error_page(c, err))
+        return page if page is not None else error_response(c, 500, "Internal Server Error")
 
     async def not_found(self, c: Context) -> Response:
         """The answer to a request no route answers."""
@@ -99,7 +135,19 @@ class Answers:
                 return await self.error(err, c)
             if response is not None:
                 return response
-        return error_response(c, 404, "404 Not Found")
+        page = self._debug_page(c, lambda: not_found_page(c, "404 Not Found", self.routes))
+        return page if page is not None else error_response(c, 404, "404 Not Found")
+
+    def _debug_page(self, c: Context, build: Callable[[], Response]) -> Response | None:
+        """`build()`'s debug page when debug is on for this request; None when it is off,
+        or when building the page failed (that is logged; the plain answer follows)."""
+        if self.debug is None or not self.debug.allows(c.req.scope):
+            return None
+        try:
+            return build()
+        except Exception:
+            logger.exception("The debug page failed; answering the plain one")
+            return None
 
     async def unmatched(self, c: Context, matched: Sequence[tuple[Route, Any]]) -> Response:
         """The answer when a chain ran out: 405 if only other methods match, else not found."""
@@ -138,5 +186,7 @@ def with_error_handler(route: Route, handler: ErrorHandler) -> Callable[..., Any
         async def wrapped_one(c: Context) -> Any:
             return await wrapped(c)
 
-        return wrapped_one
-    return wrapped
+        return functools.update_wrapper(wrapped_one, route.fn, updated=())
+    # Named as the function it wraps (route tables, logs); its signature, which
+    # inspect.signature reads through __wrapped__, has the same arity.
+    return functools.update_wrapper(wrapped, route.fn, updated=())

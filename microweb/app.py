@@ -29,6 +29,7 @@ from .compose import (
     settle,
 )
 from .context import Context
+from .debug import debug_mode
 from .exceptions import HTTPException
 from .header_values import host_is_valid
 from .limits import DEFAULT_LIMITS, Limits
@@ -160,7 +161,11 @@ class MicroWeb:
         limits: Limits = DEFAULT_LIMITS,
         ws_origins: Iterable[str] = (),
         check_responses: bool = False,
+        debug: bool | str | None = None,
     ) -> None:
+        """`debug=True` shows the debug page (tracebacks, the route table) to requests
+        that reach the server on a loopback address; `debug="force"` to any; None (the
+        default) reads MICROWEB_DEBUG (1, 0 or force). See docs/cli.md."""
         self.strict = strict
         # Tests and development: check each JSON answer against its route's declared
         # schema (microweb.checked_responses); off, nothing of it runs per request.
@@ -169,7 +174,7 @@ class MicroWeb:
         self.limits = limits
         self.router: Router[Route] = router if router is not None else default_router()
         self.routes: list[Route] = []
-        self.answers = Answers(self.router)
+        self.answers = Answers(self.router, self.routes, debug_mode(debug))
         self._base_path = ""
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []

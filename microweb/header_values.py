@@ -15,6 +15,7 @@ from .datastructures import Headers
 from .types import Scope
 
 __all__ = [
+    "answer_form",
     "append_vary",
     "etag_matches",
     "header_tokens",
@@ -87,6 +88,19 @@ def scope_headers(scope: Scope, name: bytes) -> list[str]:
         if len(key) == size and key.lower() == name:
             values.append(value.decode("latin-1"))
     return values
+
+
+def answer_form(scope: Scope) -> str:
+    """The form in which to answer an error, read from the request's `Accept`: "html"
+    when it names text/html (a browser), "json" when it names a JSON type, else "text"
+    (curl's `*/*`, or no `Accept` at all)."""
+    values = scope_headers(scope, b"accept")
+    accept = values[0] if values else ""
+    if "text/html" in accept:
+        return "html"
+    if "json" in accept:
+        return "json"
+    return "text"
 
 
 def header_tokens(value: str | None) -> list[str]:

@@ -191,3 +191,9 @@ def redis_sentinel_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     from .redis_topologies import Sentinels
 
     yield from _topology_url(Sentinels, tmp_path_factory.mktemp("sentinel"))
+
+
+@pytest.fixture(autouse=True)
+def _no_debug_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps made in tests are not in debug mode because the shell exported MICROWEB_DEBUG."""
+    monkeypatch.delenv("MICROWEB_DEBUG", raising=False)

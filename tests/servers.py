@@ -1,4 +1,5 @@
-"""`serve(target)`: a real uvicorn process serving an ASGI app on a free port of 127.0.0.1.
+"""`serve(target)`: a real uvicorn process serving an ASGI app on a free port of 127.0.0.1
+(`run_server(command, port)` for another command that starts one, `python -m microweb run`).
 
 Used by the end-to-end tests of the examples, the browser suite, the middleware,
 static files, WebSockets and many workers. The server is started from the
@@ -45,25 +46,38 @@ def serve(
 ) -> Iterator[Server]:
     """Serve `target` (module:attribute) until the block ends."""
     port = free_port()
-    log = log_dir / f"uvicorn-{port}.log"
     command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "info", "--no-access-log", *extra_args]
+    with run_server(command, port, log_dir, env) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def run_server(
+    command: list[str],
+    port: int,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+) -> Iterator[Server]:
+    """Run `command`, a server that listens on `port`, until the block ends."""
+    log = log_dir / f"server-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=out
+            command, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=out
         )
     server = Server(process, port, log)
     try:
         deadline = time.monotonic() + 20
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {process.returncode}: {server.output()}")
+                raise RuntimeError(f"server exited with {process.returncode}: {server.output()}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"uvicorn did not listen: {server.output()}") from None
+                    raise RuntimeError(f"server did not listen: {server.output()}") from None
                 time.sleep(0.05)
         yield server
     finally:
@@ -75,9 +89,9 @@ def serve(
             process.wait()
 
 
-def raw_request(port: int, request: bytes, timeout: float = 5.0) -> bytes:
+def raw_request(port: int, request: bytes, timeout: float = 5.0, host: str = "127.0.0.1") -> bytes:
     """Send raw bytes, return all the server answers until it closes the connection."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+    with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(request)
         chunks = []
         with contextlib.suppress(TimeoutError, ConnectionResetError):

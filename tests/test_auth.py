@@ -390,7 +390,7 @@ def test_require_auth_answers_401_with_an_html_page_to_browsers(client: TestClie
     response = client.get("/me", headers=HTML)
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("text/html")
-    assert "<h1>401</h1>" in response.text
+    assert "<h1>401 Unauthorized</h1>" in response.text
     assert "Authentication required" in response.text
 
 

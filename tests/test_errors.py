@@ -99,6 +99,43 @@ def test_error_body_is_html_when_the_client_accepts_html(app, client):
     assert "<bad>" not in response.text
 
 
+def test_error_pages_say_the_status_and_its_phrase_once(app, client):
+    app.post("/only-post", lambda c: "x")
+
+    @app.get("/broken")
+    async def broken(c):
+        raise RuntimeError("boom")
+
+    html = {"Accept": "text/html"}
+    pages = {
+        404: client.get("/missing", headers=html).text,
+        405: client.get("/only-post", headers=html).text,
+        500: client.get("/broken", headers=html).text,
+    }
+
+    for status, phrase in (
+        (404, "Not Found"),
+        (405, "Method Not Allowed"),
+        (500, "Internal Server Error"),
+    ):
+        page = pages[status]
+        assert f"<title>{status} {phrase}</title>" in page
+        assert f"<h1>{status} {phrase}</h1>" in page
+        assert page.count(str(status)) == 2  # the title and the heading, nothing doubled
+        assert page.count(phrase) == 2
+
+
+def test_an_error_page_shows_a_message_that_says_more_than_the_status(app, client):
+    @app.get("/")
+    async def handler(c):
+        raise ForbiddenError("admins only")
+
+    page = client.get("/", headers={"Accept": "text/html"}).text
+
+    assert "<title>403 Forbidden</title>" in page
+    assert "<h1>403 Forbidden</h1><p>admins only</p>" in page
+
+
 def test_405_is_json_when_the_client_accepts_json(app, client):
     app.post("/only-post", lambda c: "x")
 

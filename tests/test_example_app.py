@@ -195,7 +195,7 @@ def test_admin_page_is_403_for_bob(browser: TestClient) -> None:
     response = page_get(browser, "/admin")
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("text/html")
-    assert "<h1>403</h1>" in response.text
+    assert "<h1>403 Forbidden</h1>" in response.text
 
 
 def test_admin_page_is_200_for_alice(browser: TestClient) -> None:
