@@ -39,7 +39,7 @@ from microweb import (
 )
 from microweb.auth import intended
 from microweb.context import Context
-from microweb.csrf import csrf_token
+from microweb.csrf_protection import csrf_token
 from microweb.middleware import NONCE, rate_limit, secure_headers
 from microweb.openapi import openapi_routes
 from microweb.sessions import Session

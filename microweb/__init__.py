@@ -4,7 +4,7 @@ from .app import MicroWeb
 from .auth import login, logout, require_auth, require_role, user_sessions
 from .compose import Middleware, create_middleware
 from .context import Context
-from .csrf import csrf, csrf_field
+from .csrf_protection import csrf, csrf_field, csrf_token
 from .datastructures import FormData, Headers, UploadFile
 from .exceptions import ForbiddenError, HTTPException, UnauthorizedError
 from .request import Limits, Request
@@ -34,6 +34,7 @@ __all__ = [
     "create_middleware",
     "csrf",
     "csrf_field",
+    "csrf_token",
     "login",
     "logout",
     "require_auth",

@@ -66,8 +66,8 @@ class Jinja(Middleware):
         import jinja2
         from markupsafe import Markup
 
-        from .csrf import csrf_field, csrf_token
-        from .middleware.secure_headers import csp_nonce
+        from .csrf_protection import csrf_field, csrf_token
+        from .middleware._secure_headers import csp_nonce
 
         if not os.path.isdir(directory):
             raise ValueError(f"jinja(): {os.fspath(directory)!r} is not a directory")

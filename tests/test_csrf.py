@@ -13,7 +13,7 @@ import pytest
 
 from microweb import MicroWeb, csrf, csrf_field, login, session
 from microweb.context import Context
-from microweb.csrf import csrf_token
+from microweb.csrf_protection import csrf_token
 from microweb.testing import TestClient
 
 PARTNER = "https://partner.example"
@@ -463,7 +463,7 @@ def test_csrf_field_is_a_hidden_input_named_token(client: TestClient) -> None:
 
 
 def test_csrf_field_escapes_the_value(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    module = importlib.import_module("microweb.csrf")  # `microweb.csrf` is the middleware
+    module = importlib.import_module("microweb.csrf_protection")
     monkeypatch.setattr(module, "mask_token", lambda secret: '"><script>&')
     html = client.get("/form").text
     assert '<input type="hidden" name="_token" value="&quot;&gt;&lt;script&gt;&amp;">' in html

@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from microweb.csrf import unmask_token
+from microweb.csrf_protection import unmask_token
 from microweb.testing import TestClient, TestResponse
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "app.py"

@@ -7,26 +7,26 @@ never at request time. Optional libraries (PyJWT, brotli, zstd, redis) are
 imported only by the factory that needs them.
 """
 
-from .basic_auth import basic_auth
-from .bearer_auth import bearer_auth
-from .body_limit import body_limit
+from ._basic_auth import basic_auth
+from ._bearer_auth import bearer_auth
+from ._body_limit import body_limit
+from ._compress import compress
+from ._context_storage import context_storage, get_context
+from ._cors import cors
+from ._etag import etag
+from ._https_redirect import https_redirect
+from ._ip_restriction import ip_restriction
+from ._jwt import jwt
+from ._logger import logger
+from ._pretty_json import pretty_json
+from ._rate_limit import rate_limit
+from ._request_id import RequestIdFilter, request_id
+from ._secure_headers import NONCE, csp_nonce, secure_headers
+from ._timeout import timeout
+from ._timing import end_time, set_metric, start_time, timer, timing
+from ._trailing_slash import trailing_slash
+from ._trusted_host import trusted_host
 from .combine import every, some, unless
-from .compress import compress
-from .context_storage import context_storage, get_context
-from .cors import cors
-from .etag import etag
-from .https_redirect import https_redirect
-from .ip_restriction import ip_restriction
-from .jwt import jwt
-from .logger import logger
-from .pretty_json import pretty_json
-from .rate_limit import rate_limit
-from .request_id import RequestIdFilter, request_id
-from .secure_headers import NONCE, csp_nonce, secure_headers
-from .timeout import timeout
-from .timing import end_time, set_metric, start_time, timer, timing
-from .trailing_slash import trailing_slash
-from .trusted_host import trusted_host
 
 __all__ = [
     "NONCE",

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ..app import MicroWeb
-from ..csrf import csrf_token
-from ..middleware.secure_headers import csp_nonce
+from ..csrf_protection import csrf_token
+from ..middleware._secure_headers import csp_nonce
 from ..response import Response
 from .document import hide, openapi
 

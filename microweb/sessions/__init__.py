@@ -2,7 +2,7 @@
 ASGI app, the `Session` they provide and the `SessionStore` interface."""
 
 from .middleware import SessionMiddleware, session
-from .session import Session, SessionUnavailable, session_of
+from .session_view import Session, SessionUnavailable, session_of
 from .store import SessionStore
 
 __all__ = [

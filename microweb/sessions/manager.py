@@ -40,7 +40,7 @@ from itsdangerous import BadSignature, Signer
 
 from ..cookies import serialize_cookie
 from .drivers import make_store
-from .session import TOKEN_KEY, Session, SessionUnavailable
+from .session_view import TOKEN_KEY, Session, SessionUnavailable
 from .state import SessionState
 from .store import (
     CREATED,

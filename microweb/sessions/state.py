@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .record import Record
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .session_view import Session
 
 __all__ = ["SessionBackend", "SessionState"]
 

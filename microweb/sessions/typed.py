@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 if TYPE_CHECKING:
     from ..context import Context
-    from .session import Session
+    from .session_view import Session
 
 __all__ = ["TypedSession"]
 
@@ -77,7 +77,7 @@ class TypedSession:
     @classmethod
     def of(cls, c: Context) -> Self:
         """The typed view of the request's session."""
-        from .session import session_of
+        from .session_view import session_of
 
         return cls(session_of(c))
 

@@ -61,7 +61,7 @@ from microweb import (
     validator,
 )
 from microweb.auth import intended
-from microweb.csrf import csrf_token
+from microweb.csrf_protection import csrf_token
 from microweb.sessions.manager import SessionCookieTooLarge
 from microweb.static import serve_static
 

@@ -15,7 +15,7 @@ from backports import zstd
 
 from microweb import MicroWeb
 from microweb.middleware import compress
-from microweb.middleware.compress import negotiate
+from microweb.middleware._compress import negotiate
 from microweb.testing import TestClient
 
 from ..servers import serve

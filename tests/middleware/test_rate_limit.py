@@ -14,7 +14,7 @@ import pytest
 
 from microweb import MicroWeb
 from microweb.middleware import rate_limit
-from microweb.middleware.rate_limit import parse_rate
+from microweb.middleware._rate_limit import parse_rate
 from microweb.testing import TestClient
 
 from ..conftest import RedisServer

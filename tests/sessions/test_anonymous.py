@@ -15,7 +15,7 @@ import pytest
 
 from microweb import MicroWeb, csrf, csrf_field, login, session
 from microweb.context import Context
-from microweb.csrf import unmask_token
+from microweb.csrf_protection import unmask_token
 from microweb.sessions import SessionMiddleware
 from microweb.sessions.store import is_valid_id
 from microweb.sessions.token_cookie import read_token_cookie, token_cookie

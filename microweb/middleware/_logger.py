@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..response import Response
 from ..urls import printable
-from .request_id import current_request_id
+from ._request_id import current_request_id
 
 if TYPE_CHECKING:
     from ..context import Context
