@@ -13,6 +13,12 @@
   and a primary with two replicas behind three Sentinels, started once per run
   from `redis-server`/`redis-cli` (see tests/redis_topologies.py); skipped, or
   failed with `MICROWEB_REQUIRE_REDIS=1`, when the binaries are missing.
+- `postgres_url`: a PostgreSQL to test against, by the same rules: `DATABASE_URL`
+  (default postgresql://postgres@127.0.0.1:5432/test) if it answers; else a
+  throwaway server from `initdb`/`pg_ctl` on a free port if they exist; else
+  skipped, or failed when `MICROWEB_REQUIRE_POSTGRES=1`.
+- `postgres_table`: a session table name unique to the test; the table and its
+  `_users` table are dropped after.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -93,13 +100,18 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
             self.process = None
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate `process`, and kill it if it has not ended 5 s later."""
+    process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def no_redis(reason: str) -> None:
@@ -147,6 +159,53 @@ def _topology_url(kind: Any, directory: Path) -> Iterator[str]:
         yield topology.url
     finally:
         topology.stop()
+
+
+# -- PostgreSQL --------------------------------------------------------------------
+
+
+def no_postgres(reason: str) -> None:
+    """Skip the test for `reason`, or fail it when MICROWEB_REQUIRE_POSTGRES=1."""
+    if os.environ.get("MICROWEB_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"MICROWEB_REQUIRE_POSTGRES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        no_postgres("psycopg is not installed (pip install 'microweb[postgres]')")
+    from .postgres_servers import PostgresServer, pg_binary, postgres_answers
+
+    url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    if postgres_answers(url):
+        yield url
+        return
+    if pg_binary("initdb") is None or pg_binary("pg_ctl") is None:
+        no_postgres(f"no PostgreSQL answers at {url} and there is no initdb/pg_ctl to start one")
+    server = PostgresServer(free_port(), Path(tempfile.mkdtemp(prefix="microweb-pg-")))
+    try:
+        yield server.start().url
+    finally:
+        server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)
+
+
+def drop_session_tables(url: str, table: str) -> None:
+    """Drop session table `table` and its `_users` table at `url`."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}, {table}_users")
+
+
+@pytest.fixture
+def postgres_table(postgres_url: str) -> Iterator[str]:
+    table = f"microweb_test_{uuid.uuid4().hex[:12]}"
+    yield table
+    drop_session_tables(postgres_url, table)
 
 
 @pytest.fixture(scope="session")

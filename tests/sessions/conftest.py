@@ -31,8 +31,25 @@ from ..conftest import RedisServer, free_port, no_redis
 
 __all__ = ["COOKIE", "RedisServer", "build_app", "free_port"]
 
-DRIVERS = ["memory", "cookie", "file", "redis", "redis-cluster", "redis-sentinel"]
-SERVER_DRIVERS = ["memory", "file", "redis", "redis-cluster", "redis-sentinel"]
+DRIVERS = [
+    "memory",
+    "cookie",
+    "file",
+    "redis",
+    "redis-cluster",
+    "redis-sentinel",
+    "postgres",
+    "sqlite",
+]
+SERVER_DRIVERS = [
+    "memory",
+    "file",
+    "redis",
+    "redis-cluster",
+    "redis-sentinel",
+    "postgres",
+    "sqlite",
+]
 # The Redis topologies: fixture giving the URL of each.
 REDIS_URL_FIXTURES = {
     "redis": "redis_url",
@@ -64,9 +81,23 @@ def redis_server() -> Iterator[Callable[[int], RedisServer]]:
 # -- drivers -----------------------------------------------------------------
 
 
+def sql_options(driver: str, request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
+    """The `session()` options of a SQL driver: a table of the test's own, or a file."""
+    if driver == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        return {
+            "driver": "postgres",
+            "url": url,
+            "table": request.getfixturevalue("postgres_table"),
+        }
+    return {"driver": "sqlite", "url": f"sqlite:///{tmp_path / 'sessions.db'}"}
+
+
 @pytest.fixture(params=DRIVERS)
 def session_options(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
     driver = request.param
+    if driver in ("postgres", "sqlite"):
+        return sql_options(driver, request, tmp_path)
     if driver == "cookie":
         return {"driver": "cookie", "secret": "test-secret"}
     if driver == "file":
@@ -110,6 +141,15 @@ def counting(store_class: type[SessionStore], *args: Any, **kwargs: Any) -> Any:
 def server_store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     if request.param == "file":
         return counting(FileStore, tmp_path / "sessions")
+    if request.param == "postgres":
+        from microweb.sessions.store_postgres import PostgresStore
+
+        table = request.getfixturevalue("postgres_table")
+        return counting(PostgresStore, request.getfixturevalue("postgres_url"), table=table)
+    if request.param == "sqlite":
+        from microweb.sessions.store_sqlite import SqliteStore
+
+        return counting(SqliteStore, f"sqlite:///{tmp_path / 'sessions.db'}")
     if request.param in REDIS_URL_FIXTURES:
         url = request.getfixturevalue(REDIS_URL_FIXTURES[request.param])
         return counting(RedisStore, url, prefix=request.getfixturevalue("redis_prefix"))

@@ -1,0 +1,139 @@
+"""`ConnectionPool`: the PostgreSQL session store's own psycopg connections.
+
+Rules:
+- Each event loop has its own connections (a psycopg async connection belongs
+  to the loop that opened it), at most `max_size` of them; a caller waits for
+  one to come back when all are busy.
+- No background task: a connection is made when one is needed and none is
+  idle, so a database that comes back is used by the next request, and one
+  that is down refuses the next request at once (connection refused), never
+  after a reconnect backoff.
+- A connection goes back to the pool only when it is healthy and idle (not in
+  a transaction); any other is closed and its place freed. `discard_idle()`
+  closes every idle connection of the loop: after a server restart they are
+  all dead.
+- Connections run in autocommit without server-side prepared statements
+  (`prepare_threshold=None`), so they work through PgBouncer in transaction
+  mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+__all__ = ["ConnectionPool"]
+
+Connection = psycopg.AsyncConnection[Any]
+
+
+class _LoopConnections:
+    __slots__ = ("idle", "size", "waiters")
+
+    def __init__(self) -> None:
+        self.idle: deque[Connection] = deque()
+        self.size = 0  # idle + in use + being opened
+        self.waiters: deque[asyncio.Future[Connection | None]] = deque()
+
+
+class ConnectionPool:
+    """Up to `max_size` connections to `url` per event loop."""
+
+    def __init__(self, url: str, *, max_size: int = 10, connect_timeout: int = 5) -> None:
+        self.url = url
+        self.max_size = max_size
+        self.connect_timeout = connect_timeout
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopConnections] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A connection for the block; it goes back to the pool after, or is closed."""
+        here = self._here()
+        conn = await self._acquire(here)
+        try:
+            yield conn
+        finally:
+            await self._release(here, conn)
+
+    async def discard_idle(self) -> None:
+        """Close this loop's idle connections (after one was found dead)."""
+        here = self._here()
+        while here.idle:
+            conn = here.idle.popleft()
+            here.size -= 1
+            await conn.close()
+        self._wake(here, None)
+
+    async def close(self) -> None:
+        """Close this loop's idle connections; those in use close when they come back."""
+        await self.discard_idle()
+        self._loops.pop(asyncio.get_running_loop(), None)
+
+    def _here(self) -> _LoopConnections:
+        loop = asyncio.get_running_loop()
+        here = self._loops.get(loop)
+        if here is None:
+            here = self._loops[loop] = _LoopConnections()
+        return here
+
+    async def _acquire(self, here: _LoopConnections) -> Connection:
+        while True:
+            while here.idle:
+                conn = here.idle.pop()  # the most recently used: the likeliest alive
+                if not conn.closed:
+                    return conn
+                here.size -= 1
+            if here.size < self.max_size:
+                here.size += 1
+                try:
+                    return await psycopg.AsyncConnection.connect(
+                        self.url,
+                        autocommit=True,
+                        prepare_threshold=None,
+                        connect_timeout=self.connect_timeout,
+                    )
+                except BaseException:
+                    here.size -= 1
+                    self._wake(here, None)
+                    raise
+            waiter: asyncio.Future[Connection | None] = asyncio.get_running_loop().create_future()
+            here.waiters.append(waiter)
+            try:
+                handed = await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    late = waiter.result()  # handed over as we were cancelled
+                    if late is not None:
+                        here.idle.append(late)
+                raise
+            if handed is not None:
+                return handed
+
+    async def _release(self, here: _LoopConnections, conn: Connection) -> None:
+        healthy = not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
+        if healthy and self._loops.get(asyncio.get_running_loop()) is here:
+            if not self._wake(here, conn):
+                here.idle.append(conn)
+            return
+        here.size -= 1
+        await conn.close()
+        self._wake(here, None)
+
+    @staticmethod
+    def _wake(here: _LoopConnections, conn: Connection | None) -> bool:
+        """Hand `conn` (or, with None, a free place) to the first live waiter."""
+        while here.waiters:
+            waiter = here.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return True
+        return False
