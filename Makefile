@@ -24,7 +24,8 @@ run: install
 test: install
 	$(BIN)/pytest
 
-# Slow fault tests: failovers of a Redis Cluster and of Sentinel under load.
+# Slow fault tests: failovers of a Redis Cluster and of Sentinel, and PostgreSQL stopped,
+# under load.
 test-failover: install
 	$(BIN)/pytest -m failover tests/failover
 
