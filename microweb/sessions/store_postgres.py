@@ -14,10 +14,9 @@ Rules:
   the generation under that lock, then deletes the user's rows in a second
   statement of the same transaction, which sees every login committed before.
 - Connections come from this store's `ConnectionPool` (or the caller's
-  `client=` pool, never closed here), in autocommit, without server-side
-  prepared statements: PgBouncer in transaction mode hands each transaction
-  to any server connection, where a statement prepared on another one is
-  missing or, worse, another statement under the same name.
+  `client=` pool, never closed here), in autocommit; statements are prepared
+  on the server when the connection reaches it directly, never through
+  PgBouncer or another pooler (see `postgres_pool`).
 - The database down is a 503: refused connections fail at once, and an
   operation gives up after 5 s (a hung server); an operation that loses its
   connection (a restarted server) is tried once more on a new one, which

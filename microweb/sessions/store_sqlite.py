@@ -3,9 +3,10 @@
 Rules:
 - The rows, keys, handles, expiry slides and sweeps are `sql_base`'s; the SQL
   is `sqlite_sql`'s, built once per table.
-- One connection per store (per worker process), used only by the store's own
-  thread, which takes whole operations from a queue: one hop per operation,
-  never one per statement (a thread hop costs more than most statements).
+- One connection per store (per worker process), used only by the
+  store's own thread, which takes whole operations from a queue: one hop per
+  operation, never one per statement (a thread hop costs more than most
+  statements), and under load one hop for every operation queued meanwhile.
 - Every write is one statement or one `BEGIN IMMEDIATE` transaction: SQLite
   lets one writer in at a time across every process of the host, so a merge
   (`json_patch`, where a null removes a key), a login that checks the user's
@@ -95,6 +96,11 @@ class SqliteStore(SqlStore):
             return None
         return await self._run(self._load, key, idle_s)
 
+    def _slide(self, conn: sqlite3.Connection, key: bytes, idle_s: float) -> None:
+        now = time.time()
+        with _writing(conn):
+            conn.execute(self.sql.slide, (now + idle_s, key, now))
+
     def _load(self, conn: sqlite3.Connection, key: bytes, idle_s: float) -> dict[str, str] | None:
         now = time.time()
         row = conn.execute(self.sql.load, (key, now)).fetchone()
@@ -102,8 +108,7 @@ class SqliteStore(SqlStore):
             return None
         data, expires_at = row
         if expires_at < now + idle_s - slide_slack(idle_s):
-            with _writing(conn):
-                conn.execute(self.sql.slide, (now + idle_s, key, now))
+            self._slide(conn, key, idle_s)
         return _record(data)
 
     async def save(self, sid: str, change: Change, *, create: bool, idle_s: float) -> bool:
@@ -298,30 +303,45 @@ class _Worker(threading.Thread):
     def run(self) -> None:
         conn: sqlite3.Connection | None = None
         try:
-            while (job := self.jobs.get()) is not None:
-                work, args, future = job
-                try:
-                    if conn is None:
-                        conn = self.connect()
-                    result, error = work(conn, *args), None
-                except sqlite3.OperationalError as exc:
-                    result, error = None, _unavailable(exc)
-                except BaseException as exc:
-                    result, error = None, exc
-                with contextlib.suppress(RuntimeError):  # the caller's loop has closed
-                    future.get_loop().call_soon_threadsafe(_settle, future, result, error)
+            while True:
+                # perf: everything queued meanwhile runs in this turn, and each event loop
+                # hears of its results in one call: under load, a hop carries many operations.
+                batch = [self.jobs.get()]
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        batch.append(self.jobs.get_nowait())
+                done: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+                for job in batch:
+                    if job is None:
+                        continue
+                    work, args, future = job
+                    try:
+                        if conn is None:
+                            conn = self.connect()
+                        result, error = work(conn, *args), None
+                    except sqlite3.OperationalError as exc:
+                        result, error = None, _unavailable(exc)
+                    except BaseException as exc:
+                        result, error = None, exc
+                    done.setdefault(future.get_loop(), []).append((future, result, error))
+                for loop, settled in done.items():
+                    with contextlib.suppress(RuntimeError):  # that loop has closed
+                        loop.call_soon_threadsafe(_settle, settled)
+                if None in batch:
+                    return
         finally:
             if conn is not None:
                 conn.close()
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+def _settle(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in settled:
+        if future.cancelled():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
 
 
 def _unavailable(exc: sqlite3.OperationalError) -> BaseException:

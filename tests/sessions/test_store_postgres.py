@@ -216,3 +216,24 @@ def test_sessions_work_through_pgbouncer_in_transaction_mode(
     assert statuses == Counter({200: 6 + 6 * 15 + 1})
     assert counted == [{"user": f"user{n % 2}", "n": 15} for n in range(6)]
     assert after == [{"user": None if n % 2 == 0 else "user1"} for n in range(6)]
+
+
+def prepare_threshold(url: str) -> Any:
+    """What the driver's pool sets on a new connection to `url`."""
+    from microweb.sessions.postgres_pool import ConnectionPool
+
+    async def scenario() -> Any:
+        pool = ConnectionPool(url)
+        async with pool.connection() as conn:
+            threshold = conn.prepare_threshold
+        await pool.close()
+        return threshold
+
+    return asyncio.run(scenario())
+
+
+def test_statements_are_prepared_on_the_server_itself_and_never_through_pgbouncer(
+    postgres_url: str, pgbouncer_url: str
+) -> None:
+    assert prepare_threshold(postgres_url) == 5
+    assert prepare_threshold(pgbouncer_url) is None
