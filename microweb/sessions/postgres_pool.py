@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -62,12 +62,19 @@ class ConnectionPool:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """A connection for the block; it goes back to the pool after, or is closed."""
-        here = self._here()
-        conn = await self._acquire(here)
+        conn = await self.acquire()
         try:
             yield conn
         finally:
-            await self._release(here, conn)
+            await self.release(conn)
+
+    def acquire(self) -> Awaitable[Connection]:
+        """A connection of this loop's, for `release` to take back."""
+        return self._acquire(self._here())
+
+    def release(self, conn: Connection) -> Awaitable[None]:
+        """Take back `conn` from `acquire`: kept when healthy and idle, else closed."""
+        return self._release(self._here(), conn)
 
     async def discard_idle(self) -> None:
         """Close this loop's idle connections (after one was found dead)."""

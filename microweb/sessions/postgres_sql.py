@@ -33,6 +33,7 @@ class PostgresSql(NamedTuple):
     lock_schema: str
     load: str
     slide: str
+    merge: str
     update: str
     upsert: str
     save_signed_in: str
@@ -73,13 +74,23 @@ def postgres_sql(table: str) -> PostgresSql:
             f"SELECT to_regclass('{table}') IS NOT NULL, to_regclass('{users}') IS NOT NULL"
         ),
         lock_schema="SELECT pg_advisory_xact_lock(%(lock)s)",
+        # Positional parameters, in order: (fresh, id).
         load=(
-            f"SELECT data, expires_at < now() + %(fresh)s {_SECONDS} "
-            f"FROM {table} WHERE id = %(id)s AND expires_at > now()"
+            f"SELECT data, expires_at < now() + %s {_SECONDS} "
+            f"FROM {table} WHERE id = %s AND expires_at > now()"
         ),
+        # (idle, id)
         slide=(
-            f"UPDATE {table} SET expires_at = now() + %(idle)s {_SECONDS} FROM {_ASYNC_COMMIT} "
-            "WHERE id = %(id)s AND expires_at > now()"
+            f"UPDATE {table} SET expires_at = now() + %s {_SECONDS} FROM {_ASYNC_COMMIT} "
+            "WHERE id = %s AND expires_at > now()"
+        ),
+        # The common save, that removes nothing and leaves __user alone: (changed, fresh,
+        # idle, id).
+        merge=(
+            f"UPDATE {table} AS s SET data = s.data || %s::jsonb, "
+            f"expires_at = CASE WHEN s.expires_at < now() + %s {_SECONDS} "
+            f"THEN now() + %s {_SECONDS} ELSE s.expires_at END FROM {_ASYNC_COMMIT} "
+            "WHERE s.id = %s AND s.expires_at > now()"
         ),
         update=(
             f"UPDATE {table} AS s SET data = {merged}, expires_at = {slid}, "

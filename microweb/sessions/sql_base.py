@@ -5,8 +5,7 @@ Rules:
   a backup or a read replica holds nothing a cookie could carry. Ids are 256
   random bits, so an unsalted hash cannot be reversed by guessing.
   `user_sessions` names each session by its `handle` (the key in hex), which
-  `destroy` accepts as well as an id; no cookie can carry a handle (the
-  manager only ever looks up ids of the `new_id` shape).
+  `destroy` accepts as well as an id; `load` and `save` take ids only.
 - The table holds one row per session: the record as a JSON object of strings,
   the user it is signed in as (`user_id`, indexed: listing and logout
   everywhere read only that user's rows) and when it expires. A second table,
@@ -79,12 +78,18 @@ class SqlStore(SessionStore):
 
     @staticmethod
     def row_key(sid: str) -> bytes | None:
-        """The key of session `sid`'s row (`sid` an id or a handle); None for anything else."""
+        """The key of session `sid`'s row; None when `sid` is not an id."""
         if is_valid_id(sid):
             return hashlib.sha256(sid.encode()).digest()
+        return None
+
+    @classmethod
+    def doomed_key(cls, sid: str) -> bytes | None:
+        """The key of the row `destroy(sid)` deletes: `sid` is an id, or a handle from
+        `user_sessions` (never a lookup: only `destroy` takes handles)."""
         if isinstance(sid, str) and _HANDLE_RE.fullmatch(sid):
             return bytes.fromhex(sid)
-        return None
+        return cls.row_key(sid)
 
     @staticmethod
     def handle(key: bytes) -> str:

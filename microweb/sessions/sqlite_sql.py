@@ -16,6 +16,7 @@ class SqliteSql(NamedTuple):
     schema: tuple[str, ...]
     load: str
     slide: str
+    merge: str
     update: str
     upsert: str
     generation: str
@@ -51,6 +52,12 @@ def sqlite_sql(table: str) -> SqliteSql:
         ),
         load=f"SELECT data, expires_at FROM {table} WHERE id = ? AND expires_at > ?",
         slide=f"UPDATE {table} SET expires_at = ? WHERE id = ? AND expires_at > ?",
+        # The common save, that leaves __user alone: (patch, fresh, expires, id, now).
+        merge=(
+            f"UPDATE {table} SET data = json_patch(data, ?), "
+            "expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "
+            "WHERE id = ? AND expires_at > ?"
+        ),
         update=(
             f"UPDATE {table} SET data = {merged}, "
             f"user_id = CASE WHEN :user_changes THEN json_extract({merged}, '$.__user') "

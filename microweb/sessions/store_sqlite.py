@@ -7,10 +7,12 @@ Rules:
   store's own thread, which takes whole operations from a queue: one hop per
   operation, never one per statement (a thread hop costs more than most
   statements), and under load one hop for every operation queued meanwhile.
-- Every write is one statement or one `BEGIN IMMEDIATE` transaction: SQLite
-  lets one writer in at a time across every process of the host, so a merge
-  (`json_patch`, where a null removes a key), a login that checks the user's
-  generation and a logout everywhere each see the file as one moment.
+- Every write is one statement (its own transaction, which takes the write
+  lock when it starts, waiting for it through `busy_timeout`) or one
+  `BEGIN IMMEDIATE` transaction: SQLite lets one writer in at a time across
+  every process of the host, so a merge (`json_patch`, where a null removes a
+  key), a login that checks the user's generation and a logout everywhere
+  each see the file as one moment.
 - WAL, so reads never wait for writers; `busy_timeout` of 5 s for writers
   waiting for each other. `synchronous=NORMAL` for ordinary saves (a commit
   survives the app crashing, and may be lost to a power cut), `FULL` around
@@ -98,8 +100,7 @@ class SqliteStore(SqlStore):
 
     def _slide(self, conn: sqlite3.Connection, key: bytes, idle_s: float) -> None:
         now = time.time()
-        with _writing(conn):
-            conn.execute(self.sql.slide, (now + idle_s, key, now))
+        conn.execute(self.sql.slide, (now + idle_s, key, now))
 
     def _load(self, conn: sqlite3.Connection, key: bytes, idle_s: float) -> dict[str, str] | None:
         now = time.time()
@@ -127,31 +128,34 @@ class SqliteStore(SqlStore):
         patch = _patch(change)
         user_changes = USER in change.changed or USER in change.removed
         fresh = now + idle_s - slide_slack(idle_s)
-        with _writing(conn):
-            if create:
-                conn.execute(
-                    self.sql.upsert,
-                    {
-                        "id": key,
-                        "patch": patch,
-                        "data": json.dumps(change.changed),
-                        "now": now,
-                        "expires": now + idle_s,
-                    },
-                )
-                return True
-            cursor = conn.execute(
-                self.sql.update,
+        if not create and not user_changes:
+            # perf: most saves; the statement with the fewest parameters
+            args = (patch, fresh, now + idle_s, key, now)
+            return conn.execute(self.sql.merge, args).rowcount > 0
+        if create:
+            conn.execute(
+                self.sql.upsert,
                 {
                     "id": key,
                     "patch": patch,
+                    "data": json.dumps(change.changed),
                     "now": now,
-                    "fresh": fresh,
                     "expires": now + idle_s,
-                    "user_changes": user_changes,
                 },
             )
-            return cursor.rowcount > 0
+            return True
+        cursor = conn.execute(
+            self.sql.update,
+            {
+                "id": key,
+                "patch": patch,
+                "now": now,
+                "fresh": fresh,
+                "expires": now + idle_s,
+                "user_changes": user_changes,
+            },
+        )
+        return cursor.rowcount > 0
 
     async def save_signed_in(
         self, sid: str, change: Change, *, user_id: str, idle_s: float, index_s: float
@@ -168,7 +172,7 @@ class SqliteStore(SqlStore):
         idle_s: float,
     ) -> bool:
         now = time.time()
-        with _writing(conn, durable=True):
+        with _durably(conn), _transaction(conn):
             row = conn.execute(self.sql.generation, (user_id,)).fetchone()
             generation = str(row[0]) if row is not None else "0"
             expected = change.changed.get(GENERATION, "")
@@ -188,12 +192,12 @@ class SqliteStore(SqlStore):
         return True
 
     async def destroy(self, sid: str) -> None:
-        key = self.row_key(sid)
+        key = self.doomed_key(sid)
         if key is not None:
             await self._run(self._destroy, key)
 
     def _destroy(self, conn: sqlite3.Connection, key: bytes) -> None:
-        with _writing(conn, durable=True):
+        with _durably(conn):
             conn.execute(self.sql.destroy, (key,))
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
@@ -202,14 +206,13 @@ class SqliteStore(SqlStore):
 
     def _index_user(self, conn: sqlite3.Connection, key: bytes | None, user_id: str) -> None:
         now = time.time()
-        with _writing(conn):
-            conn.execute(self.sql.index_user, (user_id, key, user_id, now))
+        conn.execute(self.sql.index_user, (user_id, key, user_id, now))
 
     async def destroy_user(self, user_id: str) -> None:
         await self._run(self._destroy_user, user_id)
 
     def _destroy_user(self, conn: sqlite3.Connection, user_id: str) -> None:
-        with _writing(conn, durable=True):
+        with _durably(conn), _transaction(conn):
             conn.execute(self.sql.bump_generation, (user_id,))
             conn.execute(self.sql.destroy_user_rows, (user_id,))
 
@@ -232,8 +235,7 @@ class SqliteStore(SqlStore):
         return total
 
     def _sweep_batch(self, conn: sqlite3.Connection) -> int:
-        with _writing(conn):
-            return conn.execute(self.sql.sweep, (time.time(), SWEEP_BATCH)).rowcount
+        return conn.execute(self.sql.sweep, (time.time(), SWEEP_BATCH)).rowcount
 
     # -- the thread ------------------------------------------------------------
 
@@ -280,7 +282,7 @@ class SqliteStore(SqlStore):
                 f"The session table {missing!r} does not exist in {self.path}: create it "
                 "(docs/sessions.md has the SQL) or leave create_tables=True"
             )
-        with _writing(conn):
+        with _transaction(conn):
             for statement in self.sql.schema:
                 conn.execute(statement)
         self._schema_ready = True
@@ -355,22 +357,26 @@ def _unavailable(exc: sqlite3.OperationalError) -> BaseException:
 
 
 @contextlib.contextmanager
-def _writing(conn: sqlite3.Connection, *, durable: bool = False) -> Iterator[None]:
-    """One write transaction, taking the file's write lock at once; `durable`
-    commits with synchronous=FULL."""
-    if durable:
-        conn.execute("PRAGMA synchronous = FULL")
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction of several statements, taking the file's write lock at
+    once (a transaction that read first could find its snapshot stale when it writes)."""
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _durably(conn: sqlite3.Connection) -> Iterator[None]:
+    """Commit what the block writes with synchronous=FULL: on disk once it returns."""
+    conn.execute("PRAGMA synchronous = FULL")
+    try:
+        yield
     finally:
-        if durable:
-            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
 
 
 def _patch(change: Change) -> str:

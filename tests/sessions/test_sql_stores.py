@@ -315,3 +315,17 @@ def test_sweep_every_must_be_a_positive_number_of_seconds(
 ) -> None:
     with pytest.raises(ValueError, match="sweep_every"):
         session(**options, sweep_every=every)
+
+
+def test_a_handle_ends_its_session_but_never_loads_it(options: dict[str, Any]) -> None:
+    store = make_store(options)
+    sid = new_id()
+
+    async def scenario() -> tuple[Any, Any]:
+        await store.save(sid, Change({"a": "1"}), create=True, idle_s=60)
+        handle = store.handle(store.row_key(sid))
+        read = await store.load(handle, 60)
+        await store.destroy(handle)
+        return read, await store.load(sid, 60)
+
+    assert run(store, scenario) == (None, None)
