@@ -329,3 +329,36 @@ def test_a_handle_ends_its_session_but_never_loads_it(options: dict[str, Any]) -
         return read, await store.load(sid, 60)
 
     assert run(store, scenario) == (None, None)
+
+
+def sqlite_plan(conn: sqlite3.Connection, sql: str, args: Any) -> str:
+    return " ".join(str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
+
+
+async def postgres_login_plan(conn: Any, sql: str) -> str:
+    args = {"id": b"k" * 32, "changed": '{"__user": "ann"}', "removed": []}
+    args |= {"user": "ann", "idle": 60.0, "expected": ""}
+    async with conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        cursor = await conn.execute("EXPLAIN " + sql, args)
+        return " ".join(row[0] for row in await cursor.fetchall())
+
+
+def test_a_login_touches_the_two_primary_keys_only_however_many_sessions_its_user_has(
+    options: dict[str, Any],
+) -> None:
+    store = make_store(options)
+
+    async def scenario() -> list[str]:
+        if hasattr(store, "path"):
+            upsert = {"id": b"k", "data": "{}", "patch": "{}", "now": 0.0, "expires": 1.0}
+            return [
+                await store._run(sqlite_plan, store.sql.generation, ("ann",)),
+                await store._run(sqlite_plan, store.sql.upsert, upsert),
+            ]
+        sql = store.sql.save_signed_in
+        return [await store._run(lambda conn: postgres_login_plan(conn, sql))]
+
+    for plan in run(store, scenario):
+        assert f"{store.table}_user_id" not in plan, plan
+        assert "Seq Scan" not in plan and f"SCAN {store.table}" not in plan, plan

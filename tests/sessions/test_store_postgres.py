@@ -159,7 +159,7 @@ def test_the_database_down_at_startup_does_not_stop_the_app() -> None:
 # -- PgBouncer in transaction mode --------------------------------------------------------
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def pgbouncer_url(postgres_url: str) -> Iterator[str]:
     if shutil.which("pgbouncer") is None and not os.path.exists("/usr/sbin/pgbouncer"):
         no_postgres("there is no pgbouncer binary (apt-get install pgbouncer)")
