@@ -19,6 +19,8 @@
   skipped, or failed when `MICROWEB_REQUIRE_POSTGRES=1`.
 - `postgres_table`: a session table name unique to the test; the table and its
   `_users` table are dropped after.
+- `options_for(driver, request, tmp_path)`: the `session()` options of a driver by
+  name, on the test's own folder, key prefix, table or file.
 """
 
 from __future__ import annotations
@@ -206,6 +208,28 @@ def postgres_table(postgres_url: str) -> Iterator[str]:
     table = f"microweb_test_{uuid.uuid4().hex[:12]}"
     yield table
     drop_session_tables(postgres_url, table)
+
+
+def options_for(driver: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """The `session()` options of `driver` ("memory", "cookie", "file", "redis",
+    "postgres", "sqlite") for this test: its own folder, Redis prefix, table or file."""
+    if driver == "cookie":
+        return {"driver": "cookie", "secret": "s" * 32}
+    if driver == "file":
+        return {"driver": "file", "directory": str(tmp_path / "sessions")}
+    if driver == "redis":
+        url = request.getfixturevalue("redis_url")
+        return {"driver": "redis", "url": url, "prefix": request.getfixturevalue("redis_prefix")}
+    if driver == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        return {
+            "driver": "postgres",
+            "url": url,
+            "table": request.getfixturevalue("postgres_table"),
+        }
+    if driver == "sqlite":
+        return {"driver": "sqlite", "url": f"sqlite:///{tmp_path / 'sessions.db'}"}
+    return {"driver": "memory"}
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from microweb.context import Context
 from microweb.sessions.store_memory import MemoryStore
 from microweb.testing import TestClient
 from tests.browsers import Browser
+from tests.conftest import options_for
 
 COOKIE = "microweb_session"
 HTML = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -148,26 +149,14 @@ def other_client(auth_app: MicroWeb, client: TestClient) -> Iterator[TestClient]
     other.close()
 
 
-def driver_options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    driver = request.param
-    if driver == "file":
-        return {"driver": "file", "directory": str(tmp_path / "sessions")}
-    if driver == "redis":
-        url = request.getfixturevalue("redis_url")
-        return {"driver": "redis", "url": url, "prefix": request.getfixturevalue("redis_prefix")}
-    if driver == "cookie":
-        return {"driver": "cookie", "secret": "s" * 32}
-    return {"driver": "memory"}
-
-
-@pytest.fixture(params=["memory", "file", "redis"])
+@pytest.fixture(params=["memory", "file", "redis", "postgres", "sqlite"])
 def server_side_options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    return driver_options(request, tmp_path)
+    return options_for(request.param, request, tmp_path)
 
 
-@pytest.fixture(params=["memory", "cookie", "file", "redis"])
+@pytest.fixture(params=["memory", "cookie", "file", "redis", "postgres", "sqlite"])
 def any_driver_options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    return driver_options(request, tmp_path)
+    return options_for(request.param, request, tmp_path)
 
 
 # -- login -------------------------------------------------------------------

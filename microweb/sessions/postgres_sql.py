@@ -2,7 +2,9 @@
 
 Every statement is one round trip and runs in autocommit, except `destroy_user`'s
 two, which run in one transaction. Parameters are psycopg's named ones
-(`%(name)s`); times are seconds (`%(idle)s * interval '1 second'`).
+(`%(name)s`), except in the statements of every request (load, slide, merge),
+whose positional ones (`%s`, in the order their comment gives) cost less to
+send; times are seconds (`%(idle)s * interval '1 second'`).
 
 - Ordinary saves and expiry slides commit with `synchronous_commit` off for
   their own transaction only (`set_config(..., true)`): a crash of the

@@ -27,7 +27,7 @@ from microweb.sessions.store_memory import MemoryStore
 from microweb.sessions.store_redis import RedisStore
 from microweb.testing import TestClient
 
-from ..conftest import RedisServer, free_port, no_redis
+from ..conftest import RedisServer, free_port, no_redis, options_for
 
 __all__ = ["COOKIE", "RedisServer", "build_app", "free_port"]
 
@@ -83,14 +83,7 @@ def redis_server() -> Iterator[Callable[[int], RedisServer]]:
 
 def sql_options(driver: str, request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
     """The `session()` options of a SQL driver: a table of the test's own, or a file."""
-    if driver == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        return {
-            "driver": "postgres",
-            "url": url,
-            "table": request.getfixturevalue("postgres_table"),
-        }
-    return {"driver": "sqlite", "url": f"sqlite:///{tmp_path / 'sessions.db'}"}
+    return options_for(driver, request, tmp_path)
 
 
 @pytest.fixture(params=DRIVERS)
