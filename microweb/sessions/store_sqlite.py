@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import queue
 import sqlite3
 import threading
@@ -41,6 +42,8 @@ from .sqlite_sql import sqlite_sql
 from .store import GENERATION, USER, Change, checked_id
 
 __all__ = ["SqliteStore", "sqlite_path"]
+
+logger = logging.getLogger("microweb.sessions")
 
 T = TypeVar("T")
 _BUSY_TIMEOUT_MS = 5000
@@ -81,7 +84,10 @@ class SqliteStore(SqlStore):
     # -- lifecycle -------------------------------------------------------------
 
     async def open(self) -> None:
-        await self._run(lambda conn: None)
+        try:
+            await self._run(lambda conn: None)  # connects and makes the tables
+        except self.unavailable_errors as exc:
+            logger.warning("SQLite session store not usable at startup: %s", exc)
         self.start_sweeping()
 
     async def close(self) -> None:

@@ -94,3 +94,17 @@ def test_relative_and_absolute_urls_name_the_file_as_sqlalchemy_does() -> None:
 def test_a_schema_qualified_table_is_refused_on_sqlite(url: str) -> None:
     with pytest.raises(ValueError, match="no schema"):
         store_sqlite.SqliteStore(url, table="main.sessions")
+
+
+def test_a_file_locked_at_startup_does_not_stop_the_app(
+    url: str, make_client: Callable[..., TestClient], short_busy_timeout: None
+) -> None:
+    path = url[len("sqlite:///") :]
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")  # not WAL yet: even the first read waits
+        client = make_client(driver="sqlite", url=url)
+        assert client.get("/plain").status_code == 200
+        assert client.get("/set/a/1").status_code == 503
+        other.execute("ROLLBACK")
+    assert client.get("/set/a/1").status_code == 200
+    assert client.get("/get/a").json() == {"value": "1"}
