@@ -24,8 +24,8 @@ run: install
 test: install
 	$(BIN)/pytest
 
-# Slow fault tests: failovers of a Redis Cluster and of Sentinel under load, and
-# 200,000 anonymous requests on each session driver.
+# Slow fault tests: failovers of a Redis Cluster and of Sentinel, PostgreSQL stopped,
+# under load, and 200,000 anonymous requests on each session driver.
 test-failover: install
 	$(BIN)/pytest -m failover tests/failover tests/sessions/test_anonymous_flood.py
 

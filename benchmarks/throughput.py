@@ -66,6 +66,12 @@ SERVERS: dict[str, str] = {
     "bare-redis": "benchmarks.apps.bare_redis:app",
     "litestar-redis": "benchmarks.apps.litestar_app:session_redis_app",
     "microweb-redis": "benchmarks.apps.microweb_app:session_redis_app",
+    "bare-postgres": "benchmarks.apps.bare_postgres:app",
+    "django-postgres": "benchmarks.apps.django_postgres:app",
+    "microweb-postgres": "benchmarks.apps.microweb_app:session_postgres_app",
+    "bare-sqlite": "benchmarks.apps.bare_sqlite:app",
+    "django-sqlite": "benchmarks.apps.django_sqlite:app",
+    "microweb-sqlite": "benchmarks.apps.microweb_app:session_sqlite_app",
     "starlette-mw": "benchmarks.apps.starlette_app:middleware_app",
     "blacksheep-mw": "benchmarks.apps.blacksheep_app:middleware_app",
     "litestar-mw": "benchmarks.apps.litestar_app:middleware_app",
@@ -97,6 +103,12 @@ SERVES: dict[str, tuple[str, ...]] = {
     "bare-redis": ("session-redis",),
     "litestar-redis": ("session-redis",),
     "microweb-redis": ("session-redis",),
+    "bare-postgres": ("session-postgres",),
+    "django-postgres": ("session-postgres",),
+    "microweb-postgres": ("session-postgres",),
+    "bare-sqlite": ("session-sqlite",),
+    "django-sqlite": ("session-sqlite",),
+    "microweb-sqlite": ("session-sqlite",),
     "starlette-mw": ("middleware",),
     "blacksheep-mw": ("middleware",),
     "litestar-mw": ("middleware",),
@@ -148,6 +160,12 @@ ROWS: dict[str, Row] = {
     "session-redis": Row(
         "session-redis", "session, Redis", "GET", "/session", None, b'"visits"', session=True
     ),
+    "session-postgres": Row(
+        "session-postgres", "session, PostgreSQL", "GET", "/session", None, b'"visits"', True
+    ),
+    "session-sqlite": Row(
+        "session-sqlite", "session, SQLite", "GET", "/session", None, b'"visits"', session=True
+    ),
     "middleware": Row("middleware", "GET / + 5 middleware", "GET", "/", None, b"Hello, World!"),
     "api": Row(
         "api",
@@ -177,6 +195,8 @@ TARGETS: dict[str, dict[str, float]] = {
     "json": {"bare": 0.90, "starlette": 1.35, "blacksheep": 1.0},
     "session": {"starlette": 2.5},
     "session-redis": {"litestar": 2.0, "bare": 1.0},
+    "session-postgres": {"django": 3.0, "bare": 1.0},
+    "session-sqlite": {"django": 3.0, "bare": 1.0},
     "api": {"starlette": 1.5, "litestar": 2.0},
     "gzip": {"starlette": 1.3},
     "static": {"starlette": 1.5},
@@ -526,6 +546,67 @@ function response(status, headers, body)
   end
 end
 """
+
+
+# SQL: the session-postgres and session-sqlite servers keep their sessions in the database
+# and file of benchmarks/apps/sql_bench.py, each in tables of its own, dropped before and after
+# a run (nothing else is ever touched).
+SQL_ROWS = ("session-postgres", "session-sqlite")
+
+
+def _sql_bench() -> Any:
+    """benchmarks/apps/sql_bench.py (the servers import it as a package module)."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from benchmarks.apps import sql_bench
+
+    return sql_bench
+
+
+def sql_unavailable(row: str) -> str | None:
+    """Why `row` cannot run here (a client missing, no PostgreSQL answering), or None."""
+    try:
+        import django  # noqa: F401
+        import psycopg
+        import psycopg_pool  # noqa: F401
+    except ImportError as err:
+        return f"{err.name} is not installed (make bench-deps)"
+    if row == "session-postgres":
+        url = _sql_bench().POSTGRES_URL
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+        except psycopg.Error as err:
+            return f"PostgreSQL does not answer at {url}: {err}"
+    return None
+
+
+def clean_sql(rows: Sequence[str]) -> None:
+    """Drop the benchmark's session tables (and remove its SQLite file)."""
+    sql = _sql_bench()
+    if "session-postgres" in rows:
+        import psycopg
+
+        with psycopg.connect(sql.POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(
+                f"DROP TABLE IF EXISTS {sql.MICROWEB_TABLE}, {sql.MICROWEB_TABLE}_users, "
+                f"{sql.BARE_TABLE}"
+            )
+            conn.execute(f"DROP SCHEMA IF EXISTS {sql.DJANGO_SCHEMA} CASCADE")
+            conn.execute(f"CREATE SCHEMA {sql.DJANGO_SCHEMA}")
+    if "session-sqlite" in rows:
+        for suffix in ("", "-wal", "-shm"):
+            Path(sql.SQLITE_FILE + suffix).unlink(missing_ok=True)
+
+
+def postgres_pids() -> list[int]:
+    """The processes of the local PostgreSQL server (its backends serve the SQL rows)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+    return pids
 
 
 def write_lua_scripts(rows: Sequence[Row], directory: Path) -> dict[str, Path]:
@@ -993,7 +1074,8 @@ def write_results(
         "wrk thread.",
         "",
         "- `vs bare`: this server's req/s / the bare ASGI app's, in rows that have one "
-        "(`bare` for the basic rows, `bare-memory` and `bare-redis` for sessions).",
+        "(`bare` for the basic rows, `bare-memory`, `bare-redis`, `bare-postgres` and "
+        "`bare-sqlite` for sessions).",
         "- `microweb vs this`: microweb's req/s / this server's; above 1.00x microweb is faster.",
         "- `spread`: (max - min) / median over the rounds. `others' CPU`: CPU other processes "
         "took during the worst kept round (a measurement where they took over "
@@ -1005,6 +1087,15 @@ def write_results(
         "- `session, Redis`: `microweb-redis` (Redis driver), `litestar-redis` (server-side "
         "sessions, `RedisStore`), `bare-redis` (hand-written ASGI, one GET and one SET a "
         "request).",
+        "- `session, PostgreSQL` and `session, SQLite`: `microweb-postgres` / "
+        "`microweb-sqlite` (the SQL drivers), `django-postgres` / `django-sqlite` (Django "
+        "5 under the same uvicorn: `SessionMiddleware` with "
+        "`django.contrib.sessions.backends.db`, a view counting visits; PostgreSQL through "
+        "psycopg 3 and Django's pool), `bare-postgres` / `bare-sqlite` (hand-written ASGI on "
+        "the same client library, one SELECT and one UPSERT a request; SQLite's on the event "
+        "loop, without a thread). Same database and file for all three; ordinary saves "
+        "commit alike everywhere (PostgreSQL `synchronous_commit = off`, SQLite WAL with "
+        "`synchronous = NORMAL`), so the rows compare software, not disks.",
         "",
         table,
         "",
@@ -1060,6 +1151,18 @@ def benchmark(args: argparse.Namespace) -> int:
         warnings.append(message)
         server_names = [name for name in server_names if name not in redis_names]
         redis_names = []
+    sql_rows = [row.name for row in rows if row.name in SQL_ROWS]
+    for row_name in list(sql_rows):
+        reason = sql_unavailable(row_name)
+        if reason is None:
+            continue
+        names = [name for name in server_names if row_name in SERVES[name]]
+        message = f"{reason}: skipping {', '.join(names)}"
+        print(f"warning: {message}", file=sys.stderr)
+        warnings.append(message)
+        server_names = [name for name in server_names if name not in names]
+        sql_rows.remove(row_name)
+    sql_rows = [r for r in sql_rows if any(r in SERVES[name] for name in server_names)]
     server_prefix, wrk_prefix = _cpu_pinning(not args.no_pin)
     footprint: dict[str, Any] | None = None
     if args.results is not None:
@@ -1081,6 +1184,8 @@ def benchmark(args: argparse.Namespace) -> int:
     try:
         if redis_names:
             clean_redis()
+        if sql_rows:
+            clean_sql(sql_rows)
         with (
             tempfile.TemporaryDirectory(prefix="microweb-bench-") as tmp,
             running_servers(server_names, server_prefix, Path(tmp)) as servers,
@@ -1110,6 +1215,8 @@ def benchmark(args: argparse.Namespace) -> int:
                         watch = [server.process.pid]
                         if row.name == "session-redis" and redis_pid is not None:
                             watch.append(redis_pid)
+                        if row.name == "session-postgres":
+                            watch += postgres_pids()
                         measure = functools.partial(
                             run_wrk,
                             wrk_prefix,
@@ -1165,6 +1272,10 @@ def benchmark(args: argparse.Namespace) -> int:
         if redis_names:
             with suppress(Exception):
                 print(f"# deleted {clean_redis()} benchmark keys from Redis", flush=True)
+        if sql_rows:
+            with suppress(Exception):
+                clean_sql(sql_rows)
+                print("# dropped the benchmark's session tables", flush=True)
     table = render_table(servers, rows)
     verdicts = target_verdicts(servers, rows)
     print()

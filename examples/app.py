@@ -5,7 +5,10 @@ Pages are Jinja templates (examples/templates) styled by a stylesheet that
 Policy: only the app's own files, and inline scripts only with this request's
 nonce. Memory sessions by default; `SESSION_DRIVER=redis` (with `REDIS_URL`)
 keeps them in Redis so several workers share them, and the chat room then
-relays messages between workers through Redis pub/sub. Users: alice /
+relays messages between workers through Redis pub/sub. `SESSION_DRIVER=postgres`
+keeps them in PostgreSQL at `DATABASE_URL`, `SESSION_DRIVER=sqlite` in the SQLite
+file of `SQLITE_URL` (default sqlite:///sessions.db), in the table
+`SESSION_TABLE` (default microweb_sessions) made at startup. Users: alice /
 wonderland (admin) and bob / builder. `LOGIN_RATE_LIMIT` (default 5/minute)
 bounds login attempts per client address. The JSON API is documented at
 /openapi.json, with a Swagger UI page at /docs (the `microweb[docs]` extra).
@@ -81,6 +84,10 @@ def session_options() -> dict[str, Any]:
         options["secret"] = os.environ.get("SESSION_SECRET", "change-me-" + "x" * 32)
     elif driver == "file":
         options["directory"] = os.environ.get("SESSION_DIRECTORY", ".sessions")
+    elif driver in ("postgres", "sqlite"):
+        # postgres: url=None reads DATABASE_URL
+        options["url"] = os.environ.get("SQLITE_URL") if driver == "sqlite" else None
+        options["table"] = os.environ.get("SESSION_TABLE", "microweb_sessions")
     return options
 
 

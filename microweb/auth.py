@@ -102,8 +102,8 @@ async def logout(
     signed-in user (a ref that is not theirs ends nothing).
 
     `everywhere=True` and `session=` need a driver that keeps sessions on the server
-    (memory, file, redis); the cookie driver cannot revoke cookies it handed out and
-    raises `NotImplementedError` saying so, before anything is changed.
+    (memory, file, redis, postgres, sqlite); the cookie driver cannot revoke cookies it
+    handed out and raises `NotImplementedError` saying so, before anything is changed.
     """
     current = session_of(c)
     user_id = current.get(user_key)
@@ -112,15 +112,15 @@ async def logout(
             raise ValueError("logout(): pass everywhere=True or session=ref, not both")
         if user_id is None:
             return
+        if _is_ref_of(current, session):
+            await current.invalidate()
+            return
         # Bytes: compare_digest refuses a str that is not ASCII (a ref from a form may be
         # anything); a lone surrogate has no UTF-8 form, "surrogatepass" gives it one.
         wanted = session.encode("utf-8", "surrogatepass")
         for sid, record in await current.manager.user_sessions(str(user_id)):
             if hmac.compare_digest(record.get(REF, "").encode(), wanted):
-                if sid == current.id:
-                    await current.invalidate()
-                else:
-                    await current.manager.end(sid)
+                await current.manager.end(sid)
                 return
         return
     if everywhere and user_id is not None:
@@ -147,12 +147,19 @@ async def user_sessions(c: Context, *, user_key: str = USER_KEY) -> list[dict[st
                 "created_at": created,
                 "last_seen": max(seen, created) if seen and created else seen or created,
                 "user_agent": record.get(USER_AGENT),
-                "current": sid == current.id,
+                "current": sid == current.id or _is_ref_of(current, record.get(REF, "")),
             }
         )
     epoch = datetime.fromtimestamp(0, UTC)
     listed.sort(key=lambda item: item["created_at"] or epoch, reverse=True)
     return listed
+
+
+def _is_ref_of(session: Session, ref: str) -> bool:
+    """True when `ref` is the handle of `session` itself. (A store that keeps ids hashed
+    lists sessions by a handle of its own, not by id: the ref tells which one is this.)"""
+    mine = session.state.record.meta.get(REF, "")
+    return bool(mine) and hmac.compare_digest(mine.encode(), ref.encode("utf-8", "surrogatepass"))
 
 
 def _when(value: str | None) -> datetime | None:

@@ -9,14 +9,20 @@
   on a free port if the binary exists; else the test is skipped, or fails
   when `MICROWEB_REQUIRE_REDIS=1`.
 - `redis_prefix`: a key prefix unique to the test; its keys are deleted after.
-- `options_for_driver(request, tmp_path)`: the options of `session()` for the driver
-  a parametrized fixture names (memory, cookie, file, redis), for fixtures to share.
 - `throwaway_redis`: a `redis-server` of the test's own on a free port, which the
   test may stop and start again (`RedisServer`).
 - `redis_cluster_url`, `redis_sentinel_url`: a 3-primary, 3-replica Redis Cluster
   and a primary with two replicas behind three Sentinels, started once per run
   from `redis-server`/`redis-cli` (see tests/redis_topologies.py); skipped, or
   failed with `MICROWEB_REQUIRE_REDIS=1`, when the binaries are missing.
+- `postgres_url`: a PostgreSQL to test against, by the same rules: `DATABASE_URL`
+  (default postgresql://postgres@127.0.0.1:5432/test) if it answers; else a
+  throwaway server from `initdb`/`pg_ctl` on a free port if they exist; else
+  skipped, or failed when `MICROWEB_REQUIRE_POSTGRES=1`.
+- `postgres_table`: a session table name unique to the test; the table and its
+  `_users` table are dropped after.
+- `options_for(driver, request, tmp_path)`: the `session()` options of a driver by
+  name, on the test's own folder, key prefix, table or file.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -48,19 +55,6 @@ def app() -> MicroWeb:
 def client(app: MicroWeb) -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
-
-
-def options_for_driver(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    """The options of `session()` for the driver `request.param` names."""
-    driver = request.param
-    if driver == "cookie":
-        return {"driver": "cookie", "secret": "s" * 32}
-    if driver == "file":
-        return {"driver": "file", "directory": str(tmp_path / "sessions")}
-    if driver == "redis":
-        url = request.getfixturevalue("redis_url")
-        return {"driver": "redis", "url": url, "prefix": request.getfixturevalue("redis_prefix")}
-    return {"driver": "memory"}
 
 
 # -- Redis -------------------------------------------------------------------
@@ -110,13 +104,18 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
             self.process = None
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate `process`, and kill it if it has not ended 5 s later."""
+    process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def no_redis(reason: str) -> None:
@@ -177,6 +176,75 @@ def _topology_url(kind: Any, directory: Path) -> Iterator[str]:
         yield topology.url
     finally:
         topology.stop()
+
+
+# -- PostgreSQL --------------------------------------------------------------------
+
+
+def no_postgres(reason: str) -> None:
+    """Skip the test for `reason`, or fail it when MICROWEB_REQUIRE_POSTGRES=1."""
+    if os.environ.get("MICROWEB_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"MICROWEB_REQUIRE_POSTGRES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        no_postgres("psycopg is not installed (pip install 'microweb[postgres]')")
+    from .postgres_servers import PostgresServer, pg_binary, postgres_answers
+
+    url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    if postgres_answers(url):
+        yield url
+        return
+    if pg_binary("initdb") is None or pg_binary("pg_ctl") is None:
+        no_postgres(f"no PostgreSQL answers at {url} and there is no initdb/pg_ctl to start one")
+    server = PostgresServer(free_port(), Path(tempfile.mkdtemp(prefix="microweb-pg-")))
+    try:
+        yield server.start().url
+    finally:
+        server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)
+
+
+def drop_session_tables(url: str, table: str) -> None:
+    """Drop session table `table` and its `_users` table at `url`."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}, {table}_users")
+
+
+@pytest.fixture
+def postgres_table(postgres_url: str) -> Iterator[str]:
+    table = f"microweb_test_{uuid.uuid4().hex[:12]}"
+    yield table
+    drop_session_tables(postgres_url, table)
+
+
+def options_for(driver: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """The `session()` options of `driver` ("memory", "cookie", "file", "redis",
+    "postgres", "sqlite") for this test: its own folder, Redis prefix, table or file."""
+    if driver == "cookie":
+        return {"driver": "cookie", "secret": "s" * 32}
+    if driver == "file":
+        return {"driver": "file", "directory": str(tmp_path / "sessions")}
+    if driver == "redis":
+        url = request.getfixturevalue("redis_url")
+        return {"driver": "redis", "url": url, "prefix": request.getfixturevalue("redis_prefix")}
+    if driver == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        return {
+            "driver": "postgres",
+            "url": url,
+            "table": request.getfixturevalue("postgres_table"),
+        }
+    if driver == "sqlite":
+        return {"driver": "sqlite", "url": f"sqlite:///{tmp_path / 'sessions.db'}"}
+    return {"driver": "memory"}
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ No data is kept on disk beyond the nodes' own config files in a temporary folder
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import socket
 import subprocess
@@ -19,6 +18,8 @@ import time
 from pathlib import Path
 
 import redis
+
+from .conftest import stop_process
 
 # The Redis topologies: the fixture giving the URL of each.
 REDIS_URL_FIXTURES = {
@@ -248,10 +249,5 @@ class Sentinels:
     def stop(self) -> None:
         for process in self.sentinels:
             if process.poll() is None:
-                process.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=5)
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
+                stop_process(process)
         self.data.stop()

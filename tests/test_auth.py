@@ -25,7 +25,7 @@ from microweb.context import Context
 from microweb.sessions.store_memory import MemoryStore
 from microweb.testing import TestClient
 from tests.browsers import Browser
-from tests.conftest import options_for_driver
+from tests.conftest import options_for
 
 COOKIE = "microweb_session"
 HTML = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -149,14 +149,14 @@ def other_client(auth_app: MicroWeb, client: TestClient) -> Iterator[TestClient]
     other.close()
 
 
-@pytest.fixture(params=["memory", "file", "redis"])
+@pytest.fixture(params=["memory", "file", "redis", "postgres", "sqlite"])
 def server_side_options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    return options_for_driver(request, tmp_path)
+    return options_for(request.param, request, tmp_path)
 
 
-@pytest.fixture(params=["memory", "cookie", "file", "redis"])
+@pytest.fixture(params=["memory", "cookie", "file", "redis", "postgres", "sqlite"])
 def any_driver_options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    return options_for_driver(request, tmp_path)
+    return options_for(request.param, request, tmp_path)
 
 
 # -- login -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import sys
@@ -521,3 +522,49 @@ def test_logout_everywhere_and_revoke_on_the_cookie_driver_say_so_and_change_not
     assert (answer.status_code, answer.headers["location"]) == (303, "/sessions")
     assert "cannot list your devices or sign the others out" in " ".join(flashes(page))
     assert page_get(cookie_browser, "/dashboard").status_code == 200
+
+
+# -- sessions in the database ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("driver", ["postgres", "sqlite"])
+def test_the_example_keeps_its_sessions_in_the_database_it_is_given(
+    driver: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_DRIVER", driver)
+    if driver == "postgres":
+        monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("postgres_url"))
+        monkeypatch.setenv("SESSION_TABLE", request.getfixturevalue("postgres_table"))
+    else:
+        monkeypatch.setenv("SQLITE_URL", f"sqlite:///{tmp_path / 'example.db'}")
+    example = load_example()
+    with TestClient(example.app) as laptop:
+        submit_login(laptop, "bob", "builder")
+        phone = TestClient(example.app)
+        submit_login(phone, "bob", "builder")
+        assert "<h1>Dashboard of bob</h1>" in page_get(phone, "/dashboard").text
+        assert signed_in_rows(driver, "bob") == 2
+        post_form(laptop, "/dashboard", "/logout/everywhere")
+        assert page_get(phone, "/dashboard").status_code == 302
+        assert signed_in_rows(driver, "bob") == 0
+
+
+def signed_in_rows(driver: str, user: str) -> int:
+    """How many rows of the example's session table are signed in as `user`."""
+    import os
+
+    sql = f"SELECT count(*) FROM {os.environ.get('SESSION_TABLE', 'microweb_sessions')} "
+    if driver == "sqlite":
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(os.environ["SQLITE_URL"][10:])) as conn:
+            return int(conn.execute(sql + "WHERE user_id = ?", (user,)).fetchone()[0])
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        found = conn.execute(sql + "WHERE user_id = %s", (user,)).fetchone()
+    assert found is not None
+    return int(found[0])

@@ -4,8 +4,9 @@ Each pair of requests carries the same session cookie and meets at a barrier ins
 the handler, after the middleware loaded the session and before either changes it:
 both have read the same record, then both write, then both save. A store that saved
 whole records (last write wins) would lose one key of every pair; a merging store
-keeps them all. The pairs run in process (memory, file, redis drivers), and, for the
-file driver, in two OS processes meeting at a multiprocessing barrier.
+keeps them all. The pairs run in process (memory, file, redis, postgres, sqlite drivers),
+and, for the drivers several processes share (file, postgres, sqlite), in two OS
+processes meeting at a multiprocessing barrier.
 """
 
 from __future__ import annotations
@@ -123,11 +124,25 @@ def run_pairs(app: MicroWeb, paths: list[tuple[str, str]]) -> dict[str, Any]:
     return asyncio.run(scenario())
 
 
-@pytest.fixture(params=["memory", "file", "redis"])
+def shared_options(driver: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """The options of a driver whose sessions several processes share."""
+    if driver == "postgres":
+        return {
+            "driver": "postgres",
+            "url": request.getfixturevalue("postgres_url"),
+            "table": request.getfixturevalue("postgres_table"),
+            "secret": SECRET,
+        }
+    if driver == "sqlite":
+        return {"driver": "sqlite", "url": f"sqlite:///{tmp_path / 's.db'}", "secret": SECRET}
+    return {"driver": "file", "directory": str(tmp_path / "sessions"), "secret": SECRET}
+
+
+@pytest.fixture(params=["memory", "file", "redis", "postgres", "sqlite"])
 def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     driver = request.param
-    if driver == "file":
-        return {"driver": "file", "directory": str(tmp_path / "sessions"), "secret": SECRET}
+    if driver in ("file", "postgres", "sqlite"):
+        return shared_options(driver, request, tmp_path)
     if driver == "redis":
         return {
             "driver": "redis",
@@ -159,14 +174,14 @@ def test_concurrent_pairs_incrementing_different_counters_lose_nothing(
     assert app.overlaps == 2 * PAIRS  # type: ignore[attr-defined]
 
 
-# -- two OS processes, file driver ------------------------------------------------------------
+# -- two OS processes: file, postgres, sqlite ----------------------------------------------------
 
 
-def _file_worker(directory: str, cookie: str, worker: int, barrier: Any) -> None:
+def _worker(options: dict[str, Any], cookie: str, worker: int, barrier: Any) -> None:
     """Write PROCESS_ROUNDS keys to the session, meeting the other process every round."""
 
     async def run() -> None:
-        app = build_app(barrier, driver="file", directory=directory, secret=SECRET)
+        app = build_app(barrier, **options)
         async with lifespan(app):
             for i in range(PROCESS_ROUNDS):
                 response = await app.request(
@@ -177,9 +192,12 @@ def _file_worker(directory: str, cookie: str, worker: int, barrier: Any) -> None
     asyncio.run(run())
 
 
-def test_two_processes_writing_different_keys_lose_nothing(tmp_path: Path) -> None:
-    directory = str(tmp_path / "sessions")
-    app = build_app(driver="file", directory=directory, secret=SECRET)
+@pytest.mark.parametrize("driver", ["file", "postgres", "sqlite"])
+def test_two_processes_writing_different_keys_lose_nothing(
+    driver: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    options = shared_options(driver, request, tmp_path)
+    app = build_app(**options)
 
     async def start() -> str:
         async with lifespan(app):
@@ -189,7 +207,7 @@ def test_two_processes_writing_different_keys_lose_nothing(tmp_path: Path) -> No
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
     workers = [
-        context.Process(target=_file_worker, args=(directory, cookie, worker, barrier))
+        context.Process(target=_worker, args=(options, cookie, worker, barrier))
         for worker in (1, 2)
     ]
     for process in workers:

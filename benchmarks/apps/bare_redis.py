@@ -11,13 +11,20 @@ No signing, no flash data, no sliding cookie: only the work a Redis session cann
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any
 
 from redis.asyncio import Redis
 
-from .bare import Receive, Scope, Send
-from .bare_session import IDLE_SECONDS, cookie_value, dumps, send_visits, session_app
+from .bare import Scope, Send
+from .bare_session import (
+    IDLE_SECONDS,
+    cookie_value,
+    count_visit,
+    dumps,
+    open_and_close,
+    send_visits,
+    session_app,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_PREFIX = "bare-bench:"
@@ -33,27 +40,19 @@ async def _visits(send: Send, scope: Scope) -> None:
         raw = await _redis.get(REDIS_PREFIX + sid)
         if raw is not None:
             record = json.loads(raw)
-    new_sid = None
-    if record is None or sid is None:
-        sid = new_sid = secrets.token_urlsafe(32)
-        record = {}
-    count = record["visits"] = record.get("visits", 0) + 1
+    sid, new_sid, record, count = count_visit(sid, record)
     await _redis.set(REDIS_PREFIX + sid, dumps(record), ex=IDLE_SECONDS)
     await send_visits(send, count, new_sid)
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _open() -> None:
     global _redis
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            _redis = Redis.from_url(REDIS_URL)
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            if _redis is not None:
-                await _redis.aclose()
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+    _redis = Redis.from_url(REDIS_URL)
 
 
-app = session_app(_visits, _lifespan)
+async def _close() -> None:
+    if _redis is not None:
+        await _redis.aclose()
+
+
+app = session_app(_visits, open_and_close(_open, _close))

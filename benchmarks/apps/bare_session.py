@@ -5,7 +5,9 @@ cookie) and the ASGI app serving ``GET /session``. Only where the record lives d
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .bare import _NOT_FOUND_BODY, _NOT_FOUND_START, Receive, Scope, Send
 
@@ -27,6 +29,20 @@ def cookie_value(scope: Scope) -> str | None:
     return None
 
 
+def count_visit(
+    sid: str | None, record: dict[str, Any] | None
+) -> tuple[str, str | None, dict[str, Any], int]:
+    """One more visit to the session `sid` whose stored record is `record` (None: none is
+    stored): the id to store it under, the new id to send (None when `sid` is kept), the
+    record with the visit counted, and the count."""
+    new_sid = None
+    if record is None or sid is None:
+        sid = new_sid = secrets.token_urlsafe(32)
+        record = {}
+    count = record["visits"] = record.get("visits", 0) + 1
+    return sid, new_sid, record, count
+
+
 async def send_visits(send: Send, count: int, new_sid: str | None) -> None:
     """Answer ``{"visits": count}``, setting the cookie of a session created now."""
     headers = [(b"content-type", b"application/json")]
@@ -37,6 +53,25 @@ async def send_visits(send: Send, count: int, new_sid: str | None) -> None:
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def open_and_close(
+    open: Callable[[], Awaitable[None]], close: Callable[[], Awaitable[None]]
+) -> Callable[[Receive, Send], Awaitable[None]]:
+    """An ASGI lifespan handler that runs `open` at startup and `close` at shutdown."""
+
+    async def lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await open()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return lifespan
 
 
 def session_app(

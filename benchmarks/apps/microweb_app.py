@@ -4,6 +4,8 @@
 - ``middleware_app``: ``GET /`` behind five no-op middlewares (``await next()``).
 - ``session_memory_app`` / ``session_redis_app``: ``GET /session`` counts visits in the
   session, with the memory driver and with the Redis driver (keys ``microweb-bench:*``).
+- ``session_postgres_app`` / ``session_sqlite_app``: the same with the PostgreSQL and the
+  SQLite drivers (table ``microweb_bench_sessions``, see ``sql_bench``).
 - ``api_app``: ``GET /users/:id`` behind ``cors``, ``secure_headers``, ``request_id``, ``etag``.
 - ``gzip_app``: ``GET /data``, 20 KB of JSON through ``compress`` (gzip).
 - ``static_app``: ``GET /static/asset.css``, a 10 KB file from ``serve_static``.
@@ -20,6 +22,7 @@ from microweb.static import serve_static
 from microweb.templates import jinja
 
 from .payloads import ORIGIN, PAGE_USERS, STATIC_DIR, TEMPLATE_DIR, USERS
+from .sql_bench import MICROWEB_TABLE, POSTGRES_URL, SQLITE_FILE
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_PREFIX = "microweb-bench:"
@@ -69,6 +72,16 @@ session_memory_app.get("/session", visits)
 session_redis_app = MicroWeb()
 session_redis_app.use(session(driver="redis", url=REDIS_URL, prefix=REDIS_PREFIX))
 session_redis_app.get("/session", visits)
+
+session_postgres_app = MicroWeb()
+session_postgres_app.use(session(driver="postgres", url=POSTGRES_URL, table=MICROWEB_TABLE))
+session_postgres_app.get("/session", visits)
+
+session_sqlite_app = MicroWeb()
+session_sqlite_app.use(
+    session(driver="sqlite", url=f"sqlite:///{SQLITE_FILE}", table=MICROWEB_TABLE)
+)
+session_sqlite_app.get("/session", visits)
 
 
 # -- the box: an API stack, gzip, a static file, a template ------------------------------

@@ -90,13 +90,16 @@ class SessionManager:
         http_only: bool = True,
         same_site: str = "lax",
         secret: str | bytes | Sequence[str | bytes] | None = None,
-        url: str = "redis://127.0.0.1:6379/0",
+        url: str | None = None,
         client: Any = None,
         directory: str = ".sessions",
         prefix: str = "microweb:session:",
         max_sessions: int = 100_000,
         durable: bool = False,
         durable_timeout: float = 1.0,
+        table: str = "microweb_sessions",
+        create_tables: bool = True,
+        sweep_every: float = 300,
     ) -> None:
         _check_positive("lifetime", lifetime)
         if absolute_lifetime is not None:
@@ -137,6 +140,9 @@ class SessionManager:
             max_sessions=max_sessions,
             durable=durable,
             durable_timeout=durable_timeout,
+            table=table,
+            create_tables=create_tables,
+            sweep_every=sweep_every,
         )
         self._client_side = self.store.client_side  # perf: read several times a request
         self._started = False

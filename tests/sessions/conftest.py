@@ -28,13 +28,30 @@ from microweb.sessions.store_memory import MemoryStore
 from microweb.sessions.store_redis import RedisStore
 from microweb.testing import TestClient
 
-from ..conftest import RedisServer, free_port, no_redis
+from ..conftest import RedisServer, free_port, no_redis, options_for
 from ..redis_topologies import REDIS_URL_FIXTURES
 
 __all__ = ["COOKIE", "REDIS_URL_FIXTURES", "RedisServer", "build_app", "free_port"]
 
-DRIVERS = ["memory", "cookie", "file", "redis", "redis-cluster", "redis-sentinel"]
-SERVER_DRIVERS = ["memory", "file", "redis", "redis-cluster", "redis-sentinel"]
+DRIVERS = [
+    "memory",
+    "cookie",
+    "file",
+    "redis",
+    "redis-cluster",
+    "redis-sentinel",
+    "postgres",
+    "sqlite",
+]
+SERVER_DRIVERS = [
+    "memory",
+    "file",
+    "redis",
+    "redis-cluster",
+    "redis-sentinel",
+    "postgres",
+    "sqlite",
+]
 COOKIE = "microweb_session"
 
 
@@ -60,9 +77,16 @@ def redis_server() -> Iterator[Callable[[int], RedisServer]]:
 # -- drivers -----------------------------------------------------------------
 
 
+def sql_options(driver: str, request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
+    """The `session()` options of a SQL driver: a table of the test's own, or a file."""
+    return options_for(driver, request, tmp_path)
+
+
 @pytest.fixture(params=DRIVERS)
 def session_options(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
     driver = request.param
+    if driver in ("postgres", "sqlite"):
+        return sql_options(driver, request, tmp_path)
     if driver == "cookie":
         return {"driver": "cookie", "secret": "test-secret"}
     if driver == "file":
@@ -106,6 +130,15 @@ def counting(store_class: type[SessionStore], *args: Any, **kwargs: Any) -> Any:
 def server_store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     if request.param == "file":
         return counting(FileStore, tmp_path / "sessions")
+    if request.param == "postgres":
+        from microweb.sessions.store_postgres import PostgresStore
+
+        table = request.getfixturevalue("postgres_table")
+        return counting(PostgresStore, request.getfixturevalue("postgres_url"), table=table)
+    if request.param == "sqlite":
+        from microweb.sessions.store_sqlite import SqliteStore
+
+        return counting(SqliteStore, f"sqlite:///{tmp_path / 'sessions.db'}")
     if request.param in REDIS_URL_FIXTURES:
         url = request.getfixturevalue(REDIS_URL_FIXTURES[request.param])
         return counting(RedisStore, url, prefix=request.getfixturevalue("redis_prefix"))

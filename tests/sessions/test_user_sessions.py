@@ -12,7 +12,7 @@ from microweb import MicroWeb, logout, user_sessions
 from microweb.testing import TestClient
 
 from ..apps.login_app import login_app
-from .conftest import REDIS_URL_FIXTURES, SERVER_DRIVERS
+from .conftest import REDIS_URL_FIXTURES, SERVER_DRIVERS, sql_options
 
 
 @pytest.fixture(params=SERVER_DRIVERS)
@@ -21,6 +21,8 @@ def options(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
         return {"driver": "memory"}
     if request.param == "file":
         return {"driver": "file", "directory": str(tmp_path / "sessions")}
+    if request.param in ("postgres", "sqlite"):
+        return sql_options(request.param, request, tmp_path)
     return {
         "driver": "redis",
         "url": request.getfixturevalue(REDIS_URL_FIXTURES[request.param]),

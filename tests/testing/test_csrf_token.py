@@ -11,14 +11,14 @@ from microweb import MicroWeb, csrf, csrf_field, login, session
 from microweb.context import Context
 from microweb.sessions import SessionMiddleware
 from microweb.testing import TestClient
-from tests.conftest import options_for_driver
+from tests.conftest import options_for
 
 COOKIE = "microweb_session"
 
 
 @pytest.fixture(params=["memory", "cookie", "file", "redis"])
 def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    return options_for_driver(request, tmp_path)
+    return options_for(request.param, request, tmp_path)
 
 
 def notes_app(**options: Any) -> tuple[MicroWeb, list[str]]:
