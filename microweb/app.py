@@ -28,7 +28,15 @@ from .testing.driver import call_app
 from .testing.response import TestResponse
 from .types import ASGIApp, Message, Receive, Scope, Send
 from .urls import decode_path
-from .websockets import SOCKET_VAR, WEBSOCKET, WebSocket, deny, origin_allowed, socket_entry
+from .websockets import (
+    SOCKET_VAR,
+    WEBSOCKET,
+    WebSocket,
+    deny,
+    missing_websocket_library,
+    origin_allowed,
+    socket_entry,
+)
 
 __all__ = ["MicroWeb"]
 
@@ -337,6 +345,10 @@ class MicroWeb:
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
         assert message["type"] == "lifespan.startup"
+        if any(route.method == WEBSOCKET and route.is_handler for route in self.routes):
+            problem = missing_websocket_library()
+            if problem is not None:
+                logger.error("WebSocket routes cannot be served: %s", problem)
         try:
             for hook in self._startup:
                 await hook()
