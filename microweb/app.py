@@ -329,14 +329,18 @@ class MicroWeb:
             raise RuntimeError(f"Unsupported ASGI scope type {kind!r}")
 
     def _route_path(self, scope: Scope) -> str:
-        """The path to route on: percent-decoded as Hono does, less root_path."""
+        """The path to route on: percent-decoded as Hono does, less root_path.
+
+        uvicorn puts root_path in front of the path it received, as the ASGI spec now
+        says; hypercorn and granian pass the path as received. Both come out the same:
+        a path under root_path (a whole segment of it) loses it, any other is kept."""
         raw = scope.get("raw_path")
         if raw is None or b"%" not in raw:
             path: str = scope["path"]
         else:
             path = decode_path(raw.partition(b"?")[0])
         root = scope.get("root_path")
-        if root and path.startswith(root):
+        if root and _under(path, root):
             path = path[len(root) :] or "/"
         if not self.strict and len(path) > 1 and path[-1] == "/":
             path = path[:-1]
@@ -424,9 +428,23 @@ class MicroWeb:
         )
 
 
+def _under(path: str, root: str) -> bool:
+    """Whether `path` is `root` or lies below it (`/api/x` is under `/api`, `/apix` not)."""
+    return path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/")
+
+
 def _child_scope(scope: Scope, prefix: str) -> Scope:
+    """The scope a mounted app gets: root_path grows by the mount's prefix, and path is
+    the full path (root_path included), whichever way the server wrote it, so the app
+    finds its own part by taking root_path off (as Starlette does)."""
     child = dict(scope)
-    child["root_path"] = scope.get("root_path", "") + prefix
+    root = scope.get("root_path", "")
+    if root and not _under(scope["path"], root):
+        # hypercorn and granian give the path without root_path: add it.
+        child["path"] = root + scope["path"]
+        if scope.get("raw_path") is not None:
+            child["raw_path"] = root.encode() + scope["raw_path"]
+    child["root_path"] = root + prefix
     return child
 
 
