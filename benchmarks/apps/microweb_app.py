@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import os
+
 from microweb import Context, MicroWeb, Response
 from microweb.compose import Next
 from microweb.middleware import compress, cors, etag, request_id, secure_headers
@@ -22,7 +24,8 @@ from microweb.templates import jinja
 from .payloads import ORIGIN, PAGE_USERS, STATIC_DIR, TEMPLATE_DIR, USERS
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-REDIS_PREFIX = "microweb-bench:"
+# benchmarks/instructions.py gives each of its runs a prefix of its own.
+REDIS_PREFIX = os.environ.get("BENCH_REDIS_PREFIX", "microweb-bench:")
 
 app = MicroWeb()
 
