@@ -373,17 +373,16 @@ class MicroWeb:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
-        for prefix, app in self._mounts:
-            if path == prefix or path.startswith(prefix + "/"):
-                await app(_child_scope(scope, prefix), receive, send)
-                return
         ws = WebSocket(scope, receive, send)
         try:
             path = self._route_path(scope)
         except HTTPException as err:
             await deny(ws, Response(err.message, err.status, media_type=TEXT_TYPE))
             return
+        for prefix, app in self._mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                await app(_child_scope(scope, prefix), receive, send)
+                return
         if not origin_allowed(scope, self.ws_origins):
             await deny(ws, Response("Cross-origin WebSocket refused", 403, media_type=TEXT_TYPE))
             return

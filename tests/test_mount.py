@@ -247,3 +247,30 @@ def test_behind_a_proxy_a_mounted_app_gets_the_full_path_under_its_root_path(app
     assert scopes[0]["root_path"] == "/api/sub"
     assert scopes[0]["path"] == "/api/sub/a"
     assert scopes[0]["raw_path"] == b"/api/sub/a"
+
+
+@pytest.mark.parametrize("path", ["/api/sub/x", "/sub/x"])
+def test_behind_a_proxy_a_websocket_reaches_the_mounted_app(app, path):
+    import asyncio
+
+    scopes = []
+
+    async def mounted(scope, receive, send):
+        scopes.append(scope)
+        await send({"type": "websocket.close", "code": 1000})
+
+    app.mount("/sub", mounted)
+
+    async def handshake():
+        async def receive():
+            return {"type": "websocket.connect"}
+
+        async def send(message):
+            pass
+
+        scope = {"type": "websocket", "path": path, "root_path": "/api", "headers": []}
+        await app(scope, receive, send)
+
+    asyncio.run(handshake())
+
+    assert [(s["path"], s["root_path"]) for s in scopes] == [("/api/sub/x", "/api/sub")]
