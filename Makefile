@@ -7,7 +7,7 @@ LINT := microweb tests examples $(wildcard benchmarks)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-failover check format bench bench-deps clean
+.PHONY: install run test test-failover check format bench bench-deps bench-instr clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "microweb needs Python 3.11+")'
@@ -46,6 +46,12 @@ bench-deps: install
 bench: bench-deps
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/websocket.py
+
+# Instructions per request, counted with callgrind (Debian's valgrind): a few minutes.
+# INSTR_ARGS passes options on, e.g. INSTR_ARGS='--only hello,json --json'.
+bench-instr: install
+	command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq valgrind)
+	$(BIN)/python benchmarks/instructions.py --repeat 2 $(INSTR_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .sessions

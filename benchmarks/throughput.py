@@ -7,11 +7,12 @@ Usage (from the repository root)::
                                         [--results benchmarks/RESULTS.md]
 
 Each server runs under the same uvicorn (1 worker, uvloop, httptools, no access log) on
-127.0.0.1. Its answers are checked, it is warmed up, then wrk loads it for ``--duration``
-seconds per row. Rounds are interleaved (round 1: every server, round 2: every server, ...)
-so that drift in the machine hits all servers alike; the table shows the median over rounds.
-A full run (every row, every server) also measures ``benchmarks/footprint.py`` and writes
-everything to ``benchmarks/RESULTS.md``.
+127.0.0.1, or, for the granian rows, under granian (1 worker, uvloop, ASGI interface). Its
+answers are checked, it is warmed up, then wrk loads it for ``--duration`` seconds per row.
+Rounds are interleaved (round 1: every server, round 2: every server, ...) so that drift in
+the machine hits all servers alike; the table shows the median over rounds. A full run
+(every row, every server) also measures ``benchmarks/footprint.py`` and writes everything
+to ``benchmarks/RESULTS.md``.
 
 To add a peer: write ``benchmarks/apps/<name>.py`` exposing an ASGI app that serves the rows,
 and add it to ``SERVERS`` and ``SERVES``.
@@ -85,7 +86,14 @@ SERVERS: dict[str, str] = {
     "microweb-static": "benchmarks.apps.microweb_app:static_app",
     "starlette-template": "benchmarks.apps.starlette_app:template_app",
     "microweb-template": "benchmarks.apps.microweb_app:template_app",
+    # The same apps under granian (a Rust server) instead of uvicorn: GRANIAN names them.
+    "bare-granian": "benchmarks.apps.bare:app",
+    "starlette-granian": "benchmarks.apps.starlette_app:app",
+    "microweb-granian": "benchmarks.apps.microweb_app:app",
 }
+# Servers run by granian (--interface asgi, 1 worker, uvloop, no access log); every other
+# server runs under uvicorn.
+GRANIAN = frozenset({"bare-granian", "starlette-granian", "microweb-granian"})
 
 # server -> the rows it is measured on.
 _BASIC = ("hello", "json", "echo")
@@ -122,6 +130,9 @@ SERVES: dict[str, tuple[str, ...]] = {
     "microweb-static": ("static",),
     "starlette-template": ("template",),
     "microweb-template": ("template",),
+    "bare-granian": ("hello-granian", "json-granian"),
+    "starlette-granian": ("hello-granian", "json-granian"),
+    "microweb-granian": ("hello-granian", "json-granian"),
 }
 
 # Redis: where the session-redis servers keep their sessions. The prefixes must match the
@@ -153,6 +164,10 @@ class Row:
 ROWS: dict[str, Row] = {
     "hello": Row("hello", "GET /", "GET", "/", None, b"Hello, World!"),
     "json": Row("json", "GET /users/:id", "GET", "/users/42", None, b'"name":"user"'),
+    "hello-granian": Row("hello-granian", "GET / (granian)", "GET", "/", None, b"Hello, World!"),
+    "json-granian": Row(
+        "json-granian", "GET /users/:id (granian)", "GET", "/users/42", None, b'"name":"user"'
+    ),
     "echo": Row("echo", "POST /echo", "POST", "/echo", ECHO_BODY, b'"tags":["a","b","c"]'),
     "session": Row(
         "session", "session, in process", "GET", "/session", None, b'"visits"', session=True
@@ -203,7 +218,7 @@ TARGETS: dict[str, dict[str, float]] = {
     "template": {"starlette": 1.3},
 }
 
-DEFAULT_DURATION = 5.0  # x 3 rounds: `make bench` (27 cells, 16 servers) takes about 8 min
+DEFAULT_DURATION = 5.0  # x 3 rounds: `make bench` (43 cells, 29 servers) takes about 13 min
 DEFAULT_ROUNDS = 3
 DEFAULT_CONNECTIONS = 64
 WARMUP_SECONDS = 1.0  # per row and server, before the first round
@@ -284,30 +299,17 @@ def _cpu_pinning(enabled: bool) -> tuple[list[str], list[str]]:
 def start_server(
     name: str, target: str, prefix: Sequence[str], log_dir: Path, extra: Sequence[str] = ()
 ) -> Server:
-    """Serve `target` under the benchmarks' uvicorn settings (plus `extra` options)."""
+    """Serve `target` under the benchmarks' uvicorn settings (plus `extra` options), or
+    under granian's for the servers in GRANIAN."""
     port = _free_port()
     log_path = log_dir / f"{name}.log"
-    command = [
-        *prefix,
-        sys.executable,
-        "-m",
-        "uvicorn",
-        target,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        *extra,
-    ]
+    common = ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--loop", "uvloop"]
+    common += ["--log-level", "warning"]
+    if name in GRANIAN:  # no access log unless asked for
+        server = ["granian", "--interface", "asgi", *common, *extra, target]
+    else:
+        server = ["uvicorn", target, *common, "--http", "httptools", "--no-access-log", *extra]
+    command = [*prefix, sys.executable, "-m", *server]
     return spawn_server(name, target, port, command, log_path)
 
 
@@ -652,6 +654,18 @@ def _process_cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (Linux; elsewhere `pid` alone)."""
+    found = [pid]
+    for parent in found:
+        try:
+            for task in Path(f"/proc/{parent}/task").iterdir():
+                found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
 def _children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -917,6 +931,7 @@ def target_verdicts(servers: Sequence[Server], rows: Sequence[Row]) -> list[str]
 # -- RESULTS.md --------------------------------------------------------------------------
 
 WHERE_HEADING = "## Where the time goes"
+INSTRUCTIONS_HEADING = "## Instructions per request"  # benchmarks/instructions.py's section
 WHERE_PLACEHOLDER = (
     "_Placeholder: filled in by hand from `benchmarks/profile_server.py` runs. "
     "`benchmarks/throughput.py` keeps this section when it rewrites the file._"
@@ -1022,15 +1037,25 @@ def footprint_lines(footprint: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _kept_where_section(path: Path) -> str:
-    """The body of an existing, filled-in "Where the time goes" section, else the placeholder."""
+def _kept_section(path: Path, heading: str) -> str:
+    """The body of the section under `heading` in the existing file, or ""."""
     try:
         text = path.read_text()
     except OSError:
-        return WHERE_PLACEHOLDER
-    match = re.search(rf"^{re.escape(WHERE_HEADING)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-    body = match.group(1).strip() if match else ""
-    return body or WHERE_PLACEHOLDER
+        return ""
+    match = re.search(rf"^{re.escape(heading)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    return match.group(1).strip() if match else ""
+
+
+def _kept_where_section(path: Path) -> str:
+    """The body of an existing, filled-in "Where the time goes" section, else the placeholder."""
+    return _kept_section(path, WHERE_HEADING) or WHERE_PLACEHOLDER
+
+
+def _kept_instructions_section(path: Path) -> list[str]:
+    """The instruction counts (benchmarks/instructions.py writes them), kept as they are."""
+    body = _kept_section(path, INSTRUCTIONS_HEADING)
+    return [INSTRUCTIONS_HEADING, "", body, ""] if body else []
 
 
 def write_results(
@@ -1060,11 +1085,13 @@ def write_results(
         "",
         _kept_where_section(path),
         "",
+        *_kept_instructions_section(path),
         "## Throughput",
         "",
         f"`{command}`{' (what `make bench` runs)' if defaults else ''}, "
         f"{started:%Y-%m-%d %H:%M} UTC. Each server: "
-        "uvicorn, 1 worker, uvloop + httptools, no access log, on 127.0.0.1"
+        "uvicorn, 1 worker, uvloop + httptools, no access log, on 127.0.0.1 (the granian "
+        "rows: granian --interface asgi, 1 worker, uvloop)"
         f"{'; server and wrk pinned to separate CPUs' if pinned else ''}. "
         f"wrk with {args.connections} connections for {args.duration:g} s per cell, "
         f"{args.rounds} interleaved round{'s' if args.rounds > 1 else ''}, median shown. "
@@ -1212,7 +1239,8 @@ def benchmark(args: argparse.Namespace) -> int:
                             continue
                         if server.process.poll() is not None:
                             raise BenchmarkError(f"{server.name} died:\n{server.log_tail()}")
-                        watch = [server.process.pid]
+                        # granian serves from a worker process of its own: watch it too.
+                        watch = process_tree(server.process.pid)
                         if row.name == "session-redis" and redis_pid is not None:
                             watch.append(redis_pid)
                         if row.name == "session-postgres":

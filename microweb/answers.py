@@ -5,6 +5,9 @@ Rules:
   returns None, or raises (its own error then stands), an `HTTPException`
   gives its status, message and headers, and any other error a 500 that shows
   the client no detail and is logged with its traceback.
+- A WebSocket handshake that reached the app as plain HTTP (the server cannot
+  speak WebSocket) on a path with a WebSocket route is a 501 saying so, and an
+  error in the log (once), whatever the `not_found` handler would say.
 - A request no route answers gets the `not_found` handler's answer. Without
   one, or when it returns None or `c.not_found()`, a plain 404. An error it
   raises is answered as any other error.
@@ -38,6 +41,7 @@ from .exceptions import HTTPException
 from .header_values import answer_form
 from .response import Response
 from .urls import printable
+from .websockets import UNSERVED_MESSAGE, WEBSOCKET, is_handshake
 
 if TYPE_CHECKING:
     from .router import Router
@@ -89,6 +93,7 @@ class Answers:
         "not_found_handler",
         "router",
         "routes",
+        "unserved_logged",
     )
 
     def __init__(
@@ -102,6 +107,7 @@ class Answers:
         self.handler_methods: set[str] = set()
         self.error_handler: ErrorHandler | None = None
         self.not_found_handler: NotFoundHandler | None = None
+        self.unserved_logged = False
 
     async def error(self, err: Exception, c: Context) -> Response:
         """The answer to `err`, raised while `c`'s request was handled."""
@@ -124,6 +130,11 @@ class Answers:
 
     async def not_found(self, c: Context) -> Response:
         """The answer to a request no route answers."""
+        if is_handshake(c.req.scope) and self._serves_websocket(c.req.path):
+            if not self.unserved_logged:
+                self.unserved_logged = True
+                logger.error(UNSERVED_MESSAGE, c.req.path)
+            return error_response(c, 501, "This server cannot open WebSockets")
         if self.not_found_handler is not None:
             try:
                 result = await awaited(self.not_found_handler(c))
@@ -158,6 +169,9 @@ class Answers:
                 response.headers["allow"] = ", ".join(allowed)
                 return response
         return await self.not_found(c)
+
+    def _serves_websocket(self, path: str) -> bool:
+        return any(route.is_handler for route, _ in self.router.match(WEBSOCKET, path)[0])
 
     def allowed_methods(self, path: str) -> list[str]:
         """The methods whose handlers serve `path`, sorted, HEAD after GET."""

@@ -41,7 +41,15 @@ from .testing.driver import call_app
 from .testing.response import TestResponse
 from .types import ASGIApp, Message, Receive, Scope, Send
 from .urls import check_route_path, decode_path, subpath_segments
-from .websockets import SOCKET_VAR, WEBSOCKET, WebSocket, deny, origin_allowed, socket_entry
+from .websockets import (
+    SOCKET_VAR,
+    WEBSOCKET,
+    WebSocket,
+    deny,
+    missing_websocket_library,
+    origin_allowed,
+    socket_entry,
+)
 
 __all__ = ["MicroWeb"]
 
@@ -528,7 +536,11 @@ class MicroWeb:
 
     def _route_path(self, scope: Scope) -> str:
         """The path to route on: percent-decoded as Hono does, in normal form (see urls.py),
-        less root_path; a malformed path or Host header is an HTTPException(400)."""
+        less root_path; a malformed path or Host header is an HTTPException(400 or 404).
+
+        uvicorn puts root_path in front of the path it received, as the ASGI spec now
+        says; hypercorn and granian pass the path as received. Both come out the same:
+        a path under root_path (a whole segment of it) loses it, any other is kept."""
         if not host_is_valid(scope.get("headers", ())):
             raise HTTPException(400, "Invalid Host header")
         raw = scope.get("raw_path")
@@ -538,7 +550,7 @@ class MicroWeb:
             path = decode_path(raw.partition(b"?")[0])
         check_route_path(path)
         root = scope.get("root_path")
-        if root and path.startswith(root):
+        if root and _under(path, root):
             path = path[len(root) :] or "/"
         if not self.strict and len(path) > 1 and path[-1] == "/":
             path = path[:-1]
@@ -547,6 +559,10 @@ class MicroWeb:
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
         assert message["type"] == "lifespan.startup"
+        if any(route.method == WEBSOCKET and route.is_handler for route in self.routes):
+            problem = missing_websocket_library()
+            if problem is not None:
+                logger.error("WebSocket routes cannot be served: %s", problem)
         try:
             for hook in self._startup:
                 await hook()
@@ -636,9 +652,23 @@ def _check_responses(responses: Responses) -> None:
             )
 
 
+def _under(path: str, root: str) -> bool:
+    """Whether `path` is `root` or lies below it (`/api/x` is under `/api`, `/apix` not)."""
+    return path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/")
+
+
 def _child_scope(scope: Scope, prefix: str) -> Scope:
+    """The scope a mounted app gets: root_path grows by the mount's prefix, and path is
+    the full path (root_path included), whichever way the server wrote it, so the app
+    finds its own part by taking root_path off (as Starlette does)."""
     child = dict(scope)
-    child["root_path"] = scope.get("root_path", "") + prefix
+    root = scope.get("root_path", "")
+    if root and not _under(scope["path"], root):
+        # hypercorn and granian give the path without root_path: add it.
+        child["path"] = root + scope["path"]
+        if scope.get("raw_path") is not None:
+            child["raw_path"] = root.encode() + scope["raw_path"]
+    child["root_path"] = root + prefix
     return child
 
 

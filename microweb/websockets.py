@@ -13,13 +13,20 @@ Rules:
   with 1007).
 - Sending to a client that went away raises `WebSocketDisconnect(1006)`.
 - `close()` is idempotent; the app closes a socket its handler left open.
+- A server without a WebSocket implementation hands a handshake to the app as a
+  plain HTTP request: `unserved_handshake` recognises one, and the app answers it
+  with a 501 and a logged error instead of a 404 (see `Answers.not_found`).
+  uvicorn alone is such a server, so `websockets` is a dependency of microweb;
+  `missing_websocket_library` tells at start-up when it cannot be imported.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -242,3 +249,35 @@ def socket_entry(handler: Callable[[Context, WebSocket], Awaitable[Any]]) -> Cal
 
     websocket_route.__name__ = getattr(handler, "__name__", "websocket_route")
     return websocket_route
+
+
+# -- servers that cannot speak WebSocket ---------------------------------------------------
+
+UNSERVED_MESSAGE = (
+    "a WebSocket handshake for %s reached the app as a plain HTTP request: the server "
+    "cannot speak WebSocket. Under uvicorn, install the 'websockets' package (a dependency "
+    "of microweb) and do not pass --ws none."
+)
+
+
+def is_handshake(scope: Scope) -> bool:
+    """Whether an HTTP request asks for a WebSocket upgrade (`Upgrade: websocket`), which
+    a server that speaks WebSocket would have turned into a websocket scope."""
+    upgrade = scope_headers(scope, b"upgrade")
+    return bool(upgrade) and upgrade[-1].strip().lower() == "websocket"
+
+
+def missing_websocket_library() -> str | None:
+    """Why the server this process runs under cannot speak WebSocket, or None when it can
+    (or when that cannot be told). Only uvicorn needs a library for it (websockets or
+    wsproto); hypercorn and granian bring their own. A server run with WebSockets turned
+    off (`uvicorn --ws none`) is not seen here: its handshakes are (`is_handshake`)."""
+    if "uvicorn" not in sys.modules:
+        return None
+    if any(importlib.util.find_spec(name) for name in ("websockets", "wsproto")):
+        return None
+    return (
+        "uvicorn has no WebSocket library (neither 'websockets' nor 'wsproto' can be "
+        "imported): this app's WebSocket routes cannot be reached. Install 'websockets' "
+        "(pip install websockets; microweb depends on it, so something removed it)."
+    )

@@ -199,3 +199,78 @@ def test_mounted_microweb_app_routes_below_its_prefix(app, client):
 def test_mount_prefix_must_start_with_a_slash(app):
     with pytest.raises(ValueError):
         app.mount("sub", _recording_app([]))
+
+
+def _call(app, path: str, root_path: str) -> tuple[int, bytes]:
+    """One GET straight into the ASGI app with the scope a server behind a proxy gives."""
+    import asyncio
+
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": root_path,
+        "query_string": b"",
+        "headers": [(b"host", b"example.com")],
+    }
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/apiary", "/apiary"],  # uvicorn's form (root_path in front), hypercorn's and granian's
+)
+def test_root_path_is_taken_off_whole_segments_only(app, path):
+    app.get("/apiary", lambda c: "bees")
+
+    assert _call(app, path, "/api") == (200, b"bees")
+
+
+@pytest.mark.parametrize("path", ["/api/sub/a", "/sub/a"])
+def test_behind_a_proxy_a_mounted_app_gets_the_full_path_under_its_root_path(app, path):
+    scopes = []
+    app.mount("/sub", _recording_app(scopes))
+
+    status, _ = _call(app, path, "/api")
+
+    assert status == 200
+    assert scopes[0]["root_path"] == "/api/sub"
+    assert scopes[0]["path"] == "/api/sub/a"
+    assert scopes[0]["raw_path"] == b"/api/sub/a"
+
+
+@pytest.mark.parametrize("path", ["/api/sub/x", "/sub/x"])
+def test_behind_a_proxy_a_websocket_reaches_the_mounted_app(app, path):
+    import asyncio
+
+    scopes = []
+
+    async def mounted(scope, receive, send):
+        scopes.append(scope)
+        await send({"type": "websocket.close", "code": 1000})
+
+    app.mount("/sub", mounted)
+
+    async def handshake():
+        async def receive():
+            return {"type": "websocket.connect"}
+
+        async def send(message):
+            pass
+
+        scope = {"type": "websocket", "path": path, "root_path": "/api", "headers": []}
+        await app(scope, receive, send)
+
+    asyncio.run(handshake())
+
+    assert [(s["path"], s["root_path"]) for s in scopes] == [("/api/sub/x", "/api/sub")]

@@ -203,3 +203,35 @@ def test_without_the_http_response_extension_a_refusal_is_a_close_with_1008() ->
 
     asyncio.run(drive())
     assert sent == [{"type": "websocket.close", "code": 1008, "reason": ""}]
+
+
+UPGRADE = {"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-version": "13"}
+
+
+def test_a_handshake_the_server_did_not_upgrade_is_a_501_naming_the_problem(caplog) -> None:
+    # What a server without WebSocket support (uvicorn without `websockets`, or with
+    # --ws none) hands the app: the handshake as a plain GET.
+    from microweb import MicroWeb
+
+    app = MicroWeb()
+    app.ws("/live", handler=lambda c, ws: ws.accept())
+
+    first = asyncio.run(app.request("/live", headers=UPGRADE))
+    second = asyncio.run(app.request("/live", headers=UPGRADE))
+
+    assert first.status_code == second.status_code == 501
+    assert first.text == "This server cannot open WebSockets"
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1  # logged once, not once a request
+    assert "the server cannot speak WebSocket" in errors[0].getMessage()
+    assert "/live" in errors[0].getMessage()
+
+
+def test_an_upgrade_request_for_a_path_without_websocket_route_stays_a_404() -> None:
+    from microweb import MicroWeb
+
+    app = MicroWeb()
+    app.ws("/live", handler=lambda c, ws: ws.accept())
+
+    assert asyncio.run(app.request("/elsewhere", headers=UPGRADE)).status_code == 404
+    assert asyncio.run(app.request("/live")).status_code == 404  # no Upgrade: a plain GET

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import os
+
 from microweb import Context, MicroWeb, Response
 from microweb.compose import Next
 from microweb.middleware import compress, cors, etag, request_id, secure_headers
@@ -25,7 +27,8 @@ from .payloads import ORIGIN, PAGE_USERS, STATIC_DIR, TEMPLATE_DIR, USERS
 from .sql_bench import MICROWEB_TABLE, POSTGRES_URL, SQLITE_FILE
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-REDIS_PREFIX = "microweb-bench:"
+# benchmarks/instructions.py gives each of its runs a prefix of its own.
+REDIS_PREFIX = os.environ.get("BENCH_REDIS_PREFIX", "microweb-bench:")
 
 app = MicroWeb()
 
