@@ -41,7 +41,15 @@ from .testing.driver import call_app
 from .testing.response import TestResponse
 from .types import ASGIApp, Message, Receive, Scope, Send
 from .urls import check_route_path, decode_path, subpath_segments
-from .websockets import SOCKET_VAR, WEBSOCKET, WebSocket, deny, origin_allowed, socket_entry
+from .websockets import (
+    SOCKET_VAR,
+    WEBSOCKET,
+    WebSocket,
+    deny,
+    origin_allowed,
+    socket_entry,
+    watch_session,
+)
 
 __all__ = ["MicroWeb"]
 
@@ -587,8 +595,13 @@ class MicroWeb:
         res = c._res
         if isinstance(res, MountedResponse) and not ws.accepted:
             # The chain (Origin check, middleware, guards) let the handshake through to a
-            # mounted app: it takes the socket from here.
-            await res.app(_child_scope(scope, res.prefix), receive, send)
+            # mounted app: it takes the socket from here, watched by the session.
+            unwatch = watch_session(c, ws)
+            try:
+                await res.app(_child_scope(scope, res.prefix), ws.asgi_receive, ws.asgi_send)
+            finally:
+                if unwatch is not None:
+                    unwatch()
             return
         if not ws.accepted:
             # Refused by a guard, or the handler failed before accepting: answer the
