@@ -57,10 +57,20 @@ def test_time_left_counts_down_to_the_idle_expiry_and_never_slides_it(server_sto
     assert both[0] is None and both[1] is not None and both[1] <= second
 
 
-def test_the_file_store_has_no_feed_and_says_how_often_to_check(tmp_path: Any) -> None:
-    store = FileStore(tmp_path / "sessions")
-    assert store.endings() is None
-    assert store.check_every == 0.5
+def test_the_file_store_has_no_feed_and_its_check_sees_what_another_worker_ended(
+    tmp_path: Any,
+) -> None:
+    """Workers on one host share the directory, not a channel: each finds an end by
+    checking."""
+
+    async def scenario() -> tuple[bool, list[float | None]]:
+        mine, theirs = FileStore(tmp_path / "sessions"), FileStore(tmp_path / "sessions")
+        await mine.open()
+        sid = await signed_in(mine, "hal")
+        await theirs.destroy(sid)
+        return mine.endings() is None, await mine.time_left([sid], IDLE)
+
+    assert asyncio.run(scenario()) == (True, [None])
 
 
 @pytest.fixture(params=["memory", *REDIS_URL_FIXTURES])
