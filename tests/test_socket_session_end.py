@@ -189,12 +189,13 @@ def test_regenerating_the_id_closes_the_socket_opened_under_the_old_one(
         assert echoes(new)
 
 
+@pytest.mark.parametrize("again_as", ["ann", "bob"])  # a regenerate; a new session
 def test_logging_in_again_closes_the_socket_of_the_session_it_replaces(
-    client: TestClient,
+    client: TestClient, again_as: str
 ) -> None:
     phone = Device(client).signed_in("ann")
     with phone.socket() as ws:
-        phone.get("/login/bob")
+        phone.get(f"/login/{again_as}")
         assert close_of(ws) == ENDED
 
 
