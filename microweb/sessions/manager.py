@@ -26,7 +26,8 @@ Rules:
   once that is closer than one idle lifetime.
 - `watch(sid, created, socket)` closes the socket when that session ends (a
   `SessionWatcher`, made on first use; see watch.py); shutdown stops it
-  before the store closes.
+  before the store closes. A store without `time_left` (one written before it
+  existed) watches nothing, and says so once in the log.
 """
 
 from __future__ import annotations
@@ -151,6 +152,7 @@ class SessionManager:
         self._destroying_user = _StoreErrors(self.store, "destroying a user's sessions")
         self._listing = _StoreErrors(self.store, "listing a user's sessions")
         self._watcher: SessionWatcher | None = None
+        self._unwatchable_said = False  # logged that the store cannot watch sessions
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -375,6 +377,15 @@ class SessionManager:
         if self._client_side:
             return None
         if self._watcher is None:
+            if type(self.store).time_left is SessionStore.time_left:
+                if not self._unwatchable_said:
+                    self._unwatchable_said = True
+                    logger.warning(
+                        "The session store %s does not implement time_left(), so WebSockets "
+                        "are not closed when their session ends",
+                        type(self.store).__name__,
+                    )
+                return None
             self._watcher = SessionWatcher(self.store, self.idle_s, self.absolute_s)
         return self._watcher.watch(sid, created, socket)
 

@@ -35,6 +35,8 @@ Ended sessions (how WebSockets end with their session; see `watch.py`):
 - The wire carries `end_key(sid)`, never the id: the first 32 hex digits of
   SHA-256 over `"microweb.session.ended:" + sid` (UTF-8), which SQL computes as
   `left(encode(sha256(convert_to('microweb.session.ended:' || id, 'UTF8')), 'hex'), 32)`.
+- A store that does not implement `time_left` is not watched: its sockets stay
+  open after their session ends, and the manager logs that once.
 - Memory: the feed is a `Broadcast()` in the process. Redis: PUBLISH on
   `prefix + "ended"` from the delete scripts, heard through a
   `microweb.broadcast` relay (one pub/sub connection per process, opened when

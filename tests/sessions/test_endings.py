@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import redis.asyncio as redis
 
-from microweb.sessions.store import USER, Change, end_key
+from microweb.sessions.manager import SessionManager
+from microweb.sessions.store import USER, Change, SessionStore, end_key
 from microweb.sessions.store_file import FileStore
 from microweb.sessions.store_memory import MemoryStore
 from microweb.sessions.store_redis import RedisStore
@@ -186,3 +187,28 @@ def test_no_pub_sub_connection_is_opened_until_someone_listens(
             await admin.aclose()
 
     assert asyncio.run(scenario()) == (0, 1)
+
+
+def test_a_store_without_time_left_watches_nothing_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store written before the interface existed keeps working; its sockets simply
+    outlive their sessions, and the log says why."""
+
+    class OldStore(MemoryStore):
+        time_left = SessionStore.time_left  # as a store that never defined it
+
+    class Socket:
+        async def close(self, code: int = 1000, reason: str = "") -> None:
+            raise AssertionError("nothing should close it")
+
+    async def scenario() -> list[object]:
+        manager = SessionManager(driver=OldStore())
+        return [manager.watch("a" * 43, None, Socket()) for _ in range(2)]
+
+    assert asyncio.run(scenario()) == [None, None]
+    said = [r.getMessage() for r in caplog.records if "time_left" in r.getMessage()]
+    assert said == [
+        "The session store OldStore does not implement time_left(), so WebSockets are not "
+        "closed when their session ends"
+    ]
