@@ -49,6 +49,7 @@ from .websockets import (
     missing_websocket_library,
     origin_allowed,
     socket_entry,
+    watch_session,
 )
 
 __all__ = ["MicroWeb"]
@@ -603,8 +604,13 @@ class MicroWeb:
         res = c._res
         if isinstance(res, MountedResponse) and not ws.accepted:
             # The chain (Origin check, middleware, guards) let the handshake through to a
-            # mounted app: it takes the socket from here.
-            await res.app(_child_scope(scope, res.prefix), receive, send)
+            # mounted app: it takes the socket from here, watched by the session.
+            unwatch = watch_session(c, ws)
+            try:
+                await res.app(_child_scope(scope, res.prefix), ws.asgi_receive, ws.asgi_send)
+            finally:
+                if unwatch is not None:
+                    unwatch()
             return
         if not ws.accepted:
             # Refused by a guard, or the handler failed before accepting: answer the

@@ -18,6 +18,15 @@ Rules:
   with a 501 and a logged error instead of a 404 (see `Answers.not_found`).
   uvicorn alone is such a server, so `websockets` is a dependency of microweb;
   `missing_websocket_library` tells at start-up when it cannot be imported.
+  Once this side has closed, receiving raises `WebSocketDisconnect` with the
+  code it closed with, even for a message the client sent before the close
+  arrived: nothing said after a close reaches the handler.
+- A socket ends with its session: each handshake hands its socket to the
+  request's session (`watch_session`, whatever `c.get("session")` holds that
+  has `close_on_end`), which closes it with 4401 when the session ends (see
+  sessions/watch.py). A route's handler is watched while it runs; a mounted
+  app that takes the socket over gets `asgi_receive` and `asgi_send`, which
+  stop passing messages once the socket was closed from this side.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._json import InvalidJSON, parse_json
 from .exceptions import HTTPException
@@ -40,7 +49,7 @@ from .urls import printable
 if TYPE_CHECKING:
     from .context import Context
 
-__all__ = ["WebSocket", "WebSocketDataError", "WebSocketDisconnect"]
+__all__ = ["WebSocket", "WebSocketDataError", "WebSocketDisconnect", "watch_session"]
 
 logger = logging.getLogger("microweb")
 
@@ -68,13 +77,14 @@ class WebSocketDataError(ValueError):
 class WebSocket:
     """A WebSocket connection: accept, receive, send and close."""
 
-    __slots__ = ("_receive", "_send", "scope", "state")
+    __slots__ = ("_closed_with", "_receive", "_send", "scope", "state")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.scope = scope
         self._receive = receive
         self._send = send
         self.state = CONNECTING
+        self._closed_with: tuple[int, str] | None = None  # this side's close: code, reason
 
     @property
     def accepted(self) -> bool:
@@ -89,6 +99,8 @@ class WebSocket:
         self, subprotocol: str | None = None, headers: Iterable[tuple[str, str]] = ()
     ) -> None:
         """Complete the handshake (choosing `subprotocol`, adding `headers`)."""
+        if self._closed_with is not None:  # closed before it opened (its session ended)
+            raise WebSocketDisconnect(*self._closed_with)
         if self.state != CONNECTING:
             raise RuntimeError("accept() was called on a WebSocket that is already open or closed")
         message = await self._receive()
@@ -109,8 +121,10 @@ class WebSocket:
         if self.state == CONNECTING:
             raise RuntimeError("Call await ws.accept() before receiving")
         if self.state == CLOSED:
-            raise WebSocketDisconnect(1000)
+            raise WebSocketDisconnect(*(self._closed_with or (1000, "")))
         message = await self._receive()
+        if self._closed_with is not None:  # closed from this side while waiting: say why
+            raise WebSocketDisconnect(*self._closed_with)
         if message["type"] == "websocket.disconnect":
             self.state = CLOSED
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
@@ -184,8 +198,32 @@ class WebSocket:
         if self.state == CLOSED:
             return
         self.state = CLOSED
+        self._closed_with = (code, reason)
         with contextlib.suppress(OSError, RuntimeError):  # the client is already gone
             await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+    # -- for an ASGI app that takes the socket over (a mount) --------------------------
+
+    async def asgi_receive(self) -> Message:
+        """The ASGI `receive` of this socket; a disconnect once it was closed from this
+        side (its session ended), whatever the client sent before the close reached it."""
+        message = await self._receive()
+        if self._closed_with is not None and message["type"] == "websocket.receive":
+            return {"type": "websocket.disconnect", "code": self._closed_with[0]}
+        return message
+
+    async def asgi_send(self, message: Message) -> None:
+        """The ASGI `send` of this socket, keeping `state`; once the socket was closed
+        from this side it sends nothing and raises `OSError`, as a server does for a
+        closed connection."""
+        if self._closed_with is not None:
+            raise OSError("The WebSocket was closed: its session ended")
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self.state = OPEN
+        elif kind in ("websocket.close", "websocket.http.response.start"):
+            self.state = CLOSED
+        await self._send(message)
 
 
 # -- what the app uses to run a WebSocket route ------------------------------------------
@@ -221,8 +259,21 @@ async def deny(ws: WebSocket, response: Response) -> None:
         await ws._send({"type": "websocket.close", "code": 1008, "reason": ""})
 
 
+class _EndsWithSession(Protocol):
+    def close_on_end(self, socket: WebSocket) -> Callable[[], None] | None: ...
+
+
+def watch_session(c: Context, ws: WebSocket) -> Callable[[], None] | None:
+    """Have the request's session close `ws` when it ends (`Session.close_on_end`);
+    return the function that stops watching, or None when nothing watches it."""
+    session: _EndsWithSession | None = c.get("session")
+    close_on_end = getattr(session, "close_on_end", None)
+    return None if close_on_end is None else close_on_end(ws)
+
+
 def socket_entry(handler: Callable[[Context, WebSocket], Awaitable[Any]]) -> Callable[..., Any]:
-    """The chain entry that runs a WebSocket handler `handler(c, ws)`.
+    """The chain entry that runs a WebSocket handler `handler(c, ws)`, its socket
+    watched by the request's session meanwhile (`watch_session`).
 
     Before `accept()`, an error refuses the handshake (a 500, or the HTTPException's
     status). After it, a client that left ends the handler quietly, undecodable data
@@ -231,6 +282,7 @@ def socket_entry(handler: Callable[[Context, WebSocket], Awaitable[Any]]) -> Cal
 
     async def websocket_route(c: Context) -> Response:
         ws: WebSocket = c.get(SOCKET_VAR)
+        unwatch = watch_session(c, ws)
         try:
             await handler(c, ws)
         except WebSocketDisconnect:
@@ -245,6 +297,9 @@ def socket_entry(handler: Callable[[Context, WebSocket], Awaitable[Any]]) -> Cal
                 raise
             logger.exception("Unhandled error in WebSocket handler for %s", printable(c.req.path))
             await ws.close(1011)
+        finally:
+            if unwatch is not None:
+                unwatch()
         return Response(b"", 200)
 
     websocket_route.__name__ = getattr(handler, "__name__", "websocket_route")

@@ -471,6 +471,32 @@ def test_subscriptions_work_again_after_redis_restarts(throwaway_redis: RedisSer
     assert run(scenario()) == ("before", "after", 1)
 
 
+def test_a_gap_is_counted_once_the_subscription_receives_again(
+    throwaway_redis: RedisServer,
+) -> None:
+    """Redis drops the bus's pub/sub connection: `gaps` grows once the channel is
+    subscribed again, so a message published as soon as it has grown is received (the
+    rule a feature that re-checks its state on a gap relies on)."""
+
+    async def scenario() -> tuple[int, str]:
+        channel = new_channel()
+        admin = redis.asyncio.Redis.from_url(throwaway_redis.url)
+        try:
+            async with Broadcast(throwaway_redis.url) as bus, bus.subscribe(channel) as sub:
+                await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+
+                async def grown() -> bool:
+                    return sub.gaps > 0
+
+                await until(grown, "the gap to be counted")
+                await bus.publish(channel, "right after")
+                return sub.gaps, await next_of(sub)
+        finally:
+            await admin.aclose()
+
+    assert run(scenario()) == (1, "right after")
+
+
 def test_subscribe_gives_up_when_redis_cannot_be_reached() -> None:
     async def scenario() -> None:
         url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there

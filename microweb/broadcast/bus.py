@@ -51,14 +51,27 @@ class Subscription:
     """What `async with bus.subscribe(channel) as sub` gives: `async for message in sub`.
 
     `gaps` counts the Redis outages this subscription lived through: windows in
-    which messages published on its channel were lost (pub/sub keeps nothing).
+    which messages published on its channel were lost (pub/sub keeps nothing). An
+    outage is counted once the subscription receives again, so state re-read when
+    `gaps` grows misses nothing published since.
     """
 
-    __slots__ = ("_active", "_items", "_limit", "_started", "_state", "_waiter", "channel", "gaps")
+    __slots__ = (
+        "_active",
+        "_items",
+        "_limit",
+        "_missed",
+        "_started",
+        "_state",
+        "_waiter",
+        "channel",
+        "gaps",
+    )
 
     def __init__(self, channel: str, limit: int) -> None:
         self.channel = channel
         self.gaps = 0
+        self._missed = False  # lost its connection; counted in `gaps` once receiving again
         self._items: collections.deque[str] = collections.deque()
         self._limit = limit
         self._state = "open"  # "open", "closed" (ends quietly), "overflowed" or "failed"

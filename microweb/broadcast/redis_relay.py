@@ -19,8 +19,10 @@ Rules:
   doubling to 1 s), to the current primary behind Sentinel (asked anew on each
   connect) or to the next node of a cluster, and re-subscribes every channel.
   Messages published while it was away are lost, as pub/sub keeps nothing:
-  each subscription that was receiving counts the gap in `gaps`, and
-  the outage and the recovery are logged once each (logger `microweb.broadcast`).
+  each subscription that was receiving counts the gap in `gaps` once Redis has
+  confirmed its channel again (so a reader that re-checks its state when
+  `gaps` grows misses nothing published after that check), and the outage and
+  the recovery are logged once each (logger `microweb.broadcast`).
 - Redis Cluster: classic pub/sub, where every node forwards each PUBLISH to
   every other, so one connection to any node hears every channel. Sharded
   pub/sub (SSUBSCRIBE) would need a connection per shard that owns a channel
@@ -270,19 +272,26 @@ class RedisRelay:
         started = due.popleft()
         if not due:
             del self.due[channel]
-        for sub in started or ():
+        if started is None:  # an UNSUBSCRIBE's reply
+            return
+        for sub in started:
             if sub._state == "open":
                 sub._activate()
+        for sub in self.bus.channels.get(channel, ()):
+            if sub._missed:  # receiving again after an outage: count the gap now
+                sub._missed = False
+                sub.gaps += 1
 
     def _lost(self, served: bool) -> None:
         """The connection is gone (or none was made): nothing is subscribed any more.
-        Subscriptions that were receiving on it count a gap; those still starting wait
-        for the next connection."""
+        Subscriptions that were receiving on it have missed what is published until
+        their channel is confirmed again (`_confirmed` counts the gap then); those still
+        starting wait for the next connection."""
         if served:
             for subscribers in self.bus.channels.values():
                 for sub in subscribers:
                     if sub._active:
-                        sub.gaps += 1
+                        sub._missed = True
         for due in self.due.values():
             for started in due:
                 for sub in started or ():

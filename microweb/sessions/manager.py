@@ -24,6 +24,10 @@ Rules:
 - A logged-in session keeps its user index alive: meta "__user" names the
   user and "__uidx" when the index entry may expire; `load` renews the entry
   once that is closer than one idle lifetime.
+- `watch(sid, created, socket)` closes the socket when that session ends (a
+  `SessionWatcher`, made on first use; see watch.py); shutdown stops it
+  before the store closes. A store without `time_left` (one written before it
+  existed) watches nothing, and says so once in the log.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
@@ -54,6 +58,7 @@ from .store import (
     is_valid_id,
 )
 from .token_cookie import TokenCookies, is_token
+from .watch import Closable, SessionWatcher
 
 __all__ = ["COOKIE_LIMIT", "SessionCookieTooLarge", "SessionManager"]
 
@@ -152,6 +157,8 @@ class SessionManager:
         self._indexing = _StoreErrors(self.store, "indexing a session")
         self._destroying_user = _StoreErrors(self.store, "destroying a user's sessions")
         self._listing = _StoreErrors(self.store, "listing a user's sessions")
+        self._watcher: SessionWatcher | None = None
+        self._unwatchable_said = False  # logged that the store cannot watch sessions
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -162,7 +169,9 @@ class SessionManager:
             self._started = True
 
     async def shutdown(self) -> None:
-        """Close the store (application shutdown)."""
+        """Stop watching sockets and close the store (application shutdown)."""
+        if self._watcher is not None:
+            await self._watcher.stop()
         if self._started:
             self._started = False
             await self.store.close()
@@ -366,6 +375,25 @@ class SessionManager:
         Raises `NotImplementedError` on the cookie driver."""
         with self._destroying_user:
             await self.store.destroy_user(str(user_id))
+
+    def watch(self, sid: str, created: float | None, socket: Closable) -> Callable[[], None] | None:
+        """Close `socket` (code 4401) when session `sid`, created at epoch `created`,
+        ends; return the function that stops watching it, or None on the cookie driver,
+        whose sessions nothing on the server can end."""
+        if self._client_side:
+            return None
+        if self._watcher is None:
+            if type(self.store).time_left is SessionStore.time_left:
+                if not self._unwatchable_said:
+                    self._unwatchable_said = True
+                    logger.warning(
+                        "The session store %s does not implement time_left(), so WebSockets "
+                        "are not closed when their session ends",
+                        type(self.store).__name__,
+                    )
+                return None
+            self._watcher = SessionWatcher(self.store, self.idle_s, self.absolute_s)
+        return self._watcher.watch(sid, created, socket)
 
     # -- helpers -------------------------------------------------------------
 

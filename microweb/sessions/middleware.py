@@ -12,6 +12,9 @@ Rules:
 - `ASGISessionMiddleware` opens the store on lifespan startup and closes it after
   the wrapped app's shutdown; without lifespan it opens on the first request.
   WebSocket connections get `scope["session"]` to read; they cannot set cookies.
+  Their socket ends with the session as a microweb route's does: the wrapped
+  app's `receive` and `send` are the socket's (`WebSocket.asgi_receive` and
+  `asgi_send`), closed with 4401 when the session ends.
 - A request carrying the `microweb.csrf_token` scope extension (the test
   client's `csrf_token()`, see `testing/session_probe.py`) gets the session's
   token written into it and a 204, without the rest of the chain running.
@@ -29,6 +32,7 @@ from ..header_values import scope_headers
 from ..response import Response
 from ..testing.session_probe import csrf_token_probe
 from ..types import ASGIApp, Message, Receive, Scope, Send
+from ..websockets import WebSocket
 from .manager import SessionManager
 
 if TYPE_CHECKING:
@@ -101,7 +105,15 @@ class ASGISessionMiddleware:
         session = await manager.load(_scope_cookie(scope, manager.cookie_name))
         scope["session"] = session
         if kind == "websocket":
-            await self.app(scope, receive, send)
+            socket = WebSocket(scope, receive, send)
+            unwatch = session.close_on_end(socket)
+            if unwatch is None:
+                await self.app(scope, receive, send)
+                return
+            try:
+                await self.app(scope, socket.asgi_receive, socket.asgi_send)
+            finally:
+                unwatch()
             return
         replaced = False
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import NamedTuple
 
-__all__ = ["DESTROY_USER", "INDEX", "LOAD", "SAVE", "SAVE_SIGNED_IN", "Script"]
+__all__ = ["DESTROY", "DESTROY_USER", "INDEX", "LOAD", "SAVE", "SAVE_SIGNED_IN", "Script"]
 
 
 class Script(NamedTuple):
@@ -71,17 +71,31 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
     + _INDEX_BODY.format(index=2, gen=3, ttl_at=2, sid_at=3)
 )
 
-# KEYS: index, generation, the sessions' keys. ARGV: their sids. Returns the sids the
-# index still holds (added meanwhile, or kept in other slots).
+# KEYS: the session. ARGV: the channel ended sessions are announced on, the session's end
+# key. A signed-in session is announced in the same step as its delete.
+DESTROY = _script("""
+local signed_in = redis.call('HEXISTS', KEYS[1], '__user')
+if redis.call('DEL', KEYS[1]) == 1 and signed_in == 1 then
+  redis.call('PUBLISH', ARGV[1], ARGV[2])
+end
+return 1
+""")
+
+# KEYS: index, generation, the sessions' keys. ARGV: the channel ended sessions are
+# announced on, then n sids, then their n end keys. Announces the sessions it deleted;
+# returns the sids the index still holds (added meanwhile, or kept in other slots).
 DESTROY_USER = _script("""
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 redis.call('INCR', KEYS[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 and redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
-for i = 1, #ARGV do
-  redis.call('DEL', KEYS[2 + i])
-  redis.call('ZREM', KEYS[1], ARGV[i])
+local n = (#ARGV - 1) / 2
+local ended = {}
+for i = 1, n do
+  if redis.call('DEL', KEYS[2 + i]) == 1 then ended[#ended + 1] = ARGV[1 + n + i] end
+  redis.call('ZREM', KEYS[1], ARGV[1 + i])
 end
+if #ended > 0 then redis.call('PUBLISH', ARGV[1], table.concat(ended, ' ')) end
 local left = redis.call('ZRANGE', KEYS[1], 0, -1)
 if #left == 0 then redis.call('DEL', KEYS[1]) end
 return left

@@ -20,12 +20,14 @@ Rules:
   `SessionUnavailable` there.
 - What the manager needs to know (id, record, flags) is `state`, a
   `SessionState`; what the session asks of the manager is `SessionBackend`.
+- `close_on_end(socket)` is not a use of the session (no `Vary`, no save): a
+  WebSocket handshake calls it for the socket it opens.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from ..exceptions import HTTPException
@@ -36,6 +38,7 @@ from .store import CREATED, GENERATION, REF, SEEN, USER, USER_AGENT
 if TYPE_CHECKING:
     from ..context import Context
     from .manager import SessionManager
+    from .watch import Closable
 
 __all__ = [
     "FLASH_NEW",
@@ -344,6 +347,24 @@ class Session:
         self._use()
         await self._backend.destroy_user(user_id)
 
+    def close_on_end(self, socket: Closable) -> Callable[[], None] | None:
+        """Close `socket` (a `WebSocket`, or anything with its `close(code, reason)`)
+        with code 4401, reason "Session ended", when this session ends: logout, logout
+        everywhere, `logout(c, session=ref)`, regenerate (login too), idle or absolute
+        expiry, or a destroy in the store, on whichever worker or host.
+
+        Returns the function that stops watching (call it once the socket is done), or
+        None when this session is not watched: not signed in, not stored, or kept in
+        its cookie (the cookie driver). microweb calls it for every WebSocket it opens.
+        """
+        state = self.state
+        if state.unavailable or not state.exists or state.id is None:
+            return None
+        meta = state.record.meta
+        if USER not in meta:
+            return None
+        return self._backend.watch(state.id, _epoch(meta.get(CREATED)), socket)
+
     def age_flash(self) -> None:
         """Forget the flash data of this request and make what was flashed for the
         next one current. The manager calls it once, at the end of a request that
@@ -447,6 +468,13 @@ class Session:
         """Take a new id (one for `user_id`'s sessions when signed in); the next save
         writes the whole record under it."""
         self.state.new_identity(self._backend.new_id(user_id))
+
+
+def _epoch(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _dig(value: Any, path: str) -> Any:

@@ -9,18 +9,20 @@ Rules:
   the transitions that move several fields together are its methods, so
   they happen in one place.
 - `SessionBackend` is what a `Session` calls on its manager: ids, saving,
-  deleting, user indexes. `SessionManager` implements it; the manager in turn
+  deleting, user indexes, watching sockets. `SessionManager` implements it; the manager in turn
   calls one public `Session` method, `age_flash`, at the end of a request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .record import Record
 
 if TYPE_CHECKING:
     from .session_view import Session
+    from .watch import Closable
 
 __all__ = ["SessionBackend", "SessionState"]
 
@@ -130,4 +132,8 @@ class SessionBackend(Protocol):
 
     async def destroy_user(self, user_id: str | int) -> None:
         """Destroy every session indexed under `user_id`."""
+        ...
+
+    def watch(self, sid: str, created: float | None, socket: Closable) -> Callable[[], None] | None:
+        """Close `socket` when session `sid` ends; the function that stops watching."""
         ...

@@ -18,14 +18,45 @@ Rules:
   one step where the backend allows it, so logout everywhere cannot miss it.
 - A store raises whatever its backend raises when the backend is down; the
   manager turns that into `SessionUnavailable`.
+
+Ended sessions (how WebSockets end with their session; see `watch.py`):
+- A signed-in session (a record with `"__user"`) may have sockets open on any
+  worker or host. Each worker's watcher asks its store for two things:
+  `endings()`, a feed of ended sessions (`endings.Endings`), and
+  `time_left(sids)`, each session's seconds to its idle expiry (read without
+  sliding it), which it calls at a session's deadline, after a gap in the feed
+  and, for stores without a feed, every `check_every` seconds.
+- A store with a feed announces on it, once the record is gone, the `end_key` of
+  every signed-in session it destroys: by `destroy`, by `destroy_user`, by
+  eviction. Anonymous sessions need no announcement (no socket is watched for
+  them); expiry needs none (the watcher's timer re-checks at the deadline).
+  Announce in the same step as the delete where the backend allows it (the
+  Redis store's scripts PUBLISH), so a destroy is never left unannounced.
+- The wire carries `end_key(sid)`, never the id: the first 32 hex digits of
+  SHA-256 over `"microweb.session.ended:" + sid` (UTF-8), which SQL computes as
+  `left(encode(sha256(convert_to('microweb.session.ended:' || id, 'UTF8')), 'hex'), 32)`.
+- A store that does not implement `time_left` is not watched: its sockets stay
+  open after their session ends, and the manager logs that once.
+- Memory: the feed is a `Broadcast()` in the process. Redis: PUBLISH on
+  `prefix + "ended"` from the delete scripts, heard through a
+  `microweb.broadcast` relay (one pub/sub connection per process, opened when
+  the first socket is watched). File: no feed; each worker checks its watched
+  sessions (`check_every`, 0.5 s: one `stat` per session). A PostgreSQL store
+  would NOTIFY in the transaction that deletes (a trigger, so deletes made by
+  SQL are announced too) and LISTEN in an `Endings` of its own; a SQLite store
+  has no cross-process feed and checks, as the file store does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Sequence
-from typing import ClassVar, NamedTuple, TypeGuard
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, TypeGuard
+
+if TYPE_CHECKING:
+    from .endings import Endings
 
 __all__ = [
     "CREATED",
@@ -37,6 +68,7 @@ __all__ = [
     "Change",
     "SessionStore",
     "checked_id",
+    "end_key",
     "is_valid_id",
     "new_id",
 ]
@@ -66,6 +98,12 @@ def is_valid_id(sid: object) -> TypeGuard[str]:
     return isinstance(sid, str) and _ID_RE.fullmatch(sid) is not None
 
 
+def end_key(sid: str) -> str:
+    """What announces the end of session `sid`: 32 hex digits of SHA-256 over
+    "microweb.session.ended:" + `sid`. One-way, so the wire never carries a credential."""
+    return hashlib.sha256(b"microweb.session.ended:" + sid.encode()).hexdigest()[:32]
+
+
 def checked_id(sid: str) -> str:
     """Return `sid` when `is_valid_id(sid)`; raise `ValueError` naming it otherwise."""
     if not is_valid_id(sid):
@@ -93,6 +131,8 @@ class SessionStore:
     client_side: ClassVar[bool] = False
     #: Errors meaning "the backend cannot be reached now" (-> 503, not 500).
     unavailable_errors: ClassVar[tuple[type[BaseException], ...]] = (OSError,)
+    #: Seconds between a watcher's checks of its watched sessions when `endings()` is None.
+    check_every: ClassVar[float] = 0.5
 
     async def open(self) -> None:
         """Open connections or folders; called once at application startup."""
@@ -150,6 +190,18 @@ class SessionStore:
     async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
         """The (id, record) of every live session indexed under `user_id`. Listing is not
         activity: it must not extend any session's idle expiry."""
+        raise NotImplementedError
+
+    def endings(self) -> Endings | None:
+        """The feed on which this store announces ended sessions to every process, or
+        None when it has none (its watchers then check `time_left` every `check_every`
+        seconds). Opens no connection until listened to."""
+        return None
+
+    async def time_left(self, sids: Sequence[str], idle_s: float) -> list[float | None]:
+        """For each id in `sids`, the seconds until it expires idle (`math.inf` when it
+        never does), or None when it is gone (destroyed, expired, never stored). A check,
+        not activity: it must not extend any session's idle expiry."""
         raise NotImplementedError
 
     def encode_cookie(self, record: dict[str, str]) -> str:

@@ -12,6 +12,9 @@ Rules:
   and every `cleanup_every` saves.
 - User indexes are `user-<sha256>.json` files listing session ids.
 - Blocking file work runs in a thread (`asyncio.to_thread`).
+- Ended sessions are not announced: workers on one host share no feed without
+  a server, so each worker's watcher checks its watched sessions instead
+  (`time_left`: one `stat` per session, every `check_every` seconds).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .store import Change, SessionStore, checked_id, is_valid_id
@@ -73,6 +76,20 @@ class FileStore(SessionStore):
 
     async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
         return await asyncio.to_thread(self._user_sessions, user_id, idle_s)
+
+    async def time_left(self, sids: Sequence[str], idle_s: float) -> list[float | None]:
+        return await asyncio.to_thread(self._time_left, list(sids), idle_s)
+
+    def _time_left(self, sids: list[str], idle_s: float) -> list[float | None]:
+        now = time.time()
+        left: list[float | None] = []
+        for sid in sids:
+            try:
+                remaining = os.stat(self._file(checked_id(sid))).st_mtime + idle_s - now
+            except FileNotFoundError:
+                remaining = 0.0
+            left.append(remaining if remaining > 0 else None)
+        return left
 
     def _user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
         found = []

@@ -14,6 +14,9 @@ Rules:
   each table on an access once the oldest may have expired (it stops at the
   first live entry).
 - Records are copied in and out, so a caller never shares a dict with the store.
+- A signed-in session that is destroyed or evicted is announced on `endings()`,
+  a `Broadcast()` in this process, once it is gone (after the dicts are
+  written); nothing is published while no socket is watched.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 
-from .store import USER, Change, SessionStore
+from ..broadcast import Broadcast
+from .endings import BusEndings
+from .store import USER, Change, SessionStore, end_key
 
 __all__ = ["MemoryStore"]
 
@@ -50,6 +56,7 @@ class MemoryStore(SessionStore):
         self._signed_in: _Table = OrderedDict()
         self._users: dict[str, set[str]] = {}
         self._sweep_at = math.inf  # no entry expires before this (a lower bound)
+        self._endings = BusEndings(Broadcast, "ended")
 
     def __len__(self) -> int:
         """Return how many sessions are held (expired ones not yet swept included)."""
@@ -82,12 +89,14 @@ class MemoryStore(SessionStore):
             entry.record.pop(key, None)
         self._refresh(entry, idle_s)
         if len(self._anonymous) + len(self._signed_in) > self.max_sessions:
-            self._evict()
+            evicted = self._evict()
+            if evicted:
+                await self._endings.announce([end_key(s) for s in evicted])
         return True
 
     async def destroy(self, sid: str) -> None:
-        if self._anonymous.pop(sid, None) is None:
-            self._signed_in.pop(sid, None)
+        if self._anonymous.pop(sid, None) is None and self._signed_in.pop(sid, None) is not None:
+            await self._endings.announce([end_key(sid)])
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         held = self._users.get(user_id, ())
@@ -97,8 +106,26 @@ class MemoryStore(SessionStore):
         self._users[user_id] = sids
 
     async def destroy_user(self, user_id: str) -> None:
+        ended = []
         for sid in self._users.pop(user_id, ()):
-            await self.destroy(sid)
+            if self._anonymous.pop(sid, None) is None and sid in self._signed_in:
+                del self._signed_in[sid]
+                ended.append(end_key(sid))
+        await self._endings.announce(ended)
+
+    def endings(self) -> BusEndings:
+        return self._endings
+
+    async def close(self) -> None:
+        await self._endings.close()
+
+    async def time_left(self, sids: Sequence[str], idle_s: float) -> list[float | None]:
+        now = time.monotonic()
+        left: list[float | None] = []
+        for sid in sids:
+            entry = self._signed_in.get(sid) or self._anonymous.get(sid)
+            left.append(entry.expires - now if entry is not None and entry.expires > now else None)
+        return left
 
     async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
         now = time.monotonic()
@@ -109,12 +136,17 @@ class MemoryStore(SessionStore):
                 found.append((sid, dict(entry.record)))
         return found
 
-    def _evict(self) -> None:
+    def _evict(self) -> list[str]:
         """Drop least recently used sessions until at most `max_sessions` are held:
-        anonymous ones while there are any, then signed-in ones."""
+        anonymous ones while there are any, then signed-in ones (whose ids it returns)."""
         anonymous, signed_in = self._anonymous, self._signed_in
+        evicted = []
         while len(anonymous) + len(signed_in) > self.max_sessions:
-            (anonymous or signed_in).popitem(last=False)
+            if anonymous:
+                anonymous.popitem(last=False)
+            else:
+                evicted.append(signed_in.popitem(last=False)[0])
+        return evicted
 
     def _refresh(self, entry: _Entry, idle_s: float) -> None:
         entry.expires = time.monotonic() + idle_s

@@ -34,6 +34,12 @@ Rules:
   node: SCRIPT LOAD would go to every primary and fail while one is down.
 - A prefix with `{` or `}` is refused: a hash tag in it would put every key
   of every user in one cluster slot.
+- Ended sessions: `destroy` and `destroy_user` are scripts that PUBLISH the
+  end keys of the signed-in sessions they delete on `prefix + "ended"`, in the
+  same step as the delete. `endings()` hears them through a
+  `microweb.broadcast` relay (one pub/sub connection per process, opened when
+  the first socket is watched), on the store's URL or client; `time_left` is
+  a PTTL per session.
 - `durable=True`: creating a signed-in record (login, regenerate), destroying one
   (invalidate, logout), indexing and destroying a user's sessions are each
   followed by `WAIT 1` on the connection that wrote; no replica acknowledging
@@ -46,15 +52,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, ClassVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
+from ..broadcast import Broadcast
 from ..redis_connect import parse_redis_url
 from . import redis_scripts as scripts
+from .endings import BusEndings
 from .redis_cluster_pipeline import ClusterPipeline
 from .redis_pipeline import AutoPipeline
 from .redis_sentinel_pipeline import SentinelPipeline
@@ -65,6 +74,7 @@ from .store import (
     Change,
     SessionStore,
     checked_id,
+    end_key,
     is_valid_id,
     new_id,
 )
@@ -116,6 +126,8 @@ class RedisStore(SessionStore):
         # The shared WAITs of each connection that made durable writes (`_shared_wait`).
         self._waits: weakref.WeakKeyDictionary[object, _Waits] = weakref.WeakKeyDictionary()
         self._pipeline: AutoPipeline | ClusterPipeline | SentinelPipeline | None = None
+        self.ended_channel = prefix + "ended"
+        self._endings = BusEndings(self._ended_bus, self.ended_channel)
 
     async def open(self) -> None:
         try:
@@ -124,9 +136,23 @@ class RedisStore(SessionStore):
             logger.warning("Redis session store not reachable at startup: %s", exc)
 
     async def close(self) -> None:
+        await self._endings.close()
         if self._pipeline is not None:
             pipeline, self._pipeline = self._pipeline, None
             await pipeline.close()
+
+    def endings(self) -> BusEndings:
+        return self._endings
+
+    def _ended_bus(self) -> Broadcast:
+        if self._client is not None:
+            return Broadcast(client=self._client)
+        return Broadcast(self.url)
+
+    async def time_left(self, sids: Sequence[str], idle_s: float) -> list[float | None]:
+        keys = [self.session_key(checked_id(sid)) for sid in sids]
+        ttls = await asyncio.gather(*(self._run("PTTL", key) for key in keys))
+        return [None if ttl == -2 else math.inf if ttl == -1 else ttl / 1000 for ttl in ttls]
 
     async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         if not is_valid_id(sid):
@@ -163,10 +189,7 @@ class RedisStore(SessionStore):
     async def destroy(self, sid: str) -> None:
         if is_valid_id(sid):
             key = self.session_key(sid)
-            if self.durable:
-                await self._durably(key, "DEL", key)
-            else:
-                await self._run("DEL", key)
+            await self._write(scripts.DESTROY, [key], self.ended_channel, end_key(sid))
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         # A lost index entry would let logout everywhere miss this session: durable.
@@ -184,7 +207,8 @@ class RedisStore(SessionStore):
             mine = [sid for sid in sids if _tag_of(sid) == tag]
             others = [sid for sid in sids if _tag_of(sid) != tag]
             keys = [index, generation, *(self.session_key(sid) for sid in mine)]
-            left = {_text(sid) for sid in await self._write(scripts.DESTROY_USER, keys, *mine)}
+            args = [self.ended_channel, *mine, *(end_key(sid) for sid in mine)]
+            left = {_text(sid) for sid in await self._write(scripts.DESTROY_USER, keys, *args)}
             if others:
                 await asyncio.gather(*(self.destroy(sid) for sid in others))
                 await self._run("ZREM", index, *others)

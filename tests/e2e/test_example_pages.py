@@ -89,6 +89,26 @@ def test_two_users_exchange_a_message_in_the_chat(browser: Browser, app_url: str
         bob_context.close()
 
 
+def test_logging_out_everywhere_signs_the_chat_out_on_the_other_browser(
+    browser: Browser, app_url: str
+) -> None:
+    phone_context = browser.new_context()
+    laptop_context = browser.new_context()
+    try:
+        phone, laptop = phone_context.new_page(), laptop_context.new_page()
+        for page in (phone, laptop):
+            page.set_default_timeout(10_000)
+            log_in(page, app_url, "bob", "builder")
+        phone.goto(app_url + "/chat")
+        expect(phone.locator("#status")).to_have_text("Connected")
+        laptop.goto(app_url + "/dashboard")
+        laptop.click("text=Log out everywhere")
+        expect(phone.locator("#status")).to_have_text("Signed out: log in again to chat")
+    finally:
+        phone_context.close()
+        laptop_context.close()
+
+
 SOCKET_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>pending</title></head><body><script>
 const socket = new WebSocket("{target}");
