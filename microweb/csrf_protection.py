@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from .compose import Middleware, Next
 from .describe import CSRF, SESSION, Description, describe
 from .exceptions import ForbiddenError, HTTPException
+from .http_rules import checked_origin, normalize_origin, own_origin
 from .sessions import session_of
 
 if TYPE_CHECKING:
@@ -102,21 +103,11 @@ def _compile_exclude(patterns: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts)) if parts else None
 
 
-def _normalize_origin(origin: str) -> str:
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"Trusted origins are scheme://host[:port], got {origin!r}")
-    default_port = 443 if parts.scheme == "https" else 80
-    port = parts.port or default_port
-    host = parts.hostname.lower()
-    return f"{parts.scheme}://{host}" + ("" if port == default_port else f":{port}")
-
-
-def _cors_shares_credentials(c: Context, origin: str) -> bool:
+async def _cors_shares_credentials(c: Context, origin: str) -> bool:
     """Whether a cors() middleware on this request's path lets `origin` send credentials."""
     for route in c.req.matched:
         shares = getattr(route.fn, "shares_credentials_with", None)
-        if shares is not None and shares(origin, c):
+        if shares is not None and await shares(origin, c):
             return True
     return False
 
@@ -126,7 +117,7 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
 
     def __init__(self, exclude: Iterable[str] = (), trusted_origins: Iterable[str] = ()) -> None:
         self.exclude = _compile_exclude(exclude)
-        self.trusted_origins = frozenset(_normalize_origin(o) for o in trusted_origins)
+        self.trusted_origins = frozenset(checked_origin(o, "csrf()") for o in trusted_origins)
         describe(
             self,
             Description(
@@ -148,7 +139,7 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
         if not self.applies(req.method, req.path):
             await next()
             return None
-        self._check_origin(c)
+        await self._check_origin(c)
         secret = session_of(c).token()
         candidate = await self._submitted_token(c)
         if candidate is None:
@@ -158,7 +149,7 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
         await next()
         return None
 
-    def _check_origin(self, c: Context) -> None:
+    async def _check_origin(self, c: Context) -> None:
         origin = c.req.header("origin")
         fetch_site = c.req.header("sec-fetch-site")
         if fetch_site is not None:
@@ -172,22 +163,19 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
         if self._trusted(origin) or self._same_origin(c, origin):
             return
         message = f"Cross-origin request refused: Origin {origin} is not trusted"
-        if _cors_shares_credentials(c, origin):
+        if await _cors_shares_credentials(c, origin):
             message += "; cors() allows it, add it to csrf(trusted_origins=...)"
         raise ForbiddenError(message)
 
     def _trusted(self, origin: str) -> bool:
-        try:
-            return _normalize_origin(origin) in self.trusted_origins
-        except ValueError:
-            return False
+        return normalize_origin(origin) in self.trusted_origins
 
     @staticmethod
     def _same_origin(c: Context, origin: str) -> bool:
-        try:
-            return _normalize_origin(origin) == _normalize_origin(c.req.url)
-        except ValueError:
-            return False
+        normal = normalize_origin(origin)
+        return normal is not None and normal == own_origin(
+            c.req.scope.get("scheme", "http"), urlsplit(c.req.url).netloc
+        )
 
     @staticmethod
     async def _submitted_token(c: Context) -> str | None:

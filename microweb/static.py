@@ -44,7 +44,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .header_values import etag_matches, negotiate
+from .http_rules import etag_matches, negotiate
 from .response import Response
 from .urls import subpath_segments
 

@@ -34,7 +34,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..compose import MiddlewareFunction, Next, create_middleware
-from ..header_values import append_vary, negotiate
+from ..http_rules import append_vary, negotiate
 
 if TYPE_CHECKING:
     from ..context import Context

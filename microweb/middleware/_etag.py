@@ -16,7 +16,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, create_middleware
-from ..header_values import etag_matches
+from ..http_rules import etag_matches
 from ..response import Response
 
 if TYPE_CHECKING:
