@@ -1,7 +1,9 @@
 """CSRF protection: a synchronizer token from the session plus an origin check.
 
 Rules:
-- GET, HEAD and OPTIONS pass untouched. Every other method must pass both
+- GET, HEAD and OPTIONS pass untouched, and so do the paths of `exclude`,
+  written as route paths (`/webhooks/*`) and matched as `unless()` matches
+  its paths (`router.path_set`). Every other method must pass both
   checks below, or it is answered 403 and the handler never runs.
 - Origin: where the browser says where the request comes from, it must be
   this site or a trusted origin. `Sec-Fetch-Site: same-origin` (or `none`, a
@@ -22,7 +24,6 @@ from __future__ import annotations
 import base64
 import hmac
 import html
-import re
 import secrets
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,8 @@ from urllib.parse import urlsplit
 from .compose import Middleware, Next
 from .describe import CSRF, SESSION, Description, describe
 from .exceptions import ForbiddenError, HTTPException
-from .http_rules import checked_origin, normalize_origin, own_origin
+from .http_rules import checked_origin, is_json, normalize_origin, own_origin
+from .router.path_set import PathSet
 from .sessions import session_of
 
 if TYPE_CHECKING:
@@ -91,18 +93,6 @@ def token_matches(candidate: str, secret: str) -> bool:
     return unmasked is not None and hmac.compare_digest(unmasked.encode(), expected)
 
 
-def _compile_exclude(patterns: Iterable[str]) -> re.Pattern[str] | None:
-    parts = []
-    for pattern in patterns:
-        if not pattern.startswith("/") and pattern != "*":
-            raise ValueError(f"csrf exclude patterns are paths like '/webhooks/*', got {pattern!r}")
-        if pattern.endswith("/*"):
-            parts.append(re.escape(pattern[:-2]) + "(?:/.*)?")
-        else:
-            parts.append(re.escape(pattern).replace(r"\*", "[^/]*" if pattern != "*" else ".*"))
-    return re.compile("|".join(parts)) if parts else None
-
-
 async def _cors_shares_credentials(c: Context, origin: str) -> bool:
     """Whether a cors() middleware on this request's path lets `origin` send credentials."""
     for route in c.req.matched:
@@ -116,7 +106,7 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
     """Refuse state-changing requests without the session's CSRF token or from other sites."""
 
     def __init__(self, exclude: Iterable[str] = (), trusted_origins: Iterable[str] = ()) -> None:
-        self.exclude = _compile_exclude(exclude)
+        self.exclude = PathSet(exclude, "csrf(exclude=)")
         self.trusted_origins = frozenset(checked_origin(o, "csrf()") for o in trusted_origins)
         describe(
             self,
@@ -130,9 +120,7 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
 
     def applies(self, method: str, path: str) -> bool:
         """Whether a `method` request to `path` must pass the checks."""
-        return method not in SAFE_METHODS and not (
-            self.exclude is not None and self.exclude.fullmatch(path)
-        )
+        return method not in SAFE_METHODS and path not in self.exclude
 
     async def __call__(self, c: Context, next: Next) -> Any:
         req = c.req
@@ -189,7 +177,7 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
             if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 value = (await req.form()).get(TOKEN_FIELD)
                 return value if isinstance(value, str) else None
-            if content_type == "application/json" or content_type.endswith("+json"):
+            if is_json(content_type):
                 data = await req.json()
                 value = data.get(TOKEN_FIELD) if isinstance(data, dict) else None
                 return value if isinstance(value, str) else None

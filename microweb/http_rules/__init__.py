@@ -13,7 +13,7 @@ Rules:
 - Internal: applications use the middleware and the context, not these.
 """
 
-from .addresses import NO_ADDRESS, Address, client_address, peer_address
+from .addresses import NO_ADDRESS, Address, client_address, peer_address, peer_key
 from .authorization import credentials
 from .caching import KEPT_ON_304, append_vary, etag_matches, kept_on_304, varies_on
 from .fields import TOKEN, header_tokens, is_token, scope_headers
@@ -45,6 +45,7 @@ __all__ = [
     "own_origin",
     "parse_host",
     "peer_address",
+    "peer_key",
     "prefers_html",
     "scope_headers",
     "varies_on",

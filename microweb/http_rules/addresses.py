@@ -7,10 +7,12 @@ Rules:
 - An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) is its IPv4 address, so a rule on
   `10.0.0.0/8` and a rate limit's count see one client whichever form the server
   reports. An IPv6 address with a zone (`fe80::1%eth0`) is not a client address.
-- A request without a peer address (no `client` in the scope, or one that is not an
-  IP address) has no client address: both middleware refuse it with 403
-  (`NO_ADDRESS`) rather than guess, since one shared "unknown" client would let any
-  such request use up the others' limit.
+- A request without a peer (no `client` in the scope) has no client address: both
+  middleware refuse it with 403 (`NO_ADDRESS`) rather than guess, since one shared
+  "unknown" client would let any such request use up the others' limit. A peer the
+  server names by something other than an IP address (Starlette's test client says
+  "testclient") is refused by ip_restriction, whose rules cannot apply to it, and
+  counted under that name by rate_limit.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 
 from ..exceptions import ForbiddenError
 
-__all__ = ["NO_ADDRESS", "Address", "client_address", "peer_address"]
+__all__ = ["NO_ADDRESS", "Address", "client_address", "peer_address", "peer_key"]
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 NO_ADDRESS = "Forbidden: the client's address is unknown"
@@ -51,3 +53,14 @@ def peer_address(client: Sequence[object] | None) -> Address:
     if address is None:
         raise ForbiddenError(NO_ADDRESS)
     return address
+
+
+def peer_key(client: Sequence[object] | None) -> str:
+    """The peer as a rate limit counts it: its address in normal form (an IPv4-mapped
+    one as IPv4), or the name the server gives a peer that is not an IP address; 403
+    when there is no peer."""
+    name = client[0] if client else None
+    if not name or not isinstance(name, str):
+        raise ForbiddenError(NO_ADDRESS)
+    address = client_address(name)
+    return name if address is None else str(address)

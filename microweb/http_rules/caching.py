@@ -5,9 +5,10 @@ Rules:
   is ignored on both sides; `*` matches any tag.
 - `Vary` is only ever added to, never overwritten: a name already there (in any case)
   or `*` is not added again.
-- A 304 keeps only the headers RFC 9110 section 15.4.5 lists (Cache-Control,
-  Content-Location, Date, ETag, Expires, Vary) and `Last-Modified`, which a cache
-  uses to update what it stored; both etag() and static files answer 304 this way.
+- A 304 keeps only the headers RFC 9110 section 15.4.5 lists: Cache-Control,
+  Content-Location, Date, ETag, Expires and Vary (not `Last-Modified`: every 304
+  microweb sends carries an ETag, which a cache prefers). Both etag() and static
+  files answer 304 this way.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ KEPT_ON_304 = frozenset(
         b"date",
         b"etag",
         b"expires",
-        b"last-modified",
         b"vary",
     }
 )

@@ -4,7 +4,7 @@ Rules:
 - Fixed windows: `"5/minute"` allows 5 requests in each minute-long window of
   a key: `key(c)` (plain or async), else the peer address, read as
   ip_restriction() reads it (`http_rules.addresses`: `::ffff:10.0.0.1` is
-  `10.0.0.1`); a request without one is refused (403), never counted in a
+  `10.0.0.1`); a request without a peer is refused (403), never counted in a
   bucket shared by every such request. Over the limit is 429
   with `Retry-After` (seconds to the window's end); every answer carries
   `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..compose import Middleware, Next, awaited
 from ..describe import Description, describe
 from ..exceptions import HTTPException
-from ..http_rules import peer_address
+from ..http_rules import peer_key
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -187,7 +187,7 @@ class RateLimit(Middleware):
 
     async def __call__(self, c: Context, next: Next) -> Any:
         if self.key is None:
-            client = peer_address(c.req.client)
+            client = peer_key(c.req.client)
         else:
             client = await awaited(self.key(c))
         key = f"{self.prefix}{client}"

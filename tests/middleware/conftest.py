@@ -53,3 +53,20 @@ def _with_client(app: MicroWeb, client: tuple[str, int] | None) -> Any:
 @pytest.fixture
 def mw_client() -> MwClient:
     return client_with_middleware
+
+
+def guarded(mw: object) -> TestClient:
+    """An app with `mw` on `/auth/*`: `/auth/me` answers what the auth middleware left in
+    the context (`user`, `token`, `jwt_payload`); `/open` is outside it."""
+    app = MicroWeb()
+    app.use("/auth/*", mw)
+
+    @app.get("/auth/me")
+    async def me(c: Any) -> dict[str, Any]:
+        return {"user": c.get("user"), "token": c.get("token"), "payload": c.get("jwt_payload")}
+
+    @app.get("/open")
+    async def open_(c: Any) -> str:
+        return "open"
+
+    return TestClient(app)
