@@ -119,7 +119,8 @@ class Answers:
             except Exception as handler_err:
                 err = handler_err
         if isinstance(err, HTTPException):
-            response = error_response(c, err.status, err.message)
+            own = await to_response(c, err.answer(c))
+            response = own if own is not None else error_response(c, err.status, err.message)
             for name, value in err.headers.items():
                 response.headers[name] = value
             return response
