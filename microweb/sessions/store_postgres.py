@@ -156,7 +156,7 @@ class PostgresStore(SqlStore):
             "id": self.row_key(checked_id(sid)),
             "changed": _json(change.changed),
             "removed": [_stored(key) for key in change.removed],
-            "user": user_id,
+            "user": _stored(user_id),
             "idle": idle_s,
             "expected": change.changed.get(GENERATION, ""),
         }
@@ -170,19 +170,21 @@ class PostgresStore(SqlStore):
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         key = self.row_key(checked_id(sid))
-        await self._execute(self.sql.index_user, {"id": key, "user": user_id})
+        await self._execute(self.sql.index_user, {"id": key, "user": _stored(user_id)})
 
     async def destroy_user(self, user_id: str) -> None:
+        user = {"user": _stored(user_id)}
+
         async def work(conn: Connection) -> None:
             async with conn.pipeline(), conn.transaction():
-                await conn.execute(self.sql.bump_generation, {"user": user_id})
-                await conn.execute(self.sql.destroy_user_rows, {"user": user_id})
+                await conn.execute(self.sql.bump_generation, user)
+                await conn.execute(self.sql.destroy_user_rows, user)
 
         await self._run(work)
 
     async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
         async def work(conn: Connection) -> list[tuple[Any, ...]]:
-            cursor = await conn.execute(self.sql.user_sessions, {"user": user_id})
+            cursor = await conn.execute(self.sql.user_sessions, {"user": _stored(user_id)})
             return await cursor.fetchall()
 
         return [(self.handle(bytes(key)), _record(data)) for key, data in await self._run(work)]
@@ -292,8 +294,8 @@ def _lock_id(name: str) -> int:
     )
 
 
-# jsonb holds no U+0000 in a string. A key or value with one (a session key made of a
-# form field, say) is stored escaped: _ESC first, then the text with each _ESC doubled
+# jsonb and text hold no U+0000. A key, value or user id with one (a session key made of
+# a form field, say) is stored escaped: _ESC first, then the text with each _ESC doubled
 # and each NUL written _ESC + "0". Text starting with _ESC is escaped too, so reading
 # back is exact. microweb's own values (JSON text) never need it.
 _ESC = "\x01"

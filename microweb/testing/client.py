@@ -23,7 +23,7 @@ import os
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from ..types import ASGIApp
 from .cookies import CookieJar
@@ -106,8 +106,12 @@ class TestClient:
         form: Mapping[str, Any] | None = None,
         content: bytes | str | None = None,
         follow_redirects: bool = False,
+        params: Mapping[str, str | Sequence[str]] | None = None,
     ) -> TestResponse:
-        """Send a request; cookies from the jar go out and Set-Cookie comes back into it."""
+        """Send a request; cookies from the jar go out and Set-Cookie comes back into it.
+        `params` are percent-encoded (UTF-8) onto the path's query string."""
+        if params:
+            path += ("&" if "?" in path else "?") + urlencode(params, doseq=True)
         url = self._url(path)
         for _ in range(20):
             response = self._exchange(method, url, headers, json, form, content)
