@@ -37,13 +37,13 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
 
-from ..cookies import serialize_cookie
 from .drivers import make_store
+from .options import SessionOptions
 from .session_view import TOKEN_KEY, Session, SessionUnavailable
 from .state import SessionState
 from .store import (
@@ -70,6 +70,7 @@ _USER_INDEX_UNTIL = "__uidx"
 SEEN_RESOLUTION_S = 60.0
 MAX_USER_AGENT = 256
 _VARY_COOKIE = (b"vary", b"Cookie")
+DEFAULT_OPTIONS = SessionOptions()
 
 
 class SessionCookieTooLarge(RuntimeError):
@@ -77,78 +78,24 @@ class SessionCookieTooLarge(RuntimeError):
 
 
 class SessionManager:
-    """Everything about sessions that is not a framework: see the options
-    table of the Sessions section in the docs. `driver` may also be a ready
-    `SessionStore` instance."""
+    """Everything about sessions that is not a framework, for the checked `options`
+    (see `SessionOptions`; `driver` may also be a ready `SessionStore` instance)."""
 
-    def __init__(
-        self,
-        *,
-        driver: str | SessionStore = "memory",
-        lifetime: float = 120,
-        absolute_lifetime: float | None = None,
-        expire_on_close: bool = False,
-        cookie: str = "microweb_session",
-        path: str = "/",
-        domain: str | None = None,
-        secure: bool = True,
-        http_only: bool = True,
-        same_site: str = "lax",
-        secret: str | bytes | Sequence[str | bytes] | None = None,
-        url: str | None = None,
-        client: Any = None,
-        directory: str = ".sessions",
-        prefix: str = "microweb:session:",
-        max_sessions: int = 100_000,
-        durable: bool = False,
-        durable_timeout: float = 1.0,
-        table: str = "microweb_sessions",
-        create_tables: bool = True,
-        sweep_every: float = 300,
-    ) -> None:
-        _check_positive("lifetime", lifetime)
-        if absolute_lifetime is not None:
-            _check_positive("absolute_lifetime", absolute_lifetime)
-        if not same_site:  # serialize_cookie would leave SameSite out
-            raise ValueError(
-                f"The session cookie needs a SameSite attribute: same_site must be 'lax', "
-                f"'strict' or 'none', got {same_site!r}"
-            )
-        # serialize_cookie checks the cookie's name and options (ValueError).
-        options: dict[str, Any] = {
-            "path": path,
-            "domain": domain,
-            "secure": secure,
-            "http_only": http_only,
-            "same_site": same_site,
-        }
-        self.idle_s = lifetime * 60.0
-        self.absolute_s = None if absolute_lifetime is None else absolute_lifetime * 60.0
-        self.expire_on_close = expire_on_close
-        self.cookie_name = cookie
-        max_age = None if expire_on_close else math.ceil(self.idle_s)
-        empty = serialize_cookie(cookie, "", max_age=max_age, **options)
-        self._cookie_attributes = empty[len(cookie) + 1 :]  # "; Max-Age=...; Path=/; ..."
-        self._expired_cookie = serialize_cookie(cookie, "", max_age=0, **options)
-        keys = _secret_keys(secret)
+    def __init__(self, options: SessionOptions = DEFAULT_OPTIONS) -> None:
+        self.options = options
+        self.idle_s = options.idle_s
+        self.absolute_s = options.absolute_s
+        self.expire_on_close = options.expire_on_close
+        self.cookie_name = options.cookie
+        max_age = None if options.expire_on_close else math.ceil(self.idle_s)
+        empty = options.set_cookie("", max_age=max_age)
+        self._cookie_attributes = empty[len(self.cookie_name) + 1 :]  # "; Max-Age=...; ..."
+        self._expired_cookie = options.set_cookie("", max_age=0)
+        keys = options.keys
         signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
         self._signer = Signer(signing_keys, salt="microweb.session.id") if keys else None
         self._token_cookies = TokenCookies(self.idle_s, self.absolute_s, self._signer)
-        self.store = make_store(
-            driver,
-            keys=keys,
-            idle_s=self.idle_s,
-            url=url,
-            client=client,
-            directory=directory,
-            prefix=prefix,
-            max_sessions=max_sessions,
-            durable=durable,
-            durable_timeout=durable_timeout,
-            table=table,
-            create_tables=create_tables,
-            sweep_every=sweep_every,
-        )
+        self.store = make_store(options)
         self._client_side = self.store.client_side  # perf: read several times a request
         self._started = False
         self._start_lock: asyncio.Lock | None = None
@@ -516,17 +463,3 @@ def _meta_time(meta: dict[str, str], key: str) -> float:
         return float(meta.get(key, "0"))
     except ValueError:
         return 0.0
-
-
-def _check_positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"{name} must be a positive number of minutes, got {value!r}")
-
-
-def _secret_keys(secret: str | bytes | Sequence[str | bytes] | None) -> list[str | bytes]:
-    if secret is None:
-        return []
-    keys: list[str | bytes] = [secret] if isinstance(secret, str | bytes) else list(secret)
-    if not keys or not all(isinstance(k, str | bytes) and k for k in keys):
-        raise ValueError("secret must be a non-empty key or a list of keys, newest first")
-    return keys

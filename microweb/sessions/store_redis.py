@@ -43,7 +43,7 @@ Rules:
 - `durable=True`: creating a signed-in record (login, regenerate), destroying one
   (invalidate, logout), indexing and destroying a user's sessions are each
   followed by `WAIT 1` on the connection that wrote; no replica acknowledging
-  within `wait_timeout` raises `NotDurable` (a 503), so the request never
+  within `durable_timeout` raises `NotDurable` (a 503), so the request never
   reports a write that a failover could lose. Ordinary saves never wait.
 """
 
@@ -107,7 +107,7 @@ class RedisStore(SessionStore):
         client: Any = None,
         prefix: str = "microweb:session:",
         durable: bool = False,
-        wait_timeout: float = 1.0,
+        durable_timeout: float = 1.0,
     ) -> None:
         if not prefix:
             raise ValueError("The Redis session prefix must not be empty")
@@ -120,7 +120,7 @@ class RedisStore(SessionStore):
         self.url = url
         self.prefix = prefix
         self.durable = durable
-        self.wait_ms = max(1, round(wait_timeout * 1000))
+        self.wait_ms = max(1, round(durable_timeout * 1000))
         self._client: Any = client
         self._target = target
         # The shared WAITs of each connection that made durable writes (`_shared_wait`).
