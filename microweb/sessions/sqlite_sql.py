@@ -25,6 +25,7 @@ class SqliteSql(NamedTuple):
     bump_generation: str
     destroy_user_rows: str
     user_sessions: str
+    time_left: str
     sweep: str
 
 
@@ -87,6 +88,7 @@ def sqlite_sql(table: str) -> SqliteSql:
         ),
         destroy_user_rows=f"DELETE FROM {table} WHERE user_id = ?",
         user_sessions=f"SELECT id, data FROM {table} WHERE user_id = ? AND expires_at > ?",
+        time_left=f"SELECT expires_at FROM {table} WHERE id = ? AND expires_at > ?",
         sweep=(
             f"DELETE FROM {table} WHERE rowid IN "
             f"(SELECT rowid FROM {table} WHERE expires_at <= ? LIMIT ?)"

@@ -38,7 +38,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import psycopg
@@ -185,6 +185,17 @@ class PostgresStore(SqlStore):
             return await cursor.fetchall()
 
         return [(self.handle(bytes(key)), _record(data)) for key, data in await self._run(work)]
+
+    async def time_left(self, sids: Sequence[str], idle_s: float) -> list[float | None]:
+        keys = [self.row_key(sid) for sid in sids]
+
+        async def work(conn: Connection) -> list[tuple[Any, ...]]:
+            ids = [key for key in keys if key is not None]
+            cursor = await conn.execute(self.sql.time_left, {"ids": ids})
+            return await cursor.fetchall()
+
+        left = {bytes(key): seconds for key, seconds in await self._run(work)}
+        return [None if key is None else left.get(key) for key in keys]
 
     async def sweep(self) -> int | None:
         args = {"lock": self._sweep_lock, "batch": SWEEP_BATCH}
