@@ -33,7 +33,7 @@ from ..response import Response
 from ..testing.session_probe import csrf_token_probe
 from ..types import ASGIApp, Message, Receive, Scope, Send
 from ..websockets import WebSocket
-from .manager import SessionManager
+from .manager import SessionManager, make_manager
 from .options import SecretKeys, SessionOptions
 from .store import SessionStore
 
@@ -134,7 +134,7 @@ def session(
         create_tables=create_tables,
         sweep_every=sweep_every,
     )
-    return AppSessionMiddleware(SessionManager(options))
+    return AppSessionMiddleware(make_manager(options))
 
 
 class ASGISessionMiddleware:
@@ -193,7 +193,7 @@ class ASGISessionMiddleware:
             create_tables=create_tables,
             sweep_every=sweep_every,
         )
-        self.manager = SessionManager(options)
+        self.manager = make_manager(options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis
 
-from microweb.sessions.manager import SessionManager
+from microweb.sessions.manager import SessionManager, make_manager
 from microweb.sessions.options import SessionOptions
 from microweb.sessions.store import Change, checked_id, new_id
 from microweb.sessions.store_cookie import CookieStore
@@ -323,7 +323,7 @@ def test_file_store_merges_saves_from_several_processes(tmp_path: Path) -> None:
 
 
 def test_cookie_driver_cannot_log_out_everywhere_and_says_why() -> None:
-    manager = SessionManager(SessionOptions(driver="cookie", secret="k"))
+    manager = make_manager(SessionOptions(driver="cookie", secret="k"))
     with pytest.raises(NotImplementedError, match="browser"):
         asyncio.run(manager.destroy_user("ada"))
     assert isinstance(manager.store, CookieStore)
@@ -409,3 +409,10 @@ def test_redis_user_index_is_renewed_by_activity(redis_url: str, redis_prefix: s
     before, after = asyncio.run(scenario())
     assert before < 1200
     assert after > 2000
+
+
+def test_a_cookie_store_needs_the_cookie_manager() -> None:
+    with pytest.raises(TypeError, match="CookieStore needs a CookieSessionManager"):
+        SessionManager(SessionOptions(driver="cookie", secret="k"))
+    assert make_manager(SessionOptions(driver="cookie", secret="k")).client_side
+    assert not make_manager(SessionOptions(driver="memory")).client_side
