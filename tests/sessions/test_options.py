@@ -39,7 +39,7 @@ from microweb.testing import TestClient
         ({"cookie": "__Host-s", "domain": "example.com"}, "requires path='/' and no domain"),
         ({"path": "/a;b"}, "Invalid cookie path"),
         ({"domain": "a\r\nb"}, "Invalid cookie domain"),
-        ({"driver": "redis", "prefix": ""}, "prefix must not be empty"),
+        ({"driver": "redis", "prefix": ""}, "prefix must be a non-empty string"),
         ({"max_sessions": 0}, "max_sessions"),
         ({"driver": "sqlite", "sweep_every": 0}, "sweep_every must be a positive number"),
         ({"driver": "memory", "durable": True}, "durable=True needs driver='redis'"),
