@@ -15,7 +15,7 @@ Rules:
 
 from .addresses import NO_ADDRESS, Address, client_address, peer_address, peer_key
 from .authorization import credentials
-from .caching import KEPT_ON_304, append_vary, etag_matches, kept_on_304, varies_on
+from .caching import KEPT_ON_304, append_vary, etag_matches, kept_on_304
 from .fields import TOKEN, header_tokens, is_token, scope_headers
 from .hosts import host_is_valid, parse_host
 from .media import answer_form, is_json, media_type, prefers_html
@@ -48,5 +48,4 @@ __all__ = [
     "peer_key",
     "prefers_html",
     "scope_headers",
-    "varies_on",
 ]

@@ -20,7 +20,7 @@ from .fields import header_tokens
 if TYPE_CHECKING:
     from ..datastructures import Headers
 
-__all__ = ["KEPT_ON_304", "append_vary", "etag_matches", "kept_on_304", "varies_on"]
+__all__ = ["KEPT_ON_304", "append_vary", "etag_matches", "kept_on_304"]
 
 KEPT_ON_304 = frozenset(
     {
@@ -39,17 +39,16 @@ def kept_on_304(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     return [(k, v) for k, v in raw if k in KEPT_ON_304]
 
 
-def varies_on(headers: Headers, name: str) -> bool:
-    """Whether `Vary` already names `name` (in any case) or is `*`."""
-    present = [t.lower() for value in headers.getall("vary") for t in header_tokens(value)]
-    return "*" in present or name.lower() in present
-
-
 def append_vary(headers: Headers, name: str) -> None:
     """Add `name` to `Vary` unless it (or `*`) is there already; never overwrite it."""
-    if varies_on(headers, name):
-        return
-    headers["vary"] = ", ".join([*headers.getall("vary"), name])
+    values = headers.getall("vary")
+    if values:
+        present = [t.lower() for value in values for t in header_tokens(value)]
+        if "*" in present or name.lower() in present:
+            return
+        headers["vary"] = ", ".join([*values, name])
+    else:
+        headers["vary"] = name  # perf: most answers have no Vary yet
 
 
 def etag_matches(if_none_match: str | None, tag: str) -> bool:
