@@ -103,7 +103,14 @@ async def _cors_shares_credentials(c: Context, origin: str) -> bool:
 
 
 class csrf(Middleware):  # lower case: called like a function, per the contract
-    """Refuse state-changing requests without the session's CSRF token or from other sites."""
+    """Refuse state-changing requests without the session's CSRF token or from other sites.
+
+    Options:
+    - `exclude` (list[str], default `()`): route paths (Hono syntax, `"/webhooks/*"`)
+      that pass without the checks.
+    - `trusted_origins` (list[str], default `()`): other origins (`scheme://host[:port]`)
+      whose requests pass the origin check.
+    """
 
     def __init__(self, exclude: Iterable[str] = (), trusted_origins: Iterable[str] = ()) -> None:
         self.exclude = PathSet(exclude, "csrf(exclude=)")
