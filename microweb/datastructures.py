@@ -12,15 +12,16 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .http_rules.fields import is_token
+
 __all__ = ["FormData", "Headers", "UploadFile"]
 
 # RFC 9110 token characters for names; values may be any latin-1 but CR, LF and NUL.
-_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
 
 
 def _encode_name(name: str) -> bytes:
-    if _NAME.fullmatch(name) is None:
+    if not is_token(name):
         raise ValueError(f"Invalid header name: {name!r}")
     return name.lower().encode("ascii")
 

@@ -34,12 +34,12 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..compose import MiddlewareFunction, Next, create_middleware
-from ..header_values import append_vary, negotiate
+from ..http_rules import append_vary, is_json, media_type, negotiate
 
 if TYPE_CHECKING:
     from ..context import Context
 
-__all__ = ["available_encodings", "compress", "negotiate"]
+__all__ = ["compress"]
 
 # perf: 256 KiB of JSON takes about 1 ms to gzip at level 6 here; below that, a thread
 # hand-off (~50-100 µs) costs more than it frees the loop for.
@@ -150,16 +150,9 @@ def _codecs(wanted: Iterable[str]) -> dict[str, Callable[[], _Stream]]:
     return codecs
 
 
-def available_encodings() -> list[str]:
-    """The encodings this interpreter can produce, best first."""
-    return list(_codecs(("zstd", "br", "gzip")))
-
-
 def _compressible(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    kind = content_type.split(";", 1)[0].strip().lower()
-    return kind.startswith(_TEXTUAL) or kind.endswith(("+json", "+xml"))
+    kind = media_type(content_type)
+    return kind.startswith(_TEXTUAL) or is_json(kind) or kind.endswith("+xml")
 
 
 def compress(

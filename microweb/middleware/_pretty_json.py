@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, create_middleware
+from ..http_rules import is_json, media_type
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -29,8 +30,7 @@ def pretty_json(space: int = 2, query: str = "pretty") -> MiddlewareFunction:
         res = c.res
         if res is None or (res.stream is None and not res.body) or c.req.query(query) is None:
             return
-        kind = (res.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-        if res.stream is not None or not (kind == "application/json" or kind.endswith("+json")):
+        if res.stream is not None or not is_json(media_type(res.headers.get("content-type"))):
             return
         try:
             value = json.loads(res.body)

@@ -2,7 +2,10 @@
 
 Rules:
 - Fixed windows: `"5/minute"` allows 5 requests in each minute-long window of
-  a key (the peer address by default, or `key(c)`). Over the limit is 429
+  a key: `key(c)` (plain or async), else the peer address, read as
+  ip_restriction() reads it (`http_rules.addresses`: `::ffff:10.0.0.1` is
+  `10.0.0.1`); a request without a peer is refused (403), never counted in a
+  bucket shared by every such request. Over the limit is 429
   with `Retry-After` (seconds to the window's end); every answer carries
   `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
 - `store="memory"`: one count per process (each worker counts alone). Expired
@@ -34,9 +37,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..compose import Middleware, Next
+from ..compose import Middleware, Next, awaited
 from ..describe import Description, describe
 from ..exceptions import HTTPException
+from ..http_rules import peer_key
 from ..redis_connect import check_prefix, milliseconds
 
 if TYPE_CHECKING:
@@ -161,7 +165,7 @@ class RateLimit(Middleware):
     def __init__(
         self,
         limit: str,
-        key: Callable[[Context], str] | None,
+        key: Callable[[Context], Any] | None,
         store: _Store,
         prefix: str,
         fail_open: bool,
@@ -182,14 +186,12 @@ class RateLimit(Middleware):
     async def shutdown(self) -> None:
         await self.store.close()
 
-    def _key_of(self, c: Context) -> str:
-        if self.key is not None:
-            return str(self.key(c))
-        client = c.req.client
-        return client[0] if client else "unknown"
-
     async def __call__(self, c: Context, next: Next) -> Any:
-        key = f"{self.prefix}{self._key_of(c)}"
+        if self.key is None:
+            client = peer_key(c.req.client)
+        else:
+            client = await awaited(self.key(c))
+        key = f"{self.prefix}{client}"
         try:
             count, reset = await self.store.hit(key, self.window)
         except Exception as err:
@@ -236,7 +238,7 @@ def _unavailable(err: Exception) -> bool:
 
 def rate_limit(
     limit: str = "5/minute",
-    key: Callable[[Context], str] | None = None,
+    key: Callable[[Context], Any] | None = None,
     store: str = "memory",
     url: str | None = None,
     client: Any = None,

@@ -33,7 +33,7 @@ from ..compose import (
 )
 from ..exceptions import ForbiddenError
 from ..router import METHOD_ALL
-from ..router.trie import TrieRouter
+from ..router.path_set import PathSet
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -125,21 +125,16 @@ def unless(
     """`every(*middleware)`, except for the paths given or where the predicate is true."""
     inner = every(*middleware)
     predicate: Callable[[Context], Any] | None = None
-    router: TrieRouter[bool] | None = None
+    paths: PathSet | None = None
     if callable(paths_or_predicate):
         predicate = paths_or_predicate
     else:
-        paths = [paths_or_predicate] if isinstance(paths_or_predicate, str) else paths_or_predicate
-        router = TrieRouter()
-        for path in paths:
-            if not path.startswith(("/", "*")):
-                raise ValueError(f"unless(): paths start with '/', got {path!r}")
-            router.add(METHOD_ALL, path, True)
+        paths = PathSet(paths_or_predicate, "unless()")
 
     @create_middleware
     async def unless_middleware(c: Context, next: Next) -> None:
-        if router is not None:
-            skip = bool(router.match(c.req.method, c.req.path)[0])
+        if paths is not None:
+            skip = c.req.path in paths
         else:
             assert predicate is not None
             skip = await awaited(predicate(c))
