@@ -256,6 +256,7 @@ class _Chain:
             return
         route = matched[i][0]
         c.req.route_index = i
+        result: Any
         try:
             # perf: the async cases call the function directly; a coroutine less per level.
             if not route.is_async:

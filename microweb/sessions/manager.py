@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
+from mypy_extensions import mypyc_attr
 
 from ..cookies import serialize_cookie
 from .drivers import make_store
@@ -72,6 +73,7 @@ MAX_USER_AGENT = 256
 _VARY_COOKIE = (b"vary", b"Cookie")
 
 
+@mypyc_attr(native_class=False)  # mypyc compiles no subclass of RuntimeError
 class SessionCookieTooLarge(RuntimeError):
     """The session cookie is over the 4096 bytes browsers keep."""
 
