@@ -21,8 +21,11 @@ install: $(STAMP)
 run: install
 	$(BIN)/uvicorn examples.app:app --host $(HOST) --port $(PORT)
 
+# Two workers (pytest-xdist), a test file each at a time: files share their servers
+# and fixtures. JOBS=0 runs the suite in this one process.
+JOBS ?= 2
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS) --dist loadfile
 
 # Slow fault tests: failovers of a Redis Cluster and of Sentinel, PostgreSQL stopped,
 # under load, and 200,000 anonymous requests on each session driver.

@@ -48,7 +48,6 @@ from .websockets import (
     SOCKET_VAR,
     WEBSOCKET,
     WebSocket,
-    deny,
     missing_websocket_library,
     origin_allowed,
     socket_entry,
@@ -419,14 +418,14 @@ class MicroWeb:
                     result = await route.fn(c)
                 else:
                     result = await call_route(route, c, None)
-                if result.__class__ is not Response or c._headers is not None:
+                if result.__class__ is not Response or c.prepared_headers is not None:
                     result = await settle(c, result, route)
                 response: Response = result
             except Exception as err:
                 response = await answers.error(err, c)
         elif matched:
             await compose(c, matched)
-            response = c._res or await answers.not_found(c)
+            response = c.res or await answers.not_found(c)
         else:
             response = await answers.unmatched(c, matched)
         if response.stream is None and response.__class__.send is Response.send:
@@ -504,20 +503,20 @@ class MicroWeb:
         try:
             path = self._route_path(scope)
         except HTTPException as err:
-            await deny(ws, self._refuse(scope, receive, err))
+            await ws.deny(self._refuse(scope, receive, err))
             return
         if not origin_allowed(scope, self.ws_origins):
-            await deny(ws, Response("Cross-origin WebSocket refused", 403, media_type=TEXT_TYPE))
+            await ws.deny(Response("Cross-origin WebSocket refused", 403, media_type=TEXT_TYPE))
             return
         matched, captures = self.router.match(WEBSOCKET, path)
         if not any(route.is_handler for route, _ in matched):
-            await deny(ws, Response("404 Not Found", 404, media_type=TEXT_TYPE))
+            await ws.deny(Response("404 Not Found", 404, media_type=TEXT_TYPE))
             return
         req = Request(scope, receive, path, "GET", self.limits, matched, captures)
         c = Context(self, req, self.answers)
         c.set(SOCKET_VAR, ws)
         await compose(c, matched)
-        res = c._res
+        res = c.res
         if isinstance(res, MountedResponse) and not ws.accepted:
             # The chain (Origin check, middleware, guards) let the handshake through to a
             # mounted app: it takes the socket from here, watched by the session.
@@ -533,7 +532,7 @@ class MicroWeb:
             # handshake with that response.
             if res is None or res.status < 400:  # the handler returned without accepting
                 res = Response("WebSocket not accepted", 403, media_type=TEXT_TYPE)
-            await deny(ws, res)
+            await ws.deny(res)
         else:
             await ws.close()  # the handler returned with the socket still open
 

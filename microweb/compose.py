@@ -178,13 +178,14 @@ async def settle(c: Context, result: Any, route: Route | None) -> Response:
     None, the `c.res` it set (or the chain after it did); None without one is an error
     that names `route`."""
     if result is None:
-        if c._res is None:
+        response = c.res
+        if response is None:
             raise RuntimeError(f"{route!r} returned None without setting c.res or awaiting next()")
-        return c._res
+        return response
     if isinstance(result, Response):
         if isinstance(result, NotFoundResponse):
             return await c.answers.not_found(c)
-        prepared = c._headers
+        prepared = c.prepared_headers
         if prepared is not None and not all(item in result.raw for item in prepared.raw):
             _merge_prepared(result, prepared.raw)
         return result
@@ -229,7 +230,7 @@ async def call_route(route: Route, c: Context, next: Next | None) -> Any:
 
 def compose(c: Context, matched: Sequence[tuple[Route, Any]]) -> Awaitable[None]:
     """Return the run of `matched` as an onion around `c`, which leaves the answer in
-    `c._res` (the first level's coroutine itself: no coroutine wraps the chain)."""
+    `c.res` (the first level's coroutine itself: no coroutine wraps the chain)."""
     return _Chain(c, matched).dispatch(0)
 
 
@@ -251,8 +252,8 @@ class _Chain:
         c = self.c
         matched = self.matched
         if i == len(matched):
-            if c._res is None:
-                c._res = await c.answers.unmatched(c, matched)
+            if c.res is None:
+                c.answer(await c.answers.unmatched(c, matched))
             return
         route = matched[i][0]
         c.req.route_index = i
@@ -266,11 +267,11 @@ class _Chain:
             else:
                 result = await route.fn(c)
             if result is None:
-                if c._res is None:
-                    c._res = await settle(c, result, route)  # raises: nothing answered
-            elif result.__class__ is Response and c._headers is None:
-                c._res = result  # perf: nothing to merge in, so no settle() coroutine
+                if c.res is None:
+                    c.answer(await settle(c, result, route))  # raises: nothing answered
+            elif result.__class__ is Response and c.prepared_headers is None:
+                c.answer(result)  # perf: nothing to merge in, so no settle() coroutine
             else:
-                c._res = await settle(c, result, route)
+                c.answer(await settle(c, result, route))
         except Exception as err:
-            c._res = await c.answers.error(err, c)
+            c.answer(await c.answers.error(err, c))

@@ -123,6 +123,19 @@ class Context(Generic[V]):
             else:
                 headers[name] = value
 
+    # -- the chain's side (compose and the app) ------------------------------------
+
+    def answer(self, response: Response) -> None:
+        """Make `response` the answer: what the chain does with a handler's result, an
+        error's or a 404's answer (already Responses, so without `c.res = `'s check)."""
+        self._res = response
+
+    @property
+    def prepared_headers(self) -> Headers | None:
+        """The headers `c.header()` set, which responses built later pick up and the
+        chain merges into a handler's own Response; None when there are none."""
+        return self._headers
+
     def _prepared(self) -> Headers:
         if self._headers is None:
             self._headers = Headers()

@@ -23,6 +23,10 @@ Rules:
 - `close(client)` closes what `connect()` made, the Sentinel client's own
   connections to the Sentinels included (the primary's client alone leaves them
   open).
+- Small rules every Redis user here shares: `check_prefix` (a key prefix is
+  not empty and holds no `{`/`}` hash tag, which would put every key in one
+  Cluster slot), `milliseconds` (a duration for PX/WAIT: whole milliseconds,
+  at least one) and `as_text` (a reply's bytes as text).
 - This module is a leaf: it imports only redis-py and the standard library,
   and only when a client is made.
 """
@@ -36,7 +40,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["RedisTarget", "close", "connect", "parse_redis_url", "sentinels"]
+__all__ = [
+    "RedisTarget",
+    "as_text",
+    "check_prefix",
+    "close",
+    "connect",
+    "milliseconds",
+    "parse_redis_url",
+    "sentinels",
+]
 
 SINGLE = ("redis", "rediss", "unix")
 CLUSTER = ("redis+cluster", "rediss+cluster")
@@ -56,6 +69,31 @@ class RedisTarget:
     password: str | None = None
     tls: bool = False
     options: dict[str, str] = field(default_factory=dict)
+
+
+def check_prefix(prefix: str) -> str:
+    """Return the key prefix `prefix`; a `ValueError` when it is empty or holds a hash tag."""
+    if not isinstance(prefix, str) or not prefix:
+        raise ValueError(f"the Redis key prefix must be a non-empty string, got {prefix!r}")
+    if "{" in prefix or "}" in prefix:
+        raise ValueError(
+            f"the Redis key prefix must not contain '{{' or '}}', got {prefix!r}: a hash tag "
+            "there would put every key in one Redis Cluster slot"
+        )
+    return prefix
+
+
+def milliseconds(seconds: float) -> int:
+    """`seconds` as whole milliseconds for PX, PEXPIRE or WAIT: at least 1 (0 means
+    "forever" to WAIT and is an error to PX)."""
+    return max(1, round(seconds * 1000))
+
+
+def as_text(value: object) -> str:
+    """A Redis reply item as text: bytes decoded as UTF-8 (a bad byte replaced)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else str(value)
 
 
 def _nodes(netloc: str, url: str) -> tuple[tuple[str, int], ...]:

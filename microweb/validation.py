@@ -154,118 +154,165 @@ def _number(value: Any, kind: type[int] | type[float], from_strings: bool) -> An
     return number
 
 
-_ISO_TYPES = (datetime.datetime, datetime.date, datetime.time)
+def _fail(issues: list[Issue], path: list[str], message: str) -> None:
+    """Add the issue `message` at `path`; the converters return this None on failure."""
+    issues.append({"field": ".".join(path), "message": message})
+
+
+# A converter turns `value` into type `kind`, adding what is wrong to `issues` (its return
+# is then unused). `_convert` picks one from the tables below by the type's origin
+# (`list[int]`, `int | None`), else by the type itself, else by what kind of class it is.
+Convert = Callable[[Any, Any, list[str], bool, list[Issue]], Any]
 
 
 def _convert(
     value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]
 ) -> Any:
     """`value` as type `kind`; problems are added to `issues` (the return is then unused)."""
-    origin = typing.get_origin(kind)
-    args = typing.get_args(kind)
-    where = ".".join(path)
     if kind is Any or kind is object:
         return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        options = [a for a in args if a is not type(None)]
-        if len(options) == 1:  # Optional[X]: X's own problems, with their fields
-            return _convert(value, options[0], path, from_strings, issues)
-        for option in args:
-            if option is type(None):
-                continue
-            attempt: list[Issue] = []
-            result = _convert(value, option, path, from_strings, attempt)
-            if not attempt:
-                return result
-        names = " or ".join(getattr(a, "__name__", str(a)) for a in args)
-        issues.append({"field": where, "message": f"expected {names}"})
-        return None
-    if origin is typing.Literal:
-        if value in args:
-            return value
-        issues.append({"field": where, "message": f"expected one of {list(args)!r}"})
-        return None
-    if origin in (list, tuple, set, frozenset) or kind in (list, tuple, set, frozenset):
-        items = value if isinstance(value, list | tuple) else [value] if from_strings else None
-        if items is None:
-            issues.append({"field": where, "message": "expected a list"})
-            return None
-        item_type = args[0] if args else Any
-        converted = [
-            _convert(item, item_type, [*path, str(i)], from_strings, issues)
-            for i, item in enumerate(items)
-        ]
-        container = origin or kind
-        return converted if container is list else container(converted)
-    if origin is dict or kind is dict:
-        if not isinstance(value, dict):
-            issues.append({"field": where, "message": "expected an object"})
-            return None
-        value_type = args[1] if len(args) == 2 else Any
-        return {
-            k: _convert(v, value_type, [*path, str(k)], from_strings, issues)
-            for k, v in value.items()
-        }
+    origin = typing.get_origin(kind)
+    if origin is not None:
+        convert = _BY_ORIGIN.get(origin, _as_is)
+    else:
+        try:
+            convert = _BY_TYPE.get(kind) or _by_class(kind)
+        except TypeError:  # an unhashable annotation: nothing to convert to
+            convert = _as_is
+    return convert(value, kind, path, from_strings, issues)
+
+
+def _by_class(kind: Any) -> Convert:
     if dataclasses.is_dataclass(kind) and isinstance(kind, type):
-        return _build(kind, value, path, from_strings, issues)
+        return _build
     if typing.is_typeddict(kind):
-        return _build_typed_dict(kind, value, path, from_strings, issues)
+        return _build_typed_dict
     if _is_pydantic(kind) or _is_msgspec(kind):
-        check = (_pydantic_checker if _is_pydantic(kind) else _msgspec_checker)(kind, from_strings)
-        try:
-            return check(value)
-        except ValidationFailed as failed:
-            for issue in failed.issues:
-                field = ".".join(part for part in (where, issue["field"]) if part)
-                issues.append({"field": field, "message": issue["message"]})
-            return None
-    if kind in _ISO_TYPES and isinstance(value, str):
-        try:
-            return kind.fromisoformat(value)
-        except ValueError:
-            issues.append({"field": where, "message": f"expected an ISO 8601 {kind.__name__}"})
-            return None
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if from_strings and isinstance(value, str) and value.lower() in _TRUE | _FALSE:
-            return value.lower() in _TRUE
-        issues.append({"field": where, "message": "expected a boolean"})
-        return None
-    if kind is int or kind is float:
-        number = _number(value, kind, from_strings)
-        if number is None:
-            message = f"expected {'an integer' if kind is int else 'a number'}"
-            issues.append({"field": where, "message": message})
-        elif number is _OUT_OF_RANGE:
-            issues.append({"field": where, "message": "number out of range"})
-        else:
-            return number
-        return None
-    if kind is str:
-        if isinstance(value, str):
-            return value
-        issues.append({"field": where, "message": "expected a string"})
-        return None
-    if isinstance(kind, type):
-        if isinstance(value, kind):
-            return value
-        try:
-            return kind(value)
-        except (TypeError, ValueError, OverflowError) as err:
-            issues.append({"field": where, "message": str(err) or f"expected {kind.__name__}"})
-            return None
+        return _model
+    return _instance if isinstance(kind, type) else _as_is
+
+
+def _as_is(value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]) -> Any:
     return value
 
 
-def _build(
-    schema: type[Any], value: Any, path: list[str], from_strings: bool, issues: list[Issue]
-) -> Any:
-    if not isinstance(value, Mapping):
-        issues.append({"field": ".".join(path), "message": "expected an object"})
+def _union(value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]) -> Any:
+    args = typing.get_args(kind)
+    if value is None and type(None) in args:
         return None
+    options = [a for a in args if a is not type(None)]
+    if len(options) == 1:  # Optional[X]: X's own problems, with their fields
+        return _convert(value, options[0], path, from_strings, issues)
+    for option in options:
+        attempt: list[Issue] = []
+        result = _convert(value, option, path, from_strings, attempt)
+        if not attempt:
+            return result
+    names = " or ".join(getattr(a, "__name__", str(a)) for a in args)
+    return _fail(issues, path, f"expected {names}")
+
+
+def _literal(
+    value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]
+) -> Any:
+    args = typing.get_args(kind)
+    if value in args:
+        return value
+    return _fail(issues, path, f"expected one of {list(args)!r}")
+
+
+def _collection(
+    value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]
+) -> Any:
+    items = value if isinstance(value, list | tuple) else [value] if from_strings else None
+    if items is None:
+        return _fail(issues, path, "expected a list")
+    args = typing.get_args(kind)
+    item_type = args[0] if args else Any
+    converted = [
+        _convert(item, item_type, [*path, str(i)], from_strings, issues)
+        for i, item in enumerate(items)
+    ]
+    container = typing.get_origin(kind) or kind
+    return converted if container is list else container(converted)
+
+
+def _mapping(
+    value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]
+) -> Any:
+    if not isinstance(value, dict):
+        return _fail(issues, path, "expected an object")
+    args = typing.get_args(kind)
+    value_type = args[1] if len(args) == 2 else Any
+    return {
+        k: _convert(v, value_type, [*path, str(k)], from_strings, issues) for k, v in value.items()
+    }
+
+
+def _model(value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]) -> Any:
+    """A pydantic model or a msgspec Struct, checked by its library; its issues' fields
+    are placed under `path`."""
+    check = (_pydantic_checker if _is_pydantic(kind) else _msgspec_checker)(kind, from_strings)
+    try:
+        return check(value)
+    except ValidationFailed as failed:
+        for issue in failed.issues:
+            _fail(issues, [part for part in (*path, issue["field"]) if part], issue["message"])
+        return None
+
+
+def _iso(value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]) -> Any:
+    if not isinstance(value, str):
+        return _instance(value, kind, path, from_strings, issues)
+    try:
+        return kind.fromisoformat(value)
+    except ValueError:
+        return _fail(issues, path, f"expected an ISO 8601 {kind.__name__}")
+
+
+def _bool(value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]) -> Any:
+    if isinstance(value, bool):
+        return value
+    if from_strings and isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    return _fail(issues, path, "expected a boolean")
+
+
+def _numeric(
+    value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]
+) -> Any:
+    number = _number(value, kind, from_strings)
+    if number is None:
+        return _fail(issues, path, f"expected {'an integer' if kind is int else 'a number'}")
+    if number is _OUT_OF_RANGE:
+        return _fail(issues, path, "number out of range")
+    return number
+
+
+def _str(value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]) -> Any:
+    if isinstance(value, str):
+        return value
+    return _fail(issues, path, "expected a string")
+
+
+def _instance(
+    value: Any, kind: Any, path: list[str], from_strings: bool, issues: list[Issue]
+) -> Any:
+    """Any other class: an instance passes, anything else goes through its constructor."""
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except (TypeError, ValueError, OverflowError) as err:
+        return _fail(issues, path, str(err) or f"expected {kind.__name__}")
+
+
+def _build(
+    value: Any, schema: type[Any], path: list[str], from_strings: bool, issues: list[Issue]
+) -> Any:
+    """A dataclass, made from the fields of an object; None with its issues."""
+    if not isinstance(value, Mapping):
+        return _fail(issues, path, "expected an object")
     hints = typing.get_type_hints(schema)
     kwargs: dict[str, Any] = {}
     before = len(issues)
@@ -277,7 +324,7 @@ def _build(
                 field.default is dataclasses.MISSING
                 and field.default_factory is dataclasses.MISSING
             ):
-                issues.append({"field": ".".join([*path, field.name]), "message": "field required"})
+                _fail(issues, [*path, field.name], "field required")
             continue
         kwargs[field.name] = _convert(
             value[field.name], hints.get(field.name, Any), [*path, field.name], from_strings, issues
@@ -287,25 +334,45 @@ def _build(
     try:
         return schema(**kwargs)
     except (TypeError, ValueError, OverflowError) as err:  # a __post_init__ that checks more
-        issues.append({"field": ".".join(path), "message": str(err)})
-        return None
+        return _fail(issues, path, str(err))
 
 
 def _build_typed_dict(
-    schema: Any, value: Any, path: list[str], from_strings: bool, issues: list[Issue]
+    value: Any, schema: Any, path: list[str], from_strings: bool, issues: list[Issue]
 ) -> Any:
+    """A TypedDict's dict, its keys converted; issues for the required keys missing."""
     if not isinstance(value, Mapping):
-        issues.append({"field": ".".join(path), "message": "expected an object"})
-        return None
+        return _fail(issues, path, "expected an object")
     hints = typing.get_type_hints(schema)
     result: dict[str, Any] = {}
     for name in schema.__required_keys__:
         if name not in value:
-            issues.append({"field": ".".join([*path, name]), "message": "field required"})
+            _fail(issues, [*path, name], "field required")
     for name, item in value.items():
         kind = hints.get(name, Any)
         result[name] = _convert(item, kind, [*path, str(name)], from_strings, issues)
     return result
+
+
+_COLLECTIONS: dict[Any, Convert] = dict.fromkeys((list, tuple, set, frozenset), _collection)
+_BY_ORIGIN: dict[Any, Convert] = {
+    typing.Union: _union,
+    types.UnionType: _union,
+    typing.Literal: _literal,
+    **_COLLECTIONS,
+    dict: _mapping,
+}
+_BY_TYPE: dict[Any, Convert] = {
+    **_COLLECTIONS,
+    dict: _mapping,
+    bool: _bool,
+    int: _numeric,
+    float: _numeric,
+    str: _str,
+    datetime.datetime: _iso,
+    datetime.date: _iso,
+    datetime.time: _iso,
+}
 
 
 def _type_checker(schema: Any, from_strings: bool) -> Callable[[Any], Any]:

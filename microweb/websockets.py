@@ -13,6 +13,8 @@ Rules:
   with 1007).
 - Sending to a client that went away raises `WebSocketDisconnect(1006)`.
 - `close()` is idempotent; the app closes a socket its handler left open.
+- `state` is a `WebSocketState` (connecting, open, closed); `deny(response)`
+  refuses a handshake the middleware or the router turned down.
 - A server without a WebSocket implementation hands a handshake to the app as a
   plain HTTP request: `unserved_handshake` recognises one, and the app answers it
   with a 501 and a logged error instead of a 404 (see `Answers.not_found`).
@@ -37,6 +39,7 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._json import InvalidJSON, parse_json
@@ -49,7 +52,13 @@ from .urls import printable
 if TYPE_CHECKING:
     from .context import Context
 
-__all__ = ["WebSocket", "WebSocketDataError", "WebSocketDisconnect", "watch_session"]
+__all__ = [
+    "WebSocket",
+    "WebSocketDataError",
+    "WebSocketDisconnect",
+    "WebSocketState",
+    "watch_session",
+]
 
 logger = logging.getLogger("microweb")
 
@@ -58,7 +67,16 @@ WEBSOCKET = "WEBSOCKET"
 # The context variable holding the request's WebSocket.
 SOCKET_VAR = "_microweb_websocket"
 
-CONNECTING, OPEN, CLOSED = "connecting", "open", "closed"
+
+class WebSocketState(Enum):
+    """Where a `WebSocket` is: before the handshake completes, open, or closed."""
+
+    CONNECTING = "connecting"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+CONNECTING, OPEN, CLOSED = WebSocketState.CONNECTING, WebSocketState.OPEN, WebSocketState.CLOSED
 
 
 class WebSocketDisconnect(Exception):
@@ -83,12 +101,12 @@ class WebSocket:
         self.scope = scope
         self._receive = receive
         self._send = send
-        self.state = CONNECTING
+        self.state: WebSocketState = CONNECTING
         self._closed_with: tuple[int, str] | None = None  # this side's close: code, reason
 
     @property
     def accepted(self) -> bool:
-        return self.state != CONNECTING
+        return self.state is not CONNECTING
 
     @property
     def subprotocols(self) -> list[str]:
@@ -101,7 +119,7 @@ class WebSocket:
         """Complete the handshake (choosing `subprotocol`, adding `headers`)."""
         if self._closed_with is not None:  # closed before it opened (its session ended)
             raise WebSocketDisconnect(*self._closed_with)
-        if self.state != CONNECTING:
+        if self.state is not CONNECTING:
             raise RuntimeError("accept() was called on a WebSocket that is already open or closed")
         message = await self._receive()
         if message["type"] == "websocket.disconnect":
@@ -118,9 +136,9 @@ class WebSocket:
         self.state = OPEN
 
     async def _next(self) -> Message:
-        if self.state == CONNECTING:
+        if self.state is CONNECTING:
             raise RuntimeError("Call await ws.accept() before receiving")
-        if self.state == CLOSED:
+        if self.state is CLOSED:
             raise WebSocketDisconnect(*(self._closed_with or (1000, "")))
         message = await self._receive()
         if self._closed_with is not None:  # closed from this side while waiting: say why
@@ -173,9 +191,9 @@ class WebSocket:
             yield message
 
     async def _out(self, message: Message) -> None:
-        if self.state == CONNECTING:
+        if self.state is CONNECTING:
             raise RuntimeError("Call await ws.accept() before sending")
-        if self.state == CLOSED:
+        if self.state is CLOSED:
             raise WebSocketDisconnect(1006, "the connection is closed")
         try:
             await self._send(message)
@@ -195,12 +213,24 @@ class WebSocket:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection (before `accept()`, this refuses the handshake)."""
-        if self.state == CLOSED:
+        if self.state is CLOSED:
             return
         self.state = CLOSED
         self._closed_with = (code, reason)
         with contextlib.suppress(OSError, RuntimeError):  # the client is already gone
             await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+    async def deny(self, response: Response) -> None:
+        """Refuse the handshake with `response` (its status, headers and body) where the
+        server supports it (the ASGI "websocket.http.response" extension), else with a
+        close, which servers answer with 403."""
+        self.state = CLOSED
+        if "websocket.http.response" in (self.scope.get("extensions") or {}):
+            start = response.start_message()
+            await self._send({**start, "type": "websocket.http.response.start"})
+            await self._send({"type": "websocket.http.response.body", "body": response.body})
+        else:
+            await self._send({"type": "websocket.close", "code": 1008, "reason": ""})
 
     # -- for an ASGI app that takes the socket over (a mount) --------------------------
 
@@ -244,19 +274,6 @@ def origin_allowed(scope: Scope, trusted: frozenset[str]) -> bool:
     hosts = scope_headers(scope, b"host")
     scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
     return bool(hosts) and origin == f"{scheme}://{hosts[-1].strip().lower()}"
-
-
-async def deny(ws: WebSocket, response: Response) -> None:
-    """Refuse the handshake with `response` (its status, headers and body) where the server
-    supports it (the ASGI "websocket.http.response" extension), else with a close, which
-    servers answer with 403."""
-    ws.state = CLOSED
-    if "websocket.http.response" in (ws.scope.get("extensions") or {}):
-        start = response.start_message()
-        await ws._send({**start, "type": "websocket.http.response.start"})
-        await ws._send({"type": "websocket.http.response.body", "body": response.body})
-    else:
-        await ws._send({"type": "websocket.close", "code": 1008, "reason": ""})
 
 
 class _EndsWithSession(Protocol):

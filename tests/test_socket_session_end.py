@@ -33,7 +33,7 @@ from .conftest import RedisServer, options_for
 from .redis_topologies import REDIS_URL_FIXTURES
 from .sessions.conftest import build_app
 
-DRIVERS = ["memory", "file", "redis", "redis-cluster", "redis-sentinel"]
+DRIVERS = ["memory", "file", "redis", "redis-cluster", "redis-sentinel", "postgres", "sqlite"]
 ENDED = (4401, "Session ended")
 WAIT = 10.0  # how long a test waits for a close before calling it missing
 

@@ -241,3 +241,19 @@ def test_call_app_sends_query_string_bytes_as_they_are():
     response = asyncio.run(call_app(app, "GET", "http://t/?ignored=1", query_string=b"q=%41"))
 
     assert response.text == "http://t/?q=%41"
+
+
+def test_params_are_percent_encoded_onto_the_query_string():
+    app = MicroWeb()
+
+    @app.get("/search")
+    async def search(c):
+        return {"q": c.req.query("q"), "tags": c.req.queries("tag"), "raw": c.req.url}
+
+    with TestClient(app) as client:
+        alone = client.get("/search", params={"q": "a b&c=\x00é", "tag": ["x", "y"]}).json()
+        added = client.get("/search?tag=w", params={"tag": "z"}).json()
+
+    assert alone["q"] == "a b&c=\x00é" and alone["tags"] == ["x", "y"]
+    assert alone["raw"].endswith("/search?q=a+b%26c%3D%00%C3%A9&tag=x&tag=y")
+    assert added["tags"] == ["w", "z"]

@@ -151,3 +151,24 @@ def test_help_on_a_route_method_shows_its_signature_and_forms() -> None:
     assert "Register handlers for GET" in page
     assert "@app.get(path, mw1, mw2)" in page
     assert "name" in page and "responses" in page
+
+
+TEST_CODE = textwrap.dedent(
+    """
+    from microweb import MicroWeb
+    from microweb.testing import TestClient
+
+    client = TestClient(MicroWeb())
+    client.get("/", params={"q": "x"}, headers={"accept": "text/html"})
+    client.post("/", json={"n": 1}, follow_redirects=True)
+    client.get("/", parms={"q": "x"})  # E: misspelt
+    client.post("/", follow_redirects="yes")  # E: not a bool
+    """
+)
+
+
+def test_mypy_strict_checks_the_test_clients_request_options(tmp_path: Path) -> None:
+    errors = [line for line in mypy_strict(tmp_path, TEST_CODE).splitlines() if ": error:" in line]
+
+    assert len(errors) == 2, errors
+    assert '"parms"' in errors[0] and '"follow_redirects"' in errors[1], errors

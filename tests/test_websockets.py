@@ -17,6 +17,7 @@ from websockets.sync.client import connect
 from microweb import MicroWeb, WebSocket, require_auth, session
 from microweb.context import Context
 from microweb.testing import TestClient
+from microweb.websockets import WebSocketState
 
 from .servers import Server, serve
 
@@ -235,3 +236,21 @@ def test_an_upgrade_request_for_a_path_without_websocket_route_stays_a_404() -> 
 
     assert asyncio.run(app.request("/elsewhere", headers=UPGRADE)).status_code == 404
     assert asyncio.run(app.request("/live")).status_code == 404  # no Upgrade: a plain GET
+
+
+def test_the_socket_state_moves_from_connecting_to_open_to_closed() -> None:
+    seen: list[WebSocketState] = []
+
+    async def handler(c: Context, ws: WebSocket) -> None:
+        seen.append(ws.state)
+        await ws.accept()
+        seen.append(ws.state)
+        await ws.send_text(ws.state.value)
+        await ws.close(4000)
+        seen.append(ws.state)
+
+    app = MicroWeb()
+    app.ws("/s", handler=handler)
+    with TestClient(app) as client, client.websocket_connect("/s") as ws:
+        assert ws.receive_text() == "open"
+    assert seen == [WebSocketState.CONNECTING, WebSocketState.OPEN, WebSocketState.CLOSED]

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from ..redis_connect import close, connect
+from ..redis_connect import as_text, close, connect
 from .bus import BroadcastUnavailable
 
 if TYPE_CHECKING:
@@ -240,9 +240,9 @@ class RedisRelay:
                 continue  # PONG
             kind = reply[0]
             if kind == b"message" or kind == "message":
-                deliver(_text(reply[1]), _text(reply[2]))
+                deliver(as_text(reply[1]), as_text(reply[2]))
             elif kind in (b"subscribe", b"unsubscribe", "subscribe", "unsubscribe"):
-                self._confirmed(_text(reply[1]))
+                self._confirmed(as_text(reply[1]))
 
     async def _sync(self, conn: Any) -> None:
         """SUBSCRIBE the channels of new subscriptions (and all of them on a new
@@ -345,12 +345,6 @@ def _check(conn: Any) -> None:
     again, unsubscribed."""
     if not conn.is_connected:
         raise ConnectionError("the broadcast connection was closed")
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
 
 
 async def _drop(conn: Any) -> None:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..compose import Middleware, Next
 from ..describe import Description, describe
 from ..exceptions import HTTPException
+from ..redis_connect import check_prefix, milliseconds
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -137,7 +138,7 @@ class _RedisStore:
         from redis.exceptions import NoScriptError
 
         client = self._redis()
-        ms = max(1, round(window * 1000))
+        ms = milliseconds(window)
         try:
             count, ttl = await client.evalsha(_HIT_SHA, 1, key, ms)
         except NoScriptError:
@@ -251,11 +252,10 @@ def rate_limit(
         raise ValueError(f"rate_limit(): name must be printable text without braces, got {name!r}")
     if on_store_error not in ("open", "closed"):
         raise ValueError('rate_limit(): on_store_error is "open" or "closed"')
-    if "{" in prefix or "}" in prefix:
-        raise ValueError(
-            "rate_limit(): the prefix must not contain '{' or '}' (a hash tag would put every "
-            "key in one Redis Cluster slot)"
-        )
+    try:
+        check_prefix(prefix)
+    except ValueError as err:
+        raise ValueError(f"rate_limit(): {err}") from None
     chosen: _Store
     if store == "memory":
         if url is not None or client is not None:

@@ -24,6 +24,11 @@ Rules:
 - A logged-in session keeps its user index alive: meta "__user" names the
   user and "__uidx" when the index entry may expire; `load` renews the entry
   once that is closer than one idle lifetime.
+- Two kinds of persistence, two classes: `SessionManager` keeps records in a
+  server-side store (memory, file, Redis, SQL) and its cookie carries the id;
+  `CookieSessionManager` (the cookie driver) carries the whole record in the
+  cookie and has nothing to destroy, index, list or watch. `make_manager`
+  picks by the store's `client_side`.
 - `watch(sid, created, socket)` closes the socket when that session ends (a
   `SessionWatcher`, made on first use; see watch.py); shutdown stops it
   before the store closes. A store without `time_left` (one written before it
@@ -37,14 +42,14 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from itsdangerous import BadSignature, Signer
 from mypy_extensions import mypyc_attr
 
-from ..cookies import serialize_cookie
 from .drivers import make_store
+from .options import SessionOptions
 from .session_view import TOKEN_KEY, Session, SessionUnavailable
 from .state import SessionState
 from .store import (
@@ -61,7 +66,13 @@ from .store import (
 from .token_cookie import TokenCookies, is_token
 from .watch import Closable, SessionWatcher
 
-__all__ = ["COOKIE_LIMIT", "SessionCookieTooLarge", "SessionManager"]
+__all__ = [
+    "COOKIE_LIMIT",
+    "CookieSessionManager",
+    "SessionCookieTooLarge",
+    "SessionManager",
+    "make_manager",
+]
 
 logger = logging.getLogger("microweb.sessions")
 
@@ -71,6 +82,7 @@ _USER_INDEX_UNTIL = "__uidx"
 SEEN_RESOLUTION_S = 60.0
 MAX_USER_AGENT = 256
 _VARY_COOKIE = (b"vary", b"Cookie")
+DEFAULT_OPTIONS = SessionOptions()
 
 
 @mypyc_attr(native_class=False)  # mypyc compiles no subclass of RuntimeError
@@ -79,79 +91,34 @@ class SessionCookieTooLarge(RuntimeError):
 
 
 class SessionManager:
-    """Everything about sessions that is not a framework: see the options
-    table of the Sessions section in the docs. `driver` may also be a ready
-    `SessionStore` instance."""
+    """Everything about sessions that is not a framework, for the checked `options`
+    (see `SessionOptions`; `driver` may also be a ready `SessionStore` instance), on
+    a server-side store; `CookieSessionManager` is the cookie driver's. `make_manager`
+    picks the one the store needs."""
 
-    def __init__(
-        self,
-        *,
-        driver: str | SessionStore = "memory",
-        lifetime: float = 120,
-        absolute_lifetime: float | None = None,
-        expire_on_close: bool = False,
-        cookie: str = "microweb_session",
-        path: str = "/",
-        domain: str | None = None,
-        secure: bool = True,
-        http_only: bool = True,
-        same_site: str = "lax",
-        secret: str | bytes | Sequence[str | bytes] | None = None,
-        url: str | None = None,
-        client: Any = None,
-        directory: str = ".sessions",
-        prefix: str = "microweb:session:",
-        max_sessions: int = 100_000,
-        durable: bool = False,
-        durable_timeout: float = 1.0,
-        table: str = "microweb_sessions",
-        create_tables: bool = True,
-        sweep_every: float = 300,
-    ) -> None:
-        _check_positive("lifetime", lifetime)
-        if absolute_lifetime is not None:
-            _check_positive("absolute_lifetime", absolute_lifetime)
-        if not same_site:  # serialize_cookie would leave SameSite out
-            raise ValueError(
-                f"The session cookie needs a SameSite attribute: same_site must be 'lax', "
-                f"'strict' or 'none', got {same_site!r}"
-            )
-        # serialize_cookie checks the cookie's name and options (ValueError).
-        options: dict[str, Any] = {
-            "path": path,
-            "domain": domain,
-            "secure": secure,
-            "http_only": http_only,
-            "same_site": same_site,
-        }
-        self.idle_s = lifetime * 60.0
-        self.absolute_s = None if absolute_lifetime is None else absolute_lifetime * 60.0
-        self.expire_on_close = expire_on_close
-        self.cookie_name = cookie
-        max_age = None if expire_on_close else math.ceil(self.idle_s)
-        empty = serialize_cookie(cookie, "", max_age=max_age, **options)
-        self._cookie_attributes = empty[len(cookie) + 1 :]  # "; Max-Age=...; Path=/; ..."
-        self._expired_cookie = serialize_cookie(cookie, "", max_age=0, **options)
-        keys = _secret_keys(secret)
+    client_side: ClassVar[bool] = False
+
+    def __init__(self, options: SessionOptions = DEFAULT_OPTIONS) -> None:
+        self.options = options
+        self.idle_s = options.idle_s
+        self.absolute_s = options.absolute_s
+        self.expire_on_close = options.expire_on_close
+        self.cookie_name = options.cookie
+        max_age = None if options.expire_on_close else math.ceil(self.idle_s)
+        empty = options.set_cookie("", max_age=max_age)
+        self._cookie_attributes = empty[len(self.cookie_name) + 1 :]  # "; Max-Age=...; ..."
+        self._expired_cookie = options.set_cookie("", max_age=0)
+        keys = options.keys
         signing_keys = [k.encode() if isinstance(k, str) else k for k in reversed(keys)]
         self._signer = Signer(signing_keys, salt="microweb.session.id") if keys else None
         self._token_cookies = TokenCookies(self.idle_s, self.absolute_s, self._signer)
-        self.store = make_store(
-            driver,
-            keys=keys,
-            idle_s=self.idle_s,
-            url=url,
-            client=client,
-            directory=directory,
-            prefix=prefix,
-            max_sessions=max_sessions,
-            durable=durable,
-            durable_timeout=durable_timeout,
-            table=table,
-            create_tables=create_tables,
-            sweep_every=sweep_every,
-        )
-        self._client_side = self.store.client_side  # perf: read several times a request
+        self.store = make_store(options)
+        if self.store.client_side is not self.client_side:
+            kind = "CookieSessionManager" if self.store.client_side else "SessionManager"
+            raise TypeError(f"{type(self.store).__name__} needs a {kind}: use make_manager()")
+        # The cookie is re-sent on every request that used the session, to slide its
+        # Max-Age; with `expire_on_close` there is no Max-Age to slide.
+        self._slides = not options.expire_on_close
         self._started = False
         self._start_lock: asyncio.Lock | None = None
         self._saving = _StoreErrors(self.store, "saving")
@@ -200,12 +167,6 @@ class SessionManager:
             await self.ensure_started()
         if not cookie_value:
             return Session(self)
-        if self._client_side:
-            record = self.store.decode_cookie(cookie_value, self.idle_s)
-            sid = record.pop(_ID, None) if record is not None else None
-            if record is None or not is_valid_id(sid) or self._too_old(record):
-                return Session(self)
-            return Session(self, sid, record)
         sid = cookie_value if self._signer is None else self._unsign(cookie_value)
         if not is_valid_id(sid):
             return self._carried(sid)
@@ -289,10 +250,6 @@ class SessionManager:
     async def _write(
         self, state: SessionState, changed: dict[str, str], removed: list[str]
     ) -> None:
-        if self._client_side:
-            state.saved(changed, removed)
-            self._set_cookie(state)  # fail here, where the caller sees it
-            return
         assert state.id is not None
         create = not state.exists
         user = state.record.meta.get(USER)
@@ -322,7 +279,7 @@ class SessionManager:
     async def destroy(self, session: Session) -> None:
         """Delete the stored record of `session` (regenerate, invalidate)."""
         state = session.state
-        if state.exists and state.id is not None and not self._client_side:
+        if state.exists and state.id is not None:
             with self._destroying:
                 await self.store.destroy(state.id)
 
@@ -331,8 +288,6 @@ class SessionManager:
     ) -> None:
         """Save `session` and index it under `user_id` (for `destroy_user` and
         `user_sessions`), with an opaque ref and the user agent that logged in."""
-        if self._client_side:
-            return
         state = session.state
         record = state.record
         if not state.exists:
@@ -359,10 +314,6 @@ class SessionManager:
     async def user_sessions(self, user_id: str) -> list[tuple[str, dict[str, str]]]:
         """The (id, record) of each live session of `user_id`. Raises
         `NotImplementedError` on the cookie driver, which keeps no list."""
-        if self._client_side:
-            raise NotImplementedError(
-                "The cookie driver keeps no sessions on the server, so it cannot list them"
-            )
         with self._listing:
             found = await self.store.user_sessions(user_id, self.idle_s)
         return [(s, r) for s, r in found if r.get(USER) == user_id and not self._too_old(r)]
@@ -382,8 +333,6 @@ class SessionManager:
         """Close `socket` (code 4401) when session `sid`, created at epoch `created`,
         ends; return the function that stops watching it, or None on the cookie driver,
         whose sessions nothing on the server can end."""
-        if self._client_side:
-            return None
         if self._watcher is None:
             if type(self.store).time_left is SessionStore.time_left:
                 if not self._unwatchable_said:
@@ -402,8 +351,6 @@ class SessionManager:
     def _note_seen(self, state: SessionState) -> None:
         """Record when a signed-in session (the caller checks "__user") was last used,
         to the minute: at most one extra write a minute per session, not one per request."""
-        if self._client_side:
-            return
         now = time.time()
         if now - _meta_time(state.record.meta, SEEN) >= SEEN_RESOLUTION_S:
             state.record.set_meta(SEEN, repr(now))
@@ -441,7 +388,6 @@ class SessionManager:
         values = state.record.values
         return (
             len(values) == 1
-            and not self._client_side
             and not state.id_read
             and is_token(values.get(TOKEN_KEY))
             and USER not in state.record.meta
@@ -459,16 +405,10 @@ class SessionManager:
             return None
         # A request that never touched the session sends no cookie (so static files
         # stay cacheable); one that did re-sends it to slide its Max-Age.
-        sliding = state.accessed and (self._client_side or not self.expire_on_close)
+        sliding = state.accessed and self._slides
         if not (sliding or state.written or state.id_changed):
             return None
-        assert state.id is not None
-        if self._client_side:
-            value = self.store.encode_cookie({**state.record.full(), _ID: state.id})
-        elif self._signer is not None:
-            value = self._signer.sign(state.id).decode()
-        else:
-            value = state.id
+        value = self._cookie_value(state)
         # perf: ids, signatures and the cookie driver's payload are URL-safe base64,
         # dots and "~", so the value needs no escaping and the attributes are prebuilt.
         header = f"{self.cookie_name}={value}{self._cookie_attributes}"
@@ -480,12 +420,80 @@ class SessionManager:
             )
         return header
 
+    def _cookie_value(self, state: SessionState) -> str:
+        """The session cookie's value: the id, signed when there is a secret."""
+        assert state.id is not None
+        return state.id if self._signer is None else self._signer.sign(state.id).decode()
+
     def _token_cookie(self, state: SessionState) -> str:
         """The Set-Cookie of a session its cookie carries (`_in_token_cookie`)."""
         record = state.record
         created = _meta_time(record.meta, CREATED) or time.time()
         value = self._token_cookies.write(record.values[TOKEN_KEY], created)
         return f"{self.cookie_name}={value}{self._cookie_attributes}"
+
+
+class CookieSessionManager(SessionManager):
+    """The manager of a client-side store (the cookie driver): the whole record
+    travels in the cookie, so there is no store to write, index, list or watch."""
+
+    client_side: ClassVar[bool] = True
+
+    def __init__(self, options: SessionOptions) -> None:
+        super().__init__(options)
+        self._slides = True  # the record itself is in the cookie: re-send it when used
+
+    async def load(self, cookie_value: str | None) -> Session:
+        if not self._started:
+            await self.ensure_started()
+        if not cookie_value:
+            return Session(self)
+        record = self.store.decode_cookie(cookie_value, self.idle_s)
+        sid = record.pop(_ID, None) if record is not None else None
+        if record is None or not is_valid_id(sid) or self._too_old(record):
+            return Session(self)
+        return Session(self, sid, record)
+
+    async def _write(
+        self, state: SessionState, changed: dict[str, str], removed: list[str]
+    ) -> None:
+        state.saved(changed, removed)
+        self._set_cookie(state)  # fail here, where the caller sees it
+
+    async def destroy(self, session: Session) -> None:
+        return None  # nothing is stored: the next cookie replaces the old one
+
+    async def index_user(
+        self, session: Session, user_id: str, user_agent: str | None = None
+    ) -> None:
+        return None
+
+    async def user_sessions(self, user_id: str) -> list[tuple[str, dict[str, str]]]:
+        raise NotImplementedError(
+            "The cookie driver keeps no sessions on the server, so it cannot list them"
+        )
+
+    def watch(self, sid: str, created: float | None, socket: Closable) -> Callable[[], None] | None:
+        return None
+
+    def _note_seen(self, state: SessionState) -> None:
+        return None
+
+    def _in_token_cookie(self, state: SessionState) -> bool:
+        return False  # the cookie holds the whole record, token included
+
+    def _cookie_value(self, state: SessionState) -> str:
+        assert state.id is not None
+        return self.store.encode_cookie({**state.record.full(), _ID: state.id})
+
+
+def make_manager(options: SessionOptions = DEFAULT_OPTIONS) -> SessionManager:
+    """The manager for `options`: a `CookieSessionManager` for a client-side store."""
+    if isinstance(options.driver, SessionStore):
+        client_side = options.driver.client_side
+    else:
+        client_side = options.driver == "cookie"
+    return CookieSessionManager(options) if client_side else SessionManager(options)
 
 
 class _StoreErrors:
@@ -518,17 +526,3 @@ def _meta_time(meta: dict[str, str], key: str) -> float:
         return float(meta.get(key, "0"))
     except ValueError:
         return 0.0
-
-
-def _check_positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"{name} must be a positive number of minutes, got {value!r}")
-
-
-def _secret_keys(secret: str | bytes | Sequence[str | bytes] | None) -> list[str | bytes]:
-    if secret is None:
-        return []
-    keys: list[str | bytes] = [secret] if isinstance(secret, str | bytes) else list(secret)
-    if not keys or not all(isinstance(k, str | bytes) and k for k in keys):
-        raise ValueError("secret must be a non-empty key or a list of keys, newest first")
-    return keys

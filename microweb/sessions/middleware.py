@@ -33,7 +33,9 @@ from ..response import Response
 from ..testing.session_probe import csrf_token_probe
 from ..types import ASGIApp, Message, Receive, Scope, Send
 from ..websockets import WebSocket
-from .manager import SessionManager
+from .manager import SessionManager, make_manager
+from .options import SecretKeys, SessionOptions
+from .store import SessionStore
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -74,24 +76,124 @@ class AppSessionMiddleware(Middleware):
             _add_raw_headers(response.raw, extra)
 
 
-def session(**options: Any) -> AppSessionMiddleware:
+def session(
+    *,
+    driver: str | SessionStore = "memory",
+    lifetime: float = 120,
+    absolute_lifetime: float | None = None,
+    expire_on_close: bool = False,
+    cookie: str = "microweb_session",
+    path: str = "/",
+    domain: str | None = None,
+    secure: bool = True,
+    http_only: bool = True,
+    same_site: str = "lax",
+    secret: SecretKeys | None = None,
+    url: str | None = None,
+    client: Any = None,
+    directory: str = ".sessions",
+    prefix: str = "microweb:session:",
+    max_sessions: int = 100_000,
+    durable: bool = False,
+    durable_timeout: float = 1.0,
+    table: str = "microweb_sessions",
+    create_tables: bool = True,
+    sweep_every: float = 300,
+) -> AppSessionMiddleware:
     """Return middleware giving each request a `Session` as `c.get("session")`.
 
-    Accepts the options of the Sessions table (driver, lifetime, cookie,
-    secret, ...); raises `ValueError` for invalid ones.
+    Options (the Sessions table in docs/sessions.md has each one's meaning):
+    `driver` ("memory", "cookie", "file", "redis", "postgres", "sqlite" or a
+    `SessionStore`), `lifetime` and `absolute_lifetime` (minutes), `expire_on_close`,
+    the cookie's `cookie` (name), `path`, `domain`, `secure`, `http_only`, `same_site`,
+    `secret` (a key or keys, newest first), the backend's `url` or `client`,
+    `directory` (file), `prefix`, `durable` and `durable_timeout` (seconds; Redis),
+    `max_sessions` (memory), `table`, `create_tables` and `sweep_every` (seconds; SQL).
+    A misspelt option is a `TypeError`; a bad value a `ValueError` starting `session(): `.
     """
-    return AppSessionMiddleware(SessionManager(**options))
+    options = SessionOptions(
+        driver=driver,
+        lifetime=lifetime,
+        absolute_lifetime=absolute_lifetime,
+        expire_on_close=expire_on_close,
+        cookie=cookie,
+        path=path,
+        domain=domain,
+        secure=secure,
+        http_only=http_only,
+        same_site=same_site,
+        secret=secret,
+        url=url,
+        client=client,
+        directory=directory,
+        prefix=prefix,
+        max_sessions=max_sessions,
+        durable=durable,
+        durable_timeout=durable_timeout,
+        table=table,
+        create_tables=create_tables,
+        sweep_every=sweep_every,
+    )
+    return AppSessionMiddleware(make_manager(options))
 
 
 class ASGISessionMiddleware:
     """ASGI 3 middleware around any ASGI app, putting a `Session` in `scope["session"]`.
 
-    `SessionMiddleware(app, **options)` accepts the same options as `session()`.
+    `SessionMiddleware(app, ...)` takes the same keyword-only options as `session()`.
     """
 
-    def __init__(self, app: ASGIApp, **options: Any) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        driver: str | SessionStore = "memory",
+        lifetime: float = 120,
+        absolute_lifetime: float | None = None,
+        expire_on_close: bool = False,
+        cookie: str = "microweb_session",
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = True,
+        http_only: bool = True,
+        same_site: str = "lax",
+        secret: SecretKeys | None = None,
+        url: str | None = None,
+        client: Any = None,
+        directory: str = ".sessions",
+        prefix: str = "microweb:session:",
+        max_sessions: int = 100_000,
+        durable: bool = False,
+        durable_timeout: float = 1.0,
+        table: str = "microweb_sessions",
+        create_tables: bool = True,
+        sweep_every: float = 300,
+    ) -> None:
         self.app = app
-        self.manager = SessionManager(**options)
+        options = SessionOptions(
+            driver=driver,
+            lifetime=lifetime,
+            absolute_lifetime=absolute_lifetime,
+            expire_on_close=expire_on_close,
+            cookie=cookie,
+            path=path,
+            domain=domain,
+            secure=secure,
+            http_only=http_only,
+            same_site=same_site,
+            secret=secret,
+            url=url,
+            client=client,
+            directory=directory,
+            prefix=prefix,
+            max_sessions=max_sessions,
+            durable=durable,
+            durable_timeout=durable_timeout,
+            table=table,
+            create_tables=create_tables,
+            sweep_every=sweep_every,
+        )
+        self.manager = make_manager(options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

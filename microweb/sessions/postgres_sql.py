@@ -44,6 +44,7 @@ class PostgresSql(NamedTuple):
     bump_generation: str
     destroy_user_rows: str
     user_sessions: str
+    time_left: str
     sweep: str
     sweep_users: str
 
@@ -147,6 +148,11 @@ def postgres_sql(table: str) -> PostgresSql:
         destroy_user_rows=f"DELETE FROM {table} WHERE user_id = %(user)s",
         user_sessions=(
             f"SELECT id, data FROM {table} WHERE user_id = %(user)s AND expires_at > now()"
+        ),
+        # A read only: nothing slides.
+        time_left=(
+            "SELECT id, extract(epoch FROM expires_at - now())::float8 "
+            f"FROM {table} WHERE id = ANY(%(ids)s) AND expires_at > now()"
         ),
         # One batch; the advisory lock (this transaction's) keeps other workers' batches
         # out, and SKIP LOCKED passes over rows a request is writing.

@@ -40,8 +40,8 @@ from redis.exceptions import (
     TryAgainError,
 )
 
-from ..redis_connect import RedisTarget
-from .redis_pipeline import AutoPipeline, Backoff, node_url
+from ..redis_connect import RedisTarget, as_text
+from .redis_pipeline import AutoPipeline, Backoff, OncePerLoop, RoutingPipeline, node_url
 
 __all__ = ["ClusterPipeline"]
 
@@ -53,24 +53,16 @@ _RETRIED = (ConnectionError, TimeoutError, TryAgainError, ClusterDownError, Read
 _MAX_REDIRECTS = 64
 
 
-class ClusterPipeline:
+class ClusterPipeline(RoutingPipeline):
     """Run the session store's commands on Redis Cluster, batched per primary."""
 
     def __init__(self, target: RedisTarget, *, timeout: float = 5.0, retry_for: float = 6.0):
-        self.target = target
-        self.timeout = timeout
-        self.retry_for = retry_for
+        super().__init__(target, timeout=timeout, retry_for=retry_for)
         self._slots: list[_Address | None] = [None] * SLOTS
         self._nodes: dict[_Address, AutoPipeline] = {}
-        self._refreshing: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
-
-    async def execute(self, *args: Any) -> Any:
-        """Send one command to its key's primary and return the reply; see the rules."""
-        return (await self.execute_tracked(*args))[0]
+        self._map = OncePerLoop(self._ask_for_map)
 
     async def execute_tracked(self, *args: Any) -> tuple[Any, AutoPipeline, object]:
-        """`execute`, also returning the primary's pipeline and the connection the command
-        went out on (for a WAIT on that same connection)."""
         slot = _slot(args)
         backoff = Backoff(self.retry_for)
         asking: _Address | None = None
@@ -82,11 +74,11 @@ class ClusterPipeline:
                 return await self.pipeline(await self._address(slot)).execute_tracked(*args)
             except MovedError as moved:  # the slot has a new owner
                 self._slots[moved.slot_id] = (moved.host, moved.port)
-                self._refresh_soon()
+                self._map.soon()
             except AskError as ask:  # the slot is moving; this key is already there
                 asking = (ask.host, ask.port)
             except _RETRIED:
-                self._refresh_soon()
+                self._map.soon()
                 if not await backoff.wait():
                     raise
         raise ClusterDownError(f"Redis Cluster redirected a command {_MAX_REDIRECTS} times")
@@ -101,9 +93,7 @@ class ClusterPipeline:
 
     async def close(self) -> None:
         """Close this event loop's connections to every node."""
-        task = self._refreshing.pop(asyncio.get_running_loop(), None)
-        if task is not None:
-            task.cancel()
+        self._map.cancel()
         await asyncio.gather(*(node.close() for node in list(self._nodes.values())))
 
     # -- the slot map ------------------------------------------------------------
@@ -115,28 +105,11 @@ class ClusterPipeline:
                 return random.choice(known)
         elif (address := self._slots[slot]) is not None:
             return address
-        await self._refresh()
+        await self._map.wait()
         address = self._slots[slot if slot is not None else 0]
         if address is None:
             raise ClusterDownError("The Redis Cluster serves no primary for this slot")
         return address
-
-    def _refresh_soon(self) -> None:
-        loop = asyncio.get_running_loop()
-        if loop not in self._refreshing:
-            task = self._refreshing[loop] = loop.create_task(self._ask_for_map())
-            task.add_done_callback(self._refreshed)
-
-    def _refreshed(self, task: asyncio.Task[None]) -> None:
-        self._refreshing.pop(task.get_loop(), None)
-        if not task.cancelled():
-            task.exception()  # retrieved: the commands waiting for it see it themselves
-
-    async def _refresh(self) -> None:
-        self._refresh_soon()
-        task = self._refreshing.get(asyncio.get_running_loop())
-        if task is not None:
-            await asyncio.shield(task)
 
     async def _ask_for_map(self) -> None:
         """Read the slot map from the first node that answers, asking them all at once (a
@@ -178,10 +151,6 @@ def _slot_map(reply: Any, asked: _Address) -> list[_Address | None]:
     """The owner of each slot, from a CLUSTER SLOTS reply (an empty host is the node asked)."""
     slots: list[_Address | None] = [None] * SLOTS
     for start, end, primary, *_ in reply:
-        owner = (_text(primary[0]) or asked[0], int(primary[1]))
+        owner = (as_text(primary[0]) or asked[0], int(primary[1]))
         slots[int(start) : int(end) + 1] = [owner] * (int(end) - int(start) + 1)
     return slots
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value

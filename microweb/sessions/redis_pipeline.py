@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import quote
 
@@ -44,7 +45,7 @@ from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 from ..redis_connect import RedisTarget
 
-__all__ = ["AutoPipeline", "Backoff", "node_url"]
+__all__ = ["AutoPipeline", "Backoff", "OncePerLoop", "RoutingPipeline", "node_url"]
 
 _Command = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
 
@@ -136,25 +137,16 @@ class AutoPipeline:
         reply = await self._submit(args, future)
         return reply, self, future.link
 
-    async def execute_after(self, first: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
-        """Send `first`, then the command `args` right behind it on the same connection
-        (ASKING before a command for a migrating slot); return the command's reply."""
-        try:
-            return await self._submit_pair(first, args)
-        except ConnectionError:
-            return await self._submit_pair(first, args)
-
     async def execute_after_tracked(
         self, first: tuple[Any, ...], args: tuple[Any, ...]
     ) -> tuple[Any, AutoPipeline, object]:
-        """`execute_after`, also returning this pipeline and the connection used."""
+        """Send `first`, then the command `args` right behind it on the same connection
+        (ASKING before a command for a migrating slot); return the command's reply,
+        this pipeline and the connection used."""
         try:
             return await self._submit_pair_tracked(first, args)
         except ConnectionError:
             return await self._submit_pair_tracked(first, args)
-
-    async def _submit_pair(self, first: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
-        return (await self._submit_pair_tracked(first, args))[0]
 
     async def _submit_pair_tracked(
         self, first: tuple[Any, ...], args: tuple[Any, ...]
@@ -373,3 +365,66 @@ def _connection_error(exc: Exception) -> Exception:
     if isinstance(exc, asyncio.TimeoutError):
         return TimeoutError(str(exc) or "Timeout talking to Redis")
     return ConnectionError(f"{type(exc).__name__}: {exc}")
+
+
+class OncePerLoop:
+    """Runs `work` in the background at most once at a time per event loop (a
+    cluster's slot map, the Sentinels' answer): redis-py's connections belong to the
+    loop that opened them, so each loop asks for itself."""
+
+    __slots__ = ("_tasks", "_work")
+
+    def __init__(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._work = work
+        self._tasks: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+
+    def soon(self) -> None:
+        """Start `work` on this loop unless it is running there already."""
+        self._task()
+
+    async def wait(self) -> None:
+        """Start `work` unless it is running, and wait for it to end (its error raised);
+        cancelling the caller leaves the work running for the others."""
+        await asyncio.shield(self._task())
+
+    def cancel(self) -> None:
+        """Stop this loop's run of `work`, if any (the pipeline's close)."""
+        task = self._tasks.pop(asyncio.get_running_loop(), None)
+        if task is not None:
+            task.cancel()
+
+    def _task(self) -> asyncio.Task[None]:
+        loop = asyncio.get_running_loop()
+        task = self._tasks.get(loop)
+        if task is None:
+            task = self._tasks[loop] = loop.create_task(self._work())
+            task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task.get_loop(), None)
+        if not task.cancelled():
+            task.exception()  # retrieved: the commands waiting for it see it themselves
+
+
+class RoutingPipeline:
+    """Base of the pipelines that send each command to a primary they learn (Cluster,
+    Sentinel), through an `AutoPipeline` per primary."""
+
+    def __init__(self, target: RedisTarget, *, timeout: float = 5.0, retry_for: float = 6.0):
+        self.target = target
+        self.timeout = timeout  # of each primary's AutoPipeline
+        self.retry_for = retry_for  # seconds a command is retried across a failover
+
+    async def execute(self, *args: Any) -> Any:
+        """Send one command to its primary and return the reply."""
+        return (await self.execute_tracked(*args))[0]
+
+    async def execute_tracked(self, *args: Any) -> tuple[Any, AutoPipeline, object]:
+        """`execute`, also returning the primary's pipeline and the connection the command
+        went out on (for a WAIT on that same connection)."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Close this event loop's connections."""
+        raise NotImplementedError

@@ -31,7 +31,7 @@ from redis.exceptions import (
 )
 
 from ..redis_connect import RedisTarget, sentinels
-from .redis_pipeline import AutoPipeline, Backoff, node_url
+from .redis_pipeline import AutoPipeline, Backoff, OncePerLoop, RoutingPipeline, node_url
 
 __all__ = ["SentinelPipeline"]
 
@@ -41,13 +41,11 @@ FOLLOW_EVERY_S = 1.0
 _RETRIED = (ConnectionError, TimeoutError, ReadOnlyError, ClusterDownError)
 
 
-class SentinelPipeline:
+class SentinelPipeline(RoutingPipeline):
     """Run the session store's commands on the primary the Sentinels name, batched."""
 
     def __init__(self, target: RedisTarget, *, timeout: float = 5.0, retry_for: float = 6.0):
-        self.target = target
-        self.timeout = timeout
-        self.retry_for = retry_for
+        super().__init__(target, timeout=timeout, retry_for=retry_for)
         # redis-py's clients belong to the loop they first ran on: one Sentinel per loop.
         self._sentinels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
             weakref.WeakKeyDictionary()
@@ -55,15 +53,9 @@ class SentinelPipeline:
         self._address: tuple[str, int] | None = None
         self._node: AutoPipeline | None = None
         self._asked_at = 0.0
-        self._asking: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
-
-    async def execute(self, *args: Any) -> Any:
-        """Send one command to the primary and return the reply; see the rules."""
-        return (await self.execute_tracked(*args))[0]
+        self._asking = OncePerLoop(self._ask_sentinels)
 
     async def execute_tracked(self, *args: Any) -> tuple[Any, AutoPipeline, object]:
-        """`execute`, also returning the primary's pipeline and the connection the command
-        went out on (for a WAIT on that same connection)."""
         backoff = Backoff(self.retry_for)
         while True:
             try:
@@ -79,9 +71,7 @@ class SentinelPipeline:
 
     async def close(self) -> None:
         """Close this event loop's connection to the primary."""
-        task = self._asking.pop(asyncio.get_running_loop(), None)
-        if task is not None:
-            task.cancel()
+        self._asking.cancel()
         if self._node is not None:
             await self._node.close()
         manager = self._sentinels.pop(asyncio.get_running_loop(), None)
@@ -94,27 +84,11 @@ class SentinelPipeline:
         error, and in the background when the last answer is a second old."""
         stale = time.monotonic() - self._asked_at >= FOLLOW_EVERY_S
         if self._node is None or self._asked_at == 0.0:
-            await self._ask()
+            await self._asking.wait()
         elif stale:
-            self._ask_soon()
+            self._asking.soon()
         assert self._node is not None  # set by _ask, or it raised
         return self._node
-
-    def _ask_soon(self) -> asyncio.Task[None]:
-        loop = asyncio.get_running_loop()
-        task = self._asking.get(loop)
-        if task is None:
-            task = self._asking[loop] = loop.create_task(self._ask_sentinels())
-            task.add_done_callback(self._asked)
-        return task
-
-    def _asked(self, task: asyncio.Task[None]) -> None:
-        self._asking.pop(task.get_loop(), None)
-        if not task.cancelled():
-            task.exception()  # retrieved: a command waiting for it sees it itself
-
-    async def _ask(self) -> None:
-        await asyncio.shield(self._ask_soon())
 
     async def _ask_sentinels(self) -> None:
         loop = asyncio.get_running_loop()

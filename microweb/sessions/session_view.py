@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import HTTPException
 from .serializer import encode
@@ -37,7 +37,6 @@ from .store import CREATED, GENERATION, REF, SEEN, USER, USER_AGENT
 
 if TYPE_CHECKING:
     from ..context import Context
-    from .manager import SessionManager
     from .watch import Closable
 
 __all__ = [
@@ -301,9 +300,9 @@ class Session:
         self._put_top(TOKEN_KEY, secrets.token_urlsafe(32))
 
     @property
-    def manager(self) -> SessionManager:
-        """The `SessionManager` (store and options) this session belongs to."""
-        return cast("SessionManager", self._backend)  # only SessionManager.load builds sessions
+    def manager(self) -> SessionBackend:
+        """The manager (a `SessionManager`: store and options) this session belongs to."""
+        return self._backend
 
     async def regenerate(self) -> None:
         """Give the session a new id, keeping its data; the old record is

@@ -25,6 +25,7 @@ class SqliteSql(NamedTuple):
     bump_generation: str
     destroy_user_rows: str
     user_sessions: str
+    time_left: str
     sweep: str
 
 
@@ -60,20 +61,20 @@ def sqlite_sql(table: str) -> SqliteSql:
         ),
         update=(
             f"UPDATE {table} SET data = {merged}, "
-            f"user_id = CASE WHEN :user_changes THEN json_extract({merged}, '$.__user') "
-            "ELSE user_id END, "
+            "user_id = CASE WHEN :user_changes THEN :user ELSE user_id END, "
             "expires_at = CASE WHEN expires_at < :fresh THEN :expires ELSE expires_at END "
             "WHERE id = :id AND expires_at > :now"
         ),
         # A new record, or (the same id twice: two first requests racing) a merge into it;
-        # an expired row under that id is replaced, never merged into.
+        # an expired row under that id is replaced, never merged into. The user comes as a
+        # parameter (:user, the changed "__user"): json_extract stops at a U+0000.
         upsert=(
             f"INSERT INTO {table} (id, data, user_id, expires_at) "
-            "VALUES (:id, :data, json_extract(:data, '$.__user'), :expires) "
+            "VALUES (:id, :data, :user, :expires) "
             "ON CONFLICT (id) DO UPDATE SET "
             f"data = CASE WHEN expires_at > :now THEN {merged} ELSE excluded.data END, "
-            f"user_id = CASE WHEN expires_at > :now THEN json_extract({merged}, '$.__user') "
-            "ELSE excluded.user_id END, "
+            "user_id = CASE WHEN expires_at <= :now THEN excluded.user_id "
+            "WHEN :user_changes THEN :user ELSE user_id END, "
             "expires_at = excluded.expires_at"
         ),
         generation=f"SELECT generation FROM {users} WHERE user_id = ?",
@@ -87,6 +88,7 @@ def sqlite_sql(table: str) -> SqliteSql:
         ),
         destroy_user_rows=f"DELETE FROM {table} WHERE user_id = ?",
         user_sessions=f"SELECT id, data FROM {table} WHERE user_id = ? AND expires_at > ?",
+        time_left=f"SELECT expires_at FROM {table} WHERE id = ? AND expires_at > ?",
         sweep=(
             f"DELETE FROM {table} WHERE rowid IN "
             f"(SELECT rowid FROM {table} WHERE expires_at <= ? LIMIT ?)"

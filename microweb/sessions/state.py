@@ -8,8 +8,9 @@ Rules:
 - Each field has one meaning for the whole request (see `SessionState`);
   the transitions that move several fields together are its methods, so
   they happen in one place.
-- `SessionBackend` is what a `Session` calls on its manager: ids, saving,
-  deleting, user indexes, watching sockets. `SessionManager` implements it; the manager in turn
+- `SessionBackend` is what a `Session` and `auth` call on its manager: ids,
+  saving, deleting, user indexes and lists, ending one session, watching
+  sockets. `SessionManager` implements it; the manager in turn
   calls one public `Session` method, `age_flash`, at the end of a request.
 """
 
@@ -132,6 +133,14 @@ class SessionBackend(Protocol):
 
     async def destroy_user(self, user_id: str | int) -> None:
         """Destroy every session indexed under `user_id`."""
+        ...
+
+    async def user_sessions(self, user_id: str) -> list[tuple[str, dict[str, str]]]:
+        """The (id, record) of each live session of `user_id`."""
+        ...
+
+    async def end(self, sid: str) -> None:
+        """Destroy the session `sid` (one of a user's sessions)."""
         ...
 
     def watch(self, sid: str, created: float | None, socket: Closable) -> Callable[[], None] | None:

@@ -41,10 +41,8 @@ Ended sessions (how WebSockets end with their session; see `watch.py`):
   `prefix + "ended"` from the delete scripts, heard through a
   `microweb.broadcast` relay (one pub/sub connection per process, opened when
   the first socket is watched). File: no feed; each worker checks its watched
-  sessions (`check_every`, 0.5 s: one `stat` per session). A PostgreSQL store
-  would NOTIFY in the transaction that deletes (a trigger, so deletes made by
-  SQL are announced too) and LISTEN in an `Endings` of its own; a SQLite store
-  has no cross-process feed and checks, as the file store does.
+  sessions (`check_every`, 0.5 s: one `stat` per session). PostgreSQL and
+  SQLite: no feed either; the check is one `SELECT` of the watched rows' expiry.
 """
 
 from __future__ import annotations

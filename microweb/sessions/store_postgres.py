@@ -38,7 +38,8 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import psycopg
@@ -131,14 +132,14 @@ class PostgresStore(SqlStore):
     async def save(self, sid: str, change: Change, *, create: bool, idle_s: float) -> bool:
         if not create and not change.removed and USER not in change.changed:
             # perf: most saves; the statement with the fewest parameters to send and adapt
-            changed = json.dumps(change.changed)
+            changed = _json(change.changed)
             key = self.row_key(checked_id(sid))
             merge = (changed, idle_s - slide_slack(idle_s), idle_s, key)
             return await self._execute(self.sql.merge, merge) > 0
         args = {
             "id": self.row_key(checked_id(sid)),
-            "changed": json.dumps(change.changed),
-            "removed": list(change.removed),
+            "changed": _json(change.changed),
+            "removed": [_stored(key) for key in change.removed],
             "idle": idle_s,
             "fresh": idle_s - slide_slack(idle_s),
             "user_changes": USER in change.changed or USER in change.removed,
@@ -153,9 +154,9 @@ class PostgresStore(SqlStore):
     ) -> bool:
         args = {
             "id": self.row_key(checked_id(sid)),
-            "changed": json.dumps(change.changed),
-            "removed": list(change.removed),
-            "user": user_id,
+            "changed": _json(change.changed),
+            "removed": [_stored(key) for key in change.removed],
+            "user": _stored(user_id),
             "idle": idle_s,
             "expected": change.changed.get(GENERATION, ""),
         }
@@ -169,22 +170,35 @@ class PostgresStore(SqlStore):
 
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         key = self.row_key(checked_id(sid))
-        await self._execute(self.sql.index_user, {"id": key, "user": user_id})
+        await self._execute(self.sql.index_user, {"id": key, "user": _stored(user_id)})
 
     async def destroy_user(self, user_id: str) -> None:
+        user = {"user": _stored(user_id)}
+
         async def work(conn: Connection) -> None:
             async with conn.pipeline(), conn.transaction():
-                await conn.execute(self.sql.bump_generation, {"user": user_id})
-                await conn.execute(self.sql.destroy_user_rows, {"user": user_id})
+                await conn.execute(self.sql.bump_generation, user)
+                await conn.execute(self.sql.destroy_user_rows, user)
 
         await self._run(work)
 
     async def user_sessions(self, user_id: str, idle_s: float) -> list[tuple[str, dict[str, str]]]:
         async def work(conn: Connection) -> list[tuple[Any, ...]]:
-            cursor = await conn.execute(self.sql.user_sessions, {"user": user_id})
+            cursor = await conn.execute(self.sql.user_sessions, {"user": _stored(user_id)})
             return await cursor.fetchall()
 
         return [(self.handle(bytes(key)), _record(data)) for key, data in await self._run(work)]
+
+    async def time_left(self, sids: Sequence[str], idle_s: float) -> list[float | None]:
+        keys = [self.row_key(sid) for sid in sids]
+
+        async def work(conn: Connection) -> list[tuple[Any, ...]]:
+            ids = [key for key in keys if key is not None]
+            cursor = await conn.execute(self.sql.time_left, {"ids": ids})
+            return await cursor.fetchall()
+
+        left = {bytes(key): seconds for key, seconds in await self._run(work)}
+        return [None if key is None else left.get(key) for key in keys]
 
     async def sweep(self) -> int | None:
         args = {"lock": self._sweep_lock, "batch": SWEEP_BATCH}
@@ -280,9 +294,40 @@ def _lock_id(name: str) -> int:
     )
 
 
+# jsonb and text hold no U+0000. A key, value or user id with one (a session key made of
+# a form field, say) is stored escaped: _ESC first, then the text with each _ESC doubled
+# and each NUL written _ESC + "0". Text starting with _ESC is escaped too, so reading
+# back is exact. microweb's own values (JSON text) never need it.
+_ESC = "\x01"
+_ESCAPED = re.compile("\x01(.)", re.DOTALL)
+
+
+def _stored(text: str) -> str:
+    if "\x00" in text or text.startswith(_ESC):
+        return _ESC + text.replace(_ESC, _ESC + _ESC).replace("\x00", _ESC + "0")
+    return text
+
+
+def _read_back(text: str) -> str:
+    if not text.startswith(_ESC):
+        return text
+    return _ESCAPED.sub(lambda m: "\x00" if m[1] == "0" else m[1], text[1:])
+
+
+def _json(changed: dict[str, str]) -> str:
+    """`changed` as the jsonb text to merge."""
+    text = json.dumps(changed)
+    if "\\u0000" in text or "\\u0001" in text:  # rare: the escaping above
+        text = json.dumps({_stored(k): _stored(v) for k, v in changed.items()})
+    return text
+
+
 def _record(data: Any) -> dict[str, str]:
     if isinstance(data, str):
         data = json.loads(data)
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, str)}
+    record = {k: v for k, v in data.items() if isinstance(v, str)}
+    if any(k[:1] == _ESC or v[:1] == _ESC for k, v in record.items()):
+        record = {_read_back(k): _read_back(v) for k, v in record.items()}
+    return record

@@ -43,7 +43,7 @@ Rules:
 - `durable=True`: creating a signed-in record (login, regenerate), destroying one
   (invalidate, logout), indexing and destroying a user's sessions are each
   followed by `WAIT 1` on the connection that wrote; no replica acknowledging
-  within `wait_timeout` raises `NotDurable` (a 503), so the request never
+  within `durable_timeout` raises `NotDurable` (a 503), so the request never
   reports a write that a failover could lose. Ordinary saves never wait.
 """
 
@@ -61,11 +61,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
 from ..broadcast import Broadcast
-from ..redis_connect import parse_redis_url
+from ..redis_connect import as_text, check_prefix, milliseconds, parse_redis_url
 from . import redis_scripts as scripts
 from .endings import BusEndings
 from .redis_cluster_pipeline import ClusterPipeline
-from .redis_pipeline import AutoPipeline
+from .redis_pipeline import AutoPipeline, RoutingPipeline
 from .redis_sentinel_pipeline import SentinelPipeline
 from .store import (
     GENERATION,
@@ -107,25 +107,18 @@ class RedisStore(SessionStore):
         client: Any = None,
         prefix: str = "microweb:session:",
         durable: bool = False,
-        wait_timeout: float = 1.0,
+        durable_timeout: float = 1.0,
     ) -> None:
-        if not prefix:
-            raise ValueError("The Redis session prefix must not be empty")
-        if "{" in prefix or "}" in prefix:
-            raise ValueError(
-                "The Redis session prefix must not contain '{' or '}': a hash tag there would "
-                "put every session in one Redis Cluster slot"
-            )
         target = parse_redis_url(url)
         self.url = url
-        self.prefix = prefix
+        self.prefix = check_prefix(prefix)
         self.durable = durable
-        self.wait_ms = max(1, round(wait_timeout * 1000))
+        self.wait_ms = milliseconds(durable_timeout)
         self._client: Any = client
         self._target = target
         # The shared WAITs of each connection that made durable writes (`_shared_wait`).
         self._waits: weakref.WeakKeyDictionary[object, _Waits] = weakref.WeakKeyDictionary()
-        self._pipeline: AutoPipeline | ClusterPipeline | SentinelPipeline | None = None
+        self._pipeline: AutoPipeline | RoutingPipeline | None = None
         self.ended_channel = prefix + "ended"
         self._endings = BusEndings(self._ended_bus, self.ended_channel)
 
@@ -157,14 +150,14 @@ class RedisStore(SessionStore):
     async def load(self, sid: str, idle_s: float) -> dict[str, str] | None:
         if not is_valid_id(sid):
             return None
-        flat = await self._eval(scripts.LOAD, [self.session_key(sid)], _ms(idle_s))
+        flat = await self._eval(scripts.LOAD, [self.session_key(sid)], milliseconds(idle_s))
         if not flat:
             return None
-        items = [_text(x) for x in flat]
+        items = [as_text(x) for x in flat]
         return dict(zip(items[::2], items[1::2], strict=True))
 
     async def save(self, sid: str, change: Change, *, create: bool, idle_s: float) -> bool:
-        args = [_ms(idle_s), "1" if create else "0", *_arguments(change)]
+        args = [milliseconds(idle_s), "1" if create else "0", *_arguments(change)]
         keys = [self.session_key(checked_id(sid))]
         if create and USER in change.changed:  # signed in under an id outside the user's slot
             return bool(int(await self._write(scripts.SAVE, keys, *args)))
@@ -183,7 +176,7 @@ class RedisStore(SessionStore):
             )
         keys = [self.session_key(sid), index, generation]
         expected = change.changed.get(GENERATION, "")
-        args = [_ms(idle_s), _ms(index_s), sid, expected, *_arguments(change)]
+        args = [milliseconds(idle_s), milliseconds(index_s), sid, expected, *_arguments(change)]
         return bool(int(await self._write(scripts.SAVE_SIGNED_IN, keys, *args)))
 
     async def destroy(self, sid: str) -> None:
@@ -194,7 +187,7 @@ class RedisStore(SessionStore):
     async def index_user(self, user_id: str, sid: str, idle_s: float) -> None:
         # A lost index entry would let logout everywhere miss this session: durable.
         await self._write(
-            scripts.INDEX, list(self._user_keys(user_id)), _ms(idle_s), checked_id(sid)
+            scripts.INDEX, list(self._user_keys(user_id)), milliseconds(idle_s), checked_id(sid)
         )
 
     async def destroy_user(self, user_id: str) -> None:
@@ -208,7 +201,7 @@ class RedisStore(SessionStore):
             others = [sid for sid in sids if _tag_of(sid) != tag]
             keys = [index, generation, *(self.session_key(sid) for sid in mine)]
             args = [self.ended_channel, *mine, *(end_key(sid) for sid in mine)]
-            left = {_text(sid) for sid in await self._write(scripts.DESTROY_USER, keys, *args)}
+            left = {as_text(sid) for sid in await self._write(scripts.DESTROY_USER, keys, *args)}
             if others:
                 await asyncio.gather(*(self.destroy(sid) for sid in others))
                 await self._run("ZREM", index, *others)
@@ -224,9 +217,9 @@ class RedisStore(SessionStore):
         found = []
         for sid, flat in zip(sids, flats, strict=True):
             if isinstance(flat, dict):
-                record = {_text(k): _text(v) for k, v in flat.items()}
+                record = {as_text(k): as_text(v) for k, v in flat.items()}
             else:
-                items = [_text(x) for x in flat or ()]
+                items = [as_text(x) for x in flat or ()]
                 record = dict(zip(items[::2], items[1::2], strict=True))
             if record:
                 found.append((sid, record))
@@ -253,7 +246,7 @@ class RedisStore(SessionStore):
         return hashlib.blake2b(user_id.encode("utf-8", "surrogatepass"), digest_size=3).hexdigest()
 
     async def _members(self, index: str) -> list[str]:
-        return [_text(sid) for sid in await self._run("ZRANGE", index, 0, -1)]
+        return [as_text(sid) for sid in await self._run("ZRANGE", index, 0, -1)]
 
     def _run(self, *args: Any) -> Awaitable[Any]:
         """Run one Redis command: through the caller's client, or batched with the commands
@@ -262,7 +255,7 @@ class RedisStore(SessionStore):
             return self._client_run(*args)
         return self._own_pipeline().execute(*args)
 
-    def _own_pipeline(self) -> AutoPipeline | ClusterPipeline | SentinelPipeline:
+    def _own_pipeline(self) -> AutoPipeline | RoutingPipeline:
         """This store's batched connections, made on first use for the URL's topology."""
         if self._pipeline is None:
             if self._target.kind == "cluster":
@@ -277,8 +270,7 @@ class RedisStore(SessionStore):
         try:
             return await self._client.execute_command(*args)
         except AttributeError as err:
-            # redis-py's cluster client can fail this way while a primary is being replaced.
-            raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
+            raise _mid_failover(err) from err
 
     async def _eval(self, script: scripts.Script, keys: list[str], *args: str | int) -> Any:
         """Run `script` on `keys`: EVALSHA, or EVAL when the server lost its scripts."""
@@ -303,7 +295,7 @@ class RedisStore(SessionStore):
             try:
                 result, acked = await self._on_one_connection(key, command, wait)
             except AttributeError as err:
-                raise RedisConnectionError(f"Redis client failed mid-failover: {err!r}") from err
+                raise _mid_failover(err) from err
         if isinstance(result, Exception):
             raise result
         if not isinstance(acked, int) or acked < 1:
@@ -368,12 +360,10 @@ class _Waits:
         self.next: asyncio.Task[Any] | None = None
 
 
-def _ms(seconds: float) -> int:
-    return max(1, round(seconds * 1000))
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _mid_failover(err: AttributeError) -> RedisConnectionError:
+    """redis-py's cluster client can fail with an AttributeError while a primary is being
+    replaced: a connection error (503, retried by the next request) like any other."""
+    return RedisConnectionError(f"Redis client failed mid-failover: {err!r}")
 
 
 def _tag_of(sid: str) -> str:

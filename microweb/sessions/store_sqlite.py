@@ -34,7 +34,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from .sql_base import SWEEP_BATCH, DatabaseUnavailable, SqlStore, slide_slack
@@ -145,6 +145,8 @@ class SqliteStore(SqlStore):
                     "id": key,
                     "patch": patch,
                     "data": json.dumps(change.changed),
+                    "user": change.changed.get(USER),
+                    "user_changes": user_changes,
                     "now": now,
                     "expires": now + idle_s,
                 },
@@ -158,6 +160,7 @@ class SqliteStore(SqlStore):
                 "now": now,
                 "fresh": fresh,
                 "expires": now + idle_s,
+                "user": change.changed.get(USER),
                 "user_changes": user_changes,
             },
         )
@@ -191,6 +194,8 @@ class SqliteStore(SqlStore):
                     "id": key,
                     "patch": _patch(Change(changed, change.removed)),
                     "data": json.dumps(changed),
+                    "user": user_id,
+                    "user_changes": True,
                     "now": now,
                     "expires": now + idle_s,
                 },
@@ -230,6 +235,17 @@ class SqliteStore(SqlStore):
     ) -> list[tuple[str, dict[str, str]]]:
         rows = conn.execute(self.sql.user_sessions, (user_id, time.time())).fetchall()
         return [(self.handle(bytes(key)), _record(data)) for key, data in rows]
+
+    async def time_left(self, sids: Sequence[str], idle_s: float) -> list[float | None]:
+        return await self._run(self._time_left, [self.row_key(sid) for sid in sids])
+
+    def _time_left(self, conn: sqlite3.Connection, keys: list[bytes | None]) -> list[float | None]:
+        now = time.time()
+        left: list[float | None] = []
+        for key in keys:  # one indexed lookup each: SQLite runs them in process
+            row = None if key is None else conn.execute(self.sql.time_left, (key, now)).fetchone()
+            left.append(None if row is None else row[0] - now)
+        return left
 
     async def sweep(self) -> int | None:
         total = 0

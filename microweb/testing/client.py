@@ -22,8 +22,8 @@ import base64
 import os
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from ..types import ASGIApp
 from .cookies import CookieJar
@@ -34,7 +34,21 @@ from .response import TestResponse
 from .session_probe import CSRF_TOKEN_PROBE
 from .websocket import TestWebSocket
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = ["TestClient"]
+
+
+class RequestOptions(TypedDict, total=False):
+    """The keyword options of `TestClient.request` that `get`, `post`, ... pass on."""
+
+    headers: Mapping[str, str] | None
+    json: Any
+    form: Mapping[str, Any] | None
+    content: bytes | str | None
+    follow_redirects: bool
+    params: Mapping[str, str | Sequence[str]] | None
 
 
 class TestClient:
@@ -106,8 +120,12 @@ class TestClient:
         form: Mapping[str, Any] | None = None,
         content: bytes | str | None = None,
         follow_redirects: bool = False,
+        params: Mapping[str, str | Sequence[str]] | None = None,
     ) -> TestResponse:
-        """Send a request; cookies from the jar go out and Set-Cookie comes back into it."""
+        """Send a request; cookies from the jar go out and Set-Cookie comes back into it.
+        `params` are percent-encoded (UTF-8) onto the path's query string."""
+        if params:
+            path += ("&" if "?" in path else "?") + urlencode(params, doseq=True)
         url = self._url(path)
         for _ in range(20):
             response = self._exchange(method, url, headers, json, form, content)
@@ -120,26 +138,33 @@ class TestClient:
                 method, json, form, content = "GET", None, None, None
         raise RuntimeError("Too many redirects")
 
-    def get(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.request("GET", path, **kwargs)
+    def get(self, path: str, **options: Unpack[RequestOptions]) -> TestResponse:
+        """`request("GET", path, ...)`."""
+        return self.request("GET", path, **options)
 
-    def head(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.request("HEAD", path, **kwargs)
+    def head(self, path: str, **options: Unpack[RequestOptions]) -> TestResponse:
+        """`request("HEAD", path, ...)`."""
+        return self.request("HEAD", path, **options)
 
-    def options(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.request("OPTIONS", path, **kwargs)
+    def options(self, path: str, **options: Unpack[RequestOptions]) -> TestResponse:
+        """`request("OPTIONS", path, ...)`."""
+        return self.request("OPTIONS", path, **options)
 
-    def post(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.request("POST", path, **kwargs)
+    def post(self, path: str, **options: Unpack[RequestOptions]) -> TestResponse:
+        """`request("POST", path, ...)`."""
+        return self.request("POST", path, **options)
 
-    def put(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.request("PUT", path, **kwargs)
+    def put(self, path: str, **options: Unpack[RequestOptions]) -> TestResponse:
+        """`request("PUT", path, ...)`."""
+        return self.request("PUT", path, **options)
 
-    def patch(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.request("PATCH", path, **kwargs)
+    def patch(self, path: str, **options: Unpack[RequestOptions]) -> TestResponse:
+        """`request("PATCH", path, ...)`."""
+        return self.request("PATCH", path, **options)
 
-    def delete(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.request("DELETE", path, **kwargs)
+    def delete(self, path: str, **options: Unpack[RequestOptions]) -> TestResponse:
+        """`request("DELETE", path, ...)`."""
+        return self.request("DELETE", path, **options)
 
     def _url(self, path: str) -> str:
         return path if "://" in path else self.base_url + path

@@ -77,52 +77,74 @@ async def call_app(
     `extensions` goes into the scope as the server's ASGI extensions.
     """
     request_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    if chunks is None:
-        pieces = [encode_body(request_headers, json, form, content)]
-    elif json is None and form is None and content is None:
-        pieces = list(chunks) or [b""]
-    else:
-        raise TypeError("call_app takes `chunks` or one of `json`, `form`, `content`, not both")
-    if chunks is None and (pieces[0] or method.upper() in ("POST", "PUT", "PATCH")):
-        request_headers.setdefault("content-length", str(len(pieces[0])))
+    pieces = _body_pieces(method, request_headers, json, form, content, chunks)
     scope = connection_scope("http", url, request_headers, client)
     scope["method"] = method.upper()
     if query_string is not None:
         scope["query_string"] = query_string
     if extensions:
         scope["extensions"] = dict(extensions)
-    received = 0
-    done = asyncio.Event()
+    exchange = _Exchange(pieces)
+    try:
+        await app(scope, exchange.receive, exchange.send)
+    finally:
+        exchange.done.set()
+    if exchange.status == 0:
+        raise RuntimeError("The app returned without sending a response")
+    return TestResponse(exchange.status, exchange.headers, b"".join(exchange.body), url)
 
-    async def receive() -> Message:
-        nonlocal received
-        if received < len(pieces):
-            received += 1
-            more_body = received < len(pieces)
-            return {"type": "http.request", "body": pieces[received - 1], "more_body": more_body}
-        await done.wait()
+
+def _body_pieces(
+    method: str,
+    headers: dict[str, str],
+    json: Any,
+    form: Mapping[str, Any] | None,
+    content: bytes | str | None,
+    chunks: Sequence[bytes] | None,
+) -> list[bytes]:
+    """The request body as the `http.request` messages will carry it; sets the
+    Content-Length (and Content-Type) in `headers` for a body sent in one piece."""
+    if chunks is not None:
+        if json is not None or form is not None or content is not None:
+            raise TypeError("call_app takes `chunks` or one of `json`, `form`, `content`, not both")
+        return list(chunks) or [b""]
+    body = encode_body(headers, json, form, content)
+    if body or method.upper() in ("POST", "PUT", "PATCH"):
+        headers.setdefault("content-length", str(len(body)))
+    return [body]
+
+
+class _Exchange:
+    """One request's `receive` and `send`: the body goes out in `pieces`, and
+    `http.disconnect` waits until the response is complete (`done`)."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = pieces
+        self.received = 0
+        self.done = asyncio.Event()
+        self.status = 0
+        self.headers = Headers()
+        self.body: list[bytes] = []
+
+    async def receive(self) -> Message:
+        if self.received < len(self.pieces):
+            self.received += 1
+            more_body = self.received < len(self.pieces)
+            return {
+                "type": "http.request",
+                "body": self.pieces[self.received - 1],
+                "more_body": more_body,
+            }
+        await self.done.wait()
         return {"type": "http.disconnect"}
 
-    status = 0
-    response_headers = Headers()
-    response_body: list[bytes] = []
-
-    async def send(message: Message) -> None:
-        nonlocal status
+    async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            status = message["status"]
-            response_headers.raw.extend(
+            self.status = message["status"]
+            self.headers.raw.extend(
                 (bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])
             )
         elif message["type"] == "http.response.body":
-            response_body.append(bytes(message.get("body", b"")))
+            self.body.append(bytes(message.get("body", b"")))
             if not message.get("more_body", False):
-                done.set()
-
-    try:
-        await app(scope, receive, send)
-    finally:
-        done.set()
-    if status == 0:
-        raise RuntimeError("The app returned without sending a response")
-    return TestResponse(status, response_headers, b"".join(response_body), url)
+                self.done.set()

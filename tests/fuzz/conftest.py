@@ -65,10 +65,12 @@ from microweb.csrf_protection import csrf_token
 from microweb.sessions.manager import SessionCookieTooLarge
 from microweb.static import serve_static
 
+from ..conftest import drop_session_tables
+
 # -- settings and the example counter -------------------------------------------------
 
 SCALE = float(os.environ.get("MICROWEB_FUZZ_SCALE", "1"))
-DRIVERS = ["memory", "cookie", "file", "redis"]
+DRIVERS = ["memory", "cookie", "file", "redis", "postgres", "sqlite"]
 TIMEOUT = 10.0  # seconds one request may take before it counts as a hang
 SECRET = "fuzz-secret"
 OTHER_SECRET = "not-the-fuzz-secret"
@@ -817,6 +819,11 @@ def driver_options(
     if driver == "redis":
         url = request.getfixturevalue("redis_url")
         return {"url": url, "prefix": f"microweb-fuzz:{uuid.uuid4().hex}:", "lifetime": 90.5}
+    if driver == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        return {"url": url, "table": f"microweb_fuzz_{uuid.uuid4().hex[:12]}"}
+    if driver == "sqlite":
+        return {"url": f"sqlite:///{tmp_path_factory.mktemp('fuzz-sqlite') / 'sessions.db'}"}
     return {}
 
 
@@ -845,6 +852,8 @@ def running_env(
             loop.run_until_complete(span.__aexit__(None, None, None))
             if driver == "redis":
                 _delete_prefix(options["url"], options["prefix"])
+            if driver == "postgres":
+                drop_session_tables(options["url"], options["table"])
 
 
 @pytest.fixture(scope="session", params=DRIVERS)

@@ -1,4 +1,4 @@
-"""Fuzz sessions on every driver (memory, cookie, file, redis) through raw ASGI.
+"""Fuzz sessions on every driver (memory, cookie, file, redis, postgres, sqlite) through raw ASGI.
 
 - Session cookies: live values tampered with (truncated, changed, re-signed with
   another key, stripped of or given a signature, quoted, duplicated) and foreign

@@ -170,7 +170,7 @@ def test_jwt_from_a_cookie() -> None:
     [
         token({"sub": "x"}, key="another-secret-key-of-32-bytes-long!!"),
         token({"sub": "x", "exp": int(time.time()) - 60}),
-        token({"sub": "x", "nbf": int(time.time()) + 600}),
+        token({"sub": "x", "nbf": int(time.time()) + 86400}),  # a day: made at collection
         "not.a.token",
         pyjwt.encode({"sub": "x"}, None, algorithm="none"),  # type: ignore[arg-type]
     ],

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 import pytest
@@ -184,6 +185,35 @@ def test_every_string_json_can_carry_is_stored_and_read_back(client: TestClient)
 
     assert (saved.status_code, saved.text) == (200, "ok")
     assert client.get("/get/note").json() == {"value": ODD_STRINGS}
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "\x00", "\x01", "\x01" + "0", "\x01\x01x\x00"])
+def test_a_key_holding_nul_or_control_characters_is_stored_and_removed_on_every_driver(
+    session_options: dict[str, Any], key: str
+) -> None:
+    """PostgreSQL's jsonb holds no U+0000: its store escapes such text and reads it back."""
+    app = MicroWeb()
+    app.use(session(**session_options))
+
+    @app.get("/")
+    async def change(c: Any) -> Any:
+        s, name = c.get("session"), c.req.query("key")
+        if c.req.query("do") == "put":
+            s.put(name, "v\x00" + name)
+            s.put("plain", name)
+        elif c.req.query("do") == "forget":
+            s.forget(name)
+        return {"value": s.get(name), "plain": s.get("plain")}
+
+    encoded = quote(key, safe="")
+    with TestClient(app) as client:
+        put = client.get(f"/?do=put&key={encoded}").json()
+        read = client.get(f"/?key={encoded}").json()
+        forgotten = client.get(f"/?do=forget&key={encoded}").json()
+        after = client.get(f"/?key={encoded}").json()
+
+    assert put == read == {"value": "v\x00" + key, "plain": key}
+    assert forgotten == after == {"value": None, "plain": key}
 
 
 def test_a_key_with_a_lone_surrogate_is_refused_at_put_on_every_driver(

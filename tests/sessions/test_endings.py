@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as redis
 
 from microweb.sessions.manager import SessionManager
+from microweb.sessions.options import SessionOptions
 from microweb.sessions.store import USER, Change, SessionStore, end_key
 from microweb.sessions.store_file import FileStore
 from microweb.sessions.store_memory import MemoryStore
@@ -203,7 +204,7 @@ def test_a_store_without_time_left_watches_nothing_and_says_so_once(
             raise AssertionError("nothing should close it")
 
     async def scenario() -> list[object]:
-        manager = SessionManager(driver=OldStore())
+        manager = SessionManager(SessionOptions(driver=OldStore()))
         return [manager.watch("a" * 43, None, Socket()) for _ in range(2)]
 
     assert asyncio.run(scenario()) == [None, None]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from redis.crc import key_slot
 
 from microweb.sessions.manager import SessionManager
+from microweb.sessions.options import SessionOptions
 from microweb.sessions.store import is_valid_id
 from microweb.sessions.store_redis import RedisStore
 
@@ -86,7 +87,7 @@ def test_a_regenerate_that_started_before_logout_everywhere_stays_logged_out(
     manager_options: dict[str, Any],
 ) -> None:
     async def scenario() -> tuple[bool, bool, list[str]]:
-        manager = SessionManager(**manager_options)
+        manager = SessionManager(SessionOptions(**manager_options))
         sid = await signed_in(manager, "ada")
         request = await manager.load(sid)  # a request on this device is under way ...
         await manager.destroy_user("ada")  # ... when another one logs out everywhere
@@ -109,7 +110,7 @@ def test_a_regenerate_without_logout_everywhere_keeps_the_user_signed_in(
     manager_options: dict[str, Any],
 ) -> None:
     async def scenario() -> tuple[bool, bool, list[str], str]:
-        manager = SessionManager(**manager_options)
+        manager = SessionManager(SessionOptions(**manager_options))
         sid = await signed_in(manager, "ada")
         request = await manager.load(sid)
         await request.regenerate()
@@ -131,7 +132,7 @@ def test_logout_everywhere_ends_a_login_that_lands_while_it_runs(
     is found by the script and ended too."""
 
     async def scenario() -> tuple[list[bool], list[str]]:
-        manager = SessionManager(**manager_options)
+        manager = SessionManager(SessionOptions(**manager_options))
         store = manager.store
         assert isinstance(store, RedisStore)
         first = await signed_in(manager, "ada")
@@ -165,7 +166,7 @@ def test_a_users_index_drops_expired_entries_at_the_next_login(
 
     async def scenario() -> tuple[int, int]:
         # lifetime 0.01 min: idle 0.6 s, index entries live 1.2 s
-        manager = SessionManager(**manager_options, lifetime=0.01)
+        manager = SessionManager(SessionOptions(**manager_options, lifetime=0.01))
         store = manager.store
         assert isinstance(store, RedisStore)
         await asyncio.gather(*(signed_in(manager, "ada") for _ in range(200)))

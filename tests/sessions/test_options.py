@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 
 from microweb import MicroWeb
-from microweb.sessions import session
+from microweb.sessions import SessionMiddleware, session
 from microweb.testing import TestClient
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"driver": "mongo"}, "Unknown session driver 'mongo'"),
+        ({"driver": "mongo"}, "unknown session driver 'mongo'"),
         ({"lifetime": 0}, "lifetime must be a positive number"),
         ({"lifetime": -5}, "lifetime must be a positive number"),
         ({"absolute_lifetime": 0}, "absolute_lifetime must be a positive number"),
@@ -39,13 +39,34 @@ from microweb.testing import TestClient
         ({"cookie": "__Host-s", "domain": "example.com"}, "requires path='/' and no domain"),
         ({"path": "/a;b"}, "Invalid cookie path"),
         ({"domain": "a\r\nb"}, "Invalid cookie domain"),
-        ({"driver": "redis", "prefix": ""}, "prefix must not be empty"),
+        ({"driver": "redis", "prefix": ""}, "prefix must be a non-empty string"),
         ({"max_sessions": 0}, "max_sessions"),
+        ({"driver": "sqlite", "sweep_every": 0}, "sweep_every must be a positive number"),
+        ({"driver": "memory", "durable": True}, "durable=True needs driver='redis'"),
+        ({"driver": "redis", "durable": True, "durable_timeout": 0}, "durable_timeout must be"),
+        ({"driver": "redis", "prefix": "a{b}"}, "must not contain '{' or '}'"),
     ],
 )
 def test_invalid_option_is_a_clear_value_error(options: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        session(**options)
+    for build in (lambda: session(**options), lambda: SessionMiddleware(MicroWeb(), **options)):
+        with pytest.raises(ValueError) as raised:
+            build()
+        assert str(raised.value).startswith("session(): ")
+        assert message in str(raised.value)
+
+
+def test_a_misspelt_option_is_a_type_error_naming_session() -> None:
+    with pytest.raises(
+        TypeError, match=r"^session\(\) got an unexpected keyword argument 'lifetim'"
+    ):
+        session(lifetim=5)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'lifetim'"):
+        SessionMiddleware(MicroWeb(), lifetim=5)  # type: ignore[call-arg]
+
+
+def test_an_option_given_by_position_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="positional"):
+        session("redis")  # type: ignore[misc]
 
 
 def test_fractional_lifetime_is_accepted() -> None:

@@ -11,11 +11,12 @@ import pytest
 
 from microweb.sessions import Session, SessionUnavailable
 from microweb.sessions.manager import SessionManager
+from microweb.sessions.options import SessionOptions
 from microweb.sessions.store_memory import MemoryStore
 
 
 def new_session(manager: SessionManager | None = None) -> Session:
-    return asyncio.run((manager or SessionManager()).load(None))
+    return asyncio.run((manager or SessionManager(SessionOptions())).load(None))
 
 
 def reload(manager: SessionManager, s: Session) -> Session:
@@ -298,7 +299,7 @@ def test_a_store_failing_at_save_is_a_logged_503(caplog: pytest.LogCaptureFixtur
         async def save(self, *args: Any, **kwargs: Any) -> bool:
             raise ConnectionRefusedError("store down")
 
-    manager = SessionManager(driver=FailingStore())
+    manager = SessionManager(SessionOptions(driver=FailingStore()))
     s = new_session(manager)
     s.put("a", 1)
     with (

@@ -351,7 +351,8 @@ def test_a_login_touches_the_two_primary_keys_only_however_many_sessions_its_use
 
     async def scenario() -> list[str]:
         if hasattr(store, "path"):
-            upsert = {"id": b"k", "data": "{}", "patch": "{}", "now": 0.0, "expires": 1.0}
+            upsert = {"id": b"k", "data": "{}", "patch": "{}", "user": "ann", "user_changes": True}
+            upsert |= {"now": 0.0, "expires": 1.0}
             return [
                 await store._run(sqlite_plan, store.sql.generation, ("ann",)),
                 await store._run(sqlite_plan, store.sql.upsert, upsert),

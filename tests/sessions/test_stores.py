@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import redis
 
-from microweb.sessions.manager import SessionManager
+from microweb.sessions.manager import SessionManager, make_manager
+from microweb.sessions.options import SessionOptions
 from microweb.sessions.store import Change, checked_id, new_id
 from microweb.sessions.store_cookie import CookieStore
 from microweb.sessions.store_file import FileStore
@@ -33,7 +34,7 @@ async def stored_session(manager: SessionManager, **data: Any) -> str:
 
 def test_concurrent_requests_changing_different_keys_both_persist(server_store: Any) -> None:
     async def scenario() -> dict[str, Any]:
-        manager = SessionManager(driver=server_store)
+        manager = SessionManager(SessionOptions(driver=server_store))
         sid = await stored_session(manager, base=0)
         first, second = await manager.load(sid), await manager.load(sid)
         first.put("x", 1)
@@ -48,7 +49,7 @@ def test_concurrent_requests_changing_different_keys_both_persist(server_store: 
 
 def test_concurrent_removal_and_change_both_persist(server_store: Any) -> None:
     async def scenario() -> dict[str, Any]:
-        manager = SessionManager(driver=server_store)
+        manager = SessionManager(SessionOptions(driver=server_store))
         sid = await stored_session(manager, a=1, b=2)
         first, second = await manager.load(sid), await manager.load(sid)
         first.forget("a")
@@ -63,7 +64,7 @@ def test_concurrent_removal_and_change_both_persist(server_store: Any) -> None:
 
 def test_destroyed_session_is_not_recreated_by_a_late_save(server_store: Any) -> None:
     async def scenario() -> tuple[list[tuple[str, str]], bool]:
-        manager = SessionManager(driver=server_store)
+        manager = SessionManager(SessionOptions(driver=server_store))
         sid = await stored_session(manager, user_id=7)
         slow, logout = await manager.load(sid), await manager.load(sid)
         await logout.invalidate()
@@ -148,7 +149,7 @@ def test_invalidate_deletes_the_old_record(
 
 def test_destroy_user_ends_every_session_of_that_user(server_store: Any) -> None:
     async def scenario() -> list[bool]:
-        manager = SessionManager(driver=server_store)
+        manager = SessionManager(SessionOptions(driver=server_store))
         sids = []
         for user in ("ada", "ada", "bob"):
             s = await manager.load(None)
@@ -240,7 +241,7 @@ def test_memory_store_drops_expired_sessions_without_being_asked_for_them() -> N
 
 def test_memory_store_cap_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_sessions"):
-        SessionManager(max_sessions=0)
+        SessionManager(SessionOptions(max_sessions=0))
 
 
 @pytest.mark.parametrize("sid", ["", "../victim", "a" * 42, "a" * 43 + "~12345g", None])
@@ -322,7 +323,7 @@ def test_file_store_merges_saves_from_several_processes(tmp_path: Path) -> None:
 
 
 def test_cookie_driver_cannot_log_out_everywhere_and_says_why() -> None:
-    manager = SessionManager(driver="cookie", secret="k")
+    manager = make_manager(SessionOptions(driver="cookie", secret="k"))
     with pytest.raises(NotImplementedError, match="browser"):
         asyncio.run(manager.destroy_user("ada"))
     assert isinstance(manager.store, CookieStore)
@@ -330,7 +331,7 @@ def test_cookie_driver_cannot_log_out_everywhere_and_says_why() -> None:
 
 def test_redis_keys_all_start_with_the_prefix(redis_url: str, redis_prefix: str) -> None:
     async def scenario() -> None:
-        manager = SessionManager(driver="redis", url=redis_url, prefix=redis_prefix)
+        manager = SessionManager(SessionOptions(driver="redis", url=redis_url, prefix=redis_prefix))
         s = await manager.load(None)
         s.put("user_id", "ada")
         await s.index_user("ada")
@@ -347,7 +348,9 @@ def test_redis_keys_all_start_with_the_prefix(redis_url: str, redis_prefix: str)
 
 def test_redis_user_index_outlives_its_sessions(redis_url: str, redis_prefix: str) -> None:
     async def scenario() -> None:
-        manager = SessionManager(driver="redis", url=redis_url, prefix=redis_prefix, lifetime=1)
+        manager = SessionManager(
+            SessionOptions(driver="redis", url=redis_url, prefix=redis_prefix, lifetime=1)
+        )
         s = await manager.load(None)
         s.put("user_id", "ada")
         await s.index_user("ada")
@@ -371,7 +374,7 @@ def test_redis_store_uses_a_ready_client_and_never_closes_it(
 
     async def scenario() -> bool:
         client = Redis.from_url(redis_url)
-        manager = SessionManager(driver="redis", client=client, prefix=redis_prefix)
+        manager = SessionManager(SessionOptions(driver="redis", client=client, prefix=redis_prefix))
         await manager.startup()
         sid = await stored_session(manager, a=1)
         await manager.shutdown()
@@ -387,7 +390,7 @@ def test_redis_user_index_is_renewed_by_activity(redis_url: str, redis_prefix: s
 
     async def scenario() -> tuple[int, int]:
         manager = SessionManager(
-            driver="redis", url=redis_url, prefix=redis_prefix, lifetime=0.02
+            SessionOptions(driver="redis", url=redis_url, prefix=redis_prefix, lifetime=0.02)
         )  # idle 1.2 s: the index lives 2.4 s and is renewed within 1.2 s of its end
         client = Redis.from_url(redis_url)
         s = await manager.load(None)
@@ -406,3 +409,10 @@ def test_redis_user_index_is_renewed_by_activity(redis_url: str, redis_prefix: s
     before, after = asyncio.run(scenario())
     assert before < 1200
     assert after > 2000
+
+
+def test_a_cookie_store_needs_the_cookie_manager() -> None:
+    with pytest.raises(TypeError, match="CookieStore needs a CookieSessionManager"):
+        SessionManager(SessionOptions(driver="cookie", secret="k"))
+    assert make_manager(SessionOptions(driver="cookie", secret="k")).client_side
+    assert not make_manager(SessionOptions(driver="memory")).client_side

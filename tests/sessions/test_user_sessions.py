@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from microweb import MicroWeb, logout, user_sessions
+from microweb import MicroWeb, login, logout, user_sessions
 from microweb.testing import TestClient
 
 from ..apps.login_app import login_app
@@ -48,6 +48,16 @@ def make_app(**options: Any) -> MicroWeb:
     async def revoke(c):  # type: ignore[no-untyped-def]
         await logout(c, session=c.req.param("ref"))
         return "done"
+
+    @app.post("/login")
+    async def login_as(c):  # type: ignore[no-untyped-def]
+        await login(c, c.req.query("user"))
+        return "in"
+
+    @app.post("/logout/everywhere")
+    async def logout_everywhere(c):  # type: ignore[no-untyped-def]
+        await logout(c, everywhere=True)
+        return "out"
 
     return app
 
@@ -125,6 +135,26 @@ def test_a_ref_that_is_not_ascii_ends_nothing(options: dict[str, Any], ref: str)
 
         assert (revoked.status_code, revoked.text) == (200, "done")
         assert ann.get("/me").json() == {"user": "ann"}
+
+
+@pytest.mark.parametrize("user", ["a\x00b", "\x01", "\x01" + "0", "\u2028\ufeff"])
+def test_a_user_id_holding_nul_or_control_characters_is_listed_and_logged_out_everywhere(
+    options: dict[str, Any], user: str
+) -> None:
+    app = make_app(**options)
+    with TestClient(app) as laptop, closing(TestClient(app)) as phone:
+        signed_in = [
+            device.post("/login", params={"user": user}).text for device in (laptop, phone)
+        ]
+        listed = phone.get("/sessions").json()
+        me = laptop.get("/me").json()
+        phone.post("/logout/everywhere")
+        after = laptop.get("/me").json()
+
+    assert signed_in == ["in", "in"]
+    assert len(listed) == 2
+    assert me == {"user": user}
+    assert after == {"user": None}
 
 
 def test_nobody_signed_in_lists_nothing(options: dict[str, Any]) -> None:
