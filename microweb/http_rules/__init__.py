@@ -15,7 +15,14 @@ Rules:
 
 from .addresses import NO_ADDRESS, Address, client_address, peer_address, peer_key
 from .authorization import credentials
-from .caching import KEPT_ON_304, append_vary, etag_matches, kept_on_304
+from .caching import (
+    KEPT_ON_304,
+    append_vary,
+    etag_matches,
+    kept_on_304,
+    raw_vary_covers,
+    vary_covers,
+)
 from .fields import TOKEN, header_tokens, is_token, scope_headers
 from .hosts import host_is_valid, parse_host
 from .media import answer_form, is_json, media_type, prefers_html
@@ -47,5 +54,7 @@ __all__ = [
     "peer_address",
     "peer_key",
     "prefers_html",
+    "raw_vary_covers",
     "scope_headers",
+    "vary_covers",
 ]
