@@ -24,13 +24,14 @@ from .caching import (
     vary_covers,
 )
 from .fields import TOKEN, header_tokens, is_token, scope_headers
-from .hosts import host_is_valid, parse_host
+from .hosts import INVALID_HOST, host_is_valid, parse_host
 from .media import answer_form, is_json, media_type, prefers_html
 from .negotiation import negotiate
 from .origins import DEFAULT_PORTS, checked_origin, normalize_origin, own_origin
 
 __all__ = [
     "DEFAULT_PORTS",
+    "INVALID_HOST",
     "KEPT_ON_304",
     "NO_ADDRESS",
     "TOKEN",

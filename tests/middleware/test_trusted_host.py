@@ -33,7 +33,7 @@ def test_trusted_host_checks_the_host_header(host: str, status: int) -> None:
     response = client.get("/page", headers={"host": host})
     assert response.status_code == status
     if status == 400:
-        assert response.text == "Invalid host header"
+        assert response.text == "Invalid Host header"
 
 
 def test_trusted_host_www_redirect() -> None:
