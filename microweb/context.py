@@ -194,7 +194,7 @@ class Context(Generic[V]):
 
     # -- the chain's side (compose and the app) ------------------------------------
 
-    def answer(self, response: Response) -> None:
+    def set_response(self, response: Response) -> None:
         """Make `response` the answer: what the chain does with a handler's result, an
         error's or a 404's answer (already Responses, so without `c.res = `'s check)."""
         self._res = response
