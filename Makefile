@@ -3,11 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-LINT := microweb tests examples $(wildcard benchmarks)
+LINT := microweb tests examples setup.py $(wildcard benchmarks)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-failover check format bench bench-deps bench-instr clean
+.PHONY: install run test test-failover check format bench bench-deps bench-instr wheel test-compiled clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "microweb needs Python 3.11+")'
@@ -56,5 +56,27 @@ bench-instr: install
 	command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq valgrind)
 	$(BIN)/python benchmarks/instructions.py --repeat 2 $(INSTR_ARGS)
 
+# Both wheels into dist/: pure Python (any platform), then the request path compiled by
+# mypyc (setup.py lists the modules) for this Python and platform. The build reuses the
+# dev venv's mypy and setuptools (no isolated build env), so mypyc matches `make check`.
+wheel: install
+	$(BIN)/python -m pip install --quiet 'setuptools>=68' wheel
+	rm -rf build dist
+	$(BIN)/python -m pip wheel --quiet --no-build-isolation --no-deps -w dist .
+	rm -rf build
+	MICROWEB_COMPILE=1 $(BIN)/python -m pip wheel --quiet --no-build-isolation --no-deps -w dist .
+
+# The whole suite against the compiled wheel, in its own venv (.venv-compiled), run from
+# a copy of the tree without microweb/ (build/suite), so every import of microweb, in
+# the tests and in the servers they start, is the installed wheel's.
+CBIN := .venv-compiled/bin
+test-compiled: wheel
+	test -x $(CBIN)/python || $(PYTHON) -m venv .venv-compiled
+	$(CBIN)/python -m pip install --quiet "$$(ls dist/microweb-*-cp*.whl)[dev]"
+	$(CBIN)/python -m pip install --quiet --force-reinstall --no-deps dist/microweb-*-cp*.whl
+	rm -rf build/suite && mkdir -p build/suite
+	cp -r tests examples docs benchmarks README.md pyproject.toml build/suite/
+	cd build/suite && MICROWEB_EXPECT_COMPILED=1 ../../$(CBIN)/pytest -p no:cacheprovider -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .sessions
+	rm -rf $(VENV) .venv-compiled .pytest_cache .mypy_cache .ruff_cache .sessions build dist

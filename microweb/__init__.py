@@ -1,5 +1,6 @@
 """microweb: a Hono-style ASGI microframework with sessions, CSRF and auth guards."""
 
+from ._build import is_compiled as _is_compiled
 from .app import MicroWeb
 from .auth import login, logout, require_auth, require_role, user_sessions
 from .compose import Middleware, create_middleware
@@ -13,6 +14,10 @@ from .sessions import Session, session, session_of
 from .sessions.typed import TypedSession
 from .validation import validator
 from .websockets import WebSocket, WebSocketDisconnect
+
+# True when this install's request path is the mypyc-compiled build (its modules are C
+# extensions), False for pure Python: see "The compiled build" in docs/deploy.md.
+compiled: bool = _is_compiled()
 
 __all__ = [
     "Context",
@@ -31,6 +36,7 @@ __all__ = [
     "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
+    "compiled",
     "create_middleware",
     "csrf",
     "csrf_field",

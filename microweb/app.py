@@ -15,7 +15,9 @@ import logging
 import re
 import types
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Protocol, TypeVar, cast, overload
+from typing import Any, cast, overload
+
+from mypy_extensions import mypyc_attr
 
 from .answers import Answers, ErrorHandler, NotFoundHandler, error_response, with_error_handler
 from .checked_responses import checked_handler
@@ -35,6 +37,7 @@ from .http_rules import checked_origin, host_is_valid
 from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
 from .response import TEXT_TYPE, Response
+from .route_method import H, Handler, Responses, RouteMethod
 from .router import METHOD_ALL, Router, default_router
 from .router.reverse import build_path
 from .testing.driver import call_app
@@ -58,8 +61,6 @@ logger = logging.getLogger("microweb")
 # perf: the one search the fast path makes for what check_route_path refuses.
 _DOT_OR_CONTROL = re.compile(r"/\.|[\x00-\x1f\x7f]")
 
-Handler = Callable[..., Any]
-H = TypeVar("H", bound=Handler)
 Hook = Callable[[], Awaitable[None]]
 WsHandler = Callable[[Context, WebSocket], Awaitable[Any]]
 
@@ -73,47 +74,6 @@ def _merge_path(base: str, path: str) -> str:
     if path == "*":
         return base.rstrip("/") + "/*"
     return base.rstrip("/") + "/" + path.lstrip("/")
-
-
-Responses = Mapping[int | str, Any]
-
-
-class RouteMethod(Protocol):
-    """`app.get`, `app.post`, ...: `app.on(METHOD, path, *handlers)` with the method fixed.
-
-    Typed so that `@app.get("/path")` keeps the decorated handler's type.
-    """
-
-    @overload
-    def __call__(
-        self,
-        path: str | Iterable[str],
-        /,
-        *,
-        name: str | None = None,
-        responses: Responses | None = None,
-        tags: Iterable[str] = (),
-    ) -> Callable[[H], H]: ...
-    @overload
-    def __call__(
-        self,
-        path: str | Iterable[str],
-        /,
-        *middleware: Middleware | MiddlewareFunction,
-        name: str | None = None,
-        responses: Responses | None = None,
-        tags: Iterable[str] = (),
-    ) -> Callable[[H], H]: ...
-    @overload
-    def __call__(
-        self,
-        path: str | Iterable[str],
-        /,
-        *handlers: Handler,
-        name: str | None = None,
-        responses: Responses | None = None,
-        tags: Iterable[str] = (),
-    ) -> Any: ...
 
 
 class _Verb:
@@ -158,6 +118,9 @@ class _Verb:
         return cast(RouteMethod, types.MethodType(self.register, app))
 
 
+# A Python class in the compiled build too: app.get and friends are descriptors, and
+# applications subclass MicroWeb and set attributes on it.
+@mypyc_attr(native_class=False)
 class MicroWeb:
     """The application: routes, middleware, error handlers and lifespan hooks."""
 
@@ -293,38 +256,7 @@ class MicroWeb:
         if isinstance(tags, str):
             raise TypeError(f"tags= is a list of names, e.g. tags=[{tags!r}]")
         tag_names = tuple(tags)
-
-        def register(
-            chain: tuple[Handler, ...], handler: Handler | None, attached: tuple[Handler, ...]
-        ) -> None:
-            for m in methods:
-                for p in paths:
-                    for fn in chain:
-                        self._add_fn(m, p, fn, is_handler=not is_middleware(fn))
-                    if handler is not None:
-                        self._add_fn(
-                            m,
-                            p,
-                            handler,
-                            is_handler=True,
-                            name=name,
-                            responses=responses,
-                            middleware=attached,
-                            tags=tag_names,
-                        )
-
-        if not handlers or all(is_middleware(fn) for fn in handlers):
-            register(handlers, None, handlers)
-
-            def decorator(fn: H) -> H:
-                if not callable(fn):
-                    raise TypeError(f"Handlers must be callable, got {fn!r}")
-                register((), fn, handlers)
-                return fn
-
-            return decorator
-        register(handlers[:-1], handlers[-1], handlers[:-1])
-        return self
+        return _register(self, methods, paths, handlers, name, responses, tag_names)
 
     get = _Verb("GET")
     post = _Verb("POST")
@@ -350,16 +282,7 @@ class MicroWeb:
             if not callable(fn):
                 raise TypeError(f"Middleware must be callable, got {fn!r}")
 
-        def register(fn: WsHandler) -> WsHandler:
-            if not callable(fn):
-                raise TypeError(f"A WebSocket handler must be callable, got {fn!r}")
-            for mw in middleware:
-                self._add_fn(WEBSOCKET, path, mw, is_handler=False)
-            self._add_fn(
-                WEBSOCKET, path, socket_entry(fn), is_handler=True, middleware=tuple(middleware)
-            )
-            return fn
-
+        register = _register_ws(self, path, middleware)
         if handler is not None:
             register(handler)
             return self
@@ -416,14 +339,7 @@ class MicroWeb:
             raise ValueError(f"Mount prefix must start with '/', got {prefix!r}")
         full = _merge_path(self._base_path, prefix).rstrip("/")
 
-        async def mounted(c: Context) -> Response:
-            # The mounted app reads the server's decoded path: it must have the segments
-            # that were routed (and guarded), or the request goes no further.
-            path = c.req.path
-            if not path.startswith(full) or subpath_segments(path[len(full) :]) is None:
-                return c.not_found()
-            return MountedResponse(app, full, c.req)
-
+        mounted = _mounted(full, app)
         self._add_fn(METHOD_ALL, prefix.rstrip("/") + "/*", mounted, is_handler=True, name="")
         return self
 
@@ -675,6 +591,83 @@ def _child_scope(scope: Scope, prefix: str) -> Scope:
             child["raw_path"] = root.encode() + scope["raw_path"]
     child["root_path"] = root + prefix
     return child
+
+
+def _register(
+    app: MicroWeb,
+    methods: list[str],
+    paths: list[str],
+    handlers: tuple[Handler, ...],
+    name: str | None,
+    responses: Responses | None,
+    tags: tuple[str, ...],
+) -> Any:
+    """What `app.on` does once its arguments are checked: the app, or a decorator.
+    (Closures live in functions, not in MicroWeb's methods: mypyc compiles none there.)"""
+
+    def register(
+        chain: tuple[Handler, ...], handler: Handler | None, attached: tuple[Handler, ...]
+    ) -> None:
+        for m in methods:
+            for p in paths:
+                for fn in chain:
+                    app._add_fn(m, p, fn, is_handler=not is_middleware(fn))
+                if handler is not None:
+                    app._add_fn(
+                        m,
+                        p,
+                        handler,
+                        is_handler=True,
+                        name=name,
+                        responses=responses,
+                        middleware=attached,
+                        tags=tags,
+                    )
+
+    if not handlers or all(is_middleware(fn) for fn in handlers):
+        register(handlers, None, handlers)
+
+        def decorator(fn: H) -> H:
+            if not callable(fn):
+                raise TypeError(f"Handlers must be callable, got {fn!r}")
+            register((), fn, handlers)
+            return fn
+
+        return decorator
+    register(handlers[:-1], handlers[-1], handlers[:-1])
+    return app
+
+
+def _register_ws(
+    app: MicroWeb, path: str, middleware: tuple[Handler, ...]
+) -> Callable[[WsHandler], WsHandler]:
+    """What `app.ws` registers a WebSocket handler with."""
+
+    def register(fn: WsHandler) -> WsHandler:
+        if not callable(fn):
+            raise TypeError(f"A WebSocket handler must be callable, got {fn!r}")
+        for mw in middleware:
+            app._add_fn(WEBSOCKET, path, mw, is_handler=False)
+        app._add_fn(
+            WEBSOCKET, path, socket_entry(fn), is_handler=True, middleware=tuple(middleware)
+        )
+        return fn
+
+    return register
+
+
+def _mounted(full: str, app: ASGIApp) -> Handler:
+    """The handler `app.mount` registers: hands the request to the mounted `app`."""
+
+    async def mounted(c: Context) -> Response:
+        # The mounted app reads the server's decoded path: it must have the segments
+        # that were routed (and guarded), or the request goes no further.
+        path = c.req.path
+        if not path.startswith(full) or subpath_segments(path[len(full) :]) is None:
+            return c.not_found()
+        return MountedResponse(app, full, c.req)
+
+    return mounted
 
 
 class MountedResponse(Response):

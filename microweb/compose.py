@@ -24,6 +24,8 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from mypy_extensions import mypyc_attr
+
 from .context import NotFoundResponse
 from .response import Response
 
@@ -73,6 +75,9 @@ def create_middleware(fn: Callable[[Any, Next], Awaitable[Any]]) -> MiddlewareFu
     return cast(MiddlewareFunction, fn)
 
 
+# Subclassed by applications and by microweb's interpreted modules: the compiled build
+# allows subclasses written in Python.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Middleware:
     """Base class for middleware objects: implement `__call__(c, next)`.
 
@@ -257,6 +262,7 @@ class _Chain:
             return
         route = matched[i][0]
         c.req.route_index = i
+        result: Any
         try:
             # perf: the async cases call the function directly; a coroutine less per level.
             if not route.is_async:

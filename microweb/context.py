@@ -11,8 +11,7 @@ are the app's error, 404 and 405 answers, which the chain turns errors and
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterable, Iterator, Mapping
+from collections.abc import AsyncIterable, Mapping
 from datetime import datetime
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic
@@ -30,7 +29,10 @@ from .response import (
     Response,
     dump_json,
 )
+from .sse import encode_events
+from .types import V
 from .urls import encode_location
+from .variables import Vars
 
 if TYPE_CHECKING:
     from .answers import Answers
@@ -39,72 +41,15 @@ if TYPE_CHECKING:
 
 __all__ = ["RENDERER", "Context", "NotFoundResponse", "Vars"]
 
-if TYPE_CHECKING:
-    from typing_extensions import TypeVar
-
-    # A bare `Context` is `Context[Any]`: typing_extensions (which mypy has) gives the
-    # TypeVar its default; at run time the parameter only names a type.
-    V = TypeVar("V", default=Any)
-else:
-    from typing import TypeVar
-
-    V = TypeVar("V")
-
 # The context variable where a template middleware (`microweb.templates.jinja`) leaves the
 # function `c.render` calls: `renderer(c, name, context, status, headers) -> Response`.
 RENDERER = "_microweb_renderer"
-
-
-class Vars(Mapping[str, Any]):
-    """A read-only view of the context variables; `c.var.session` works too."""
-
-    __slots__ = ("_variables",)
-
-    def __init__(self, variables: dict[str, Any]) -> None:
-        self._variables = variables
-
-    def __getitem__(self, key: str) -> Any:
-        return self._variables[key]
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self._variables[key]
-        except KeyError:
-            raise AttributeError(f"No context variable {key!r}") from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._variables)
-
-    def __len__(self) -> int:
-        return len(self._variables)
 
 
 class NotFoundResponse(Response):
     """What `c.not_found()` returns; the chain turns it into the app's not-found answer."""
 
     __slots__ = ()
-
-
-def _encode_sse(event: Any) -> str:
-    """One server-sent event: a str is its data; a dict may set event, data, id and retry."""
-    if isinstance(event, str):
-        fields: Mapping[str, Any] = {"data": event}
-    elif isinstance(event, Mapping):
-        fields = event
-    else:
-        raise TypeError(f"SSE events must be str or dict, got {type(event).__name__}")
-    lines: list[str] = []
-    for key in ("event", "id", "retry"):
-        if fields.get(key) is not None:
-            value = str(fields[key])
-            if "\n" in value or "\r" in value:
-                raise ValueError(f"SSE field {key!r} must be one line")
-            lines.append(f"{key}: {value}")
-    data = fields.get("data")
-    if data is not None:
-        text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-        lines.extend(f"data: {line}" for line in text.splitlines() or [""])
-    return "\n".join(lines) + "\n\n"
 
 
 class Context(Generic[V]):
@@ -329,11 +274,6 @@ class Context(Generic[V]):
         self, events: AsyncIterable[Any], status: int | None = None, headers: HeadersInit = None
     ) -> Response:
         """A text/event-stream of events (str data, or dicts with event/data/id/retry)."""
-
-        async def encode() -> AsyncIterable[str]:
-            async for event in events:
-                yield _encode_sse(event)
-
-        response = self._build(b"", status, headers, SSE_CT, stream=encode())
+        response = self._build(b"", status, headers, SSE_CT, stream=encode_events(events))
         response.headers.setdefault("cache-control", "no-cache")
         return response

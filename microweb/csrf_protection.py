@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from mypy_extensions import mypyc_attr
+
 from .compose import Middleware, Next
 from .describe import CSRF, SESSION, Description, describe
 from .exceptions import ForbiddenError, HTTPException
@@ -102,8 +104,18 @@ async def _cors_shares_credentials(c: Context, origin: str) -> bool:
     return False
 
 
+# Subclassed by applications and by microweb's interpreted modules: the compiled build
+# allows subclasses written in Python.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class csrf(Middleware):  # lower case: called like a function, per the contract
-    """Refuse state-changing requests without the session's CSRF token or from other sites."""
+    """Refuse state-changing requests without the session's CSRF token or from other sites.
+
+    Options:
+    - `exclude` (list[str], default `()`): route paths (Hono syntax, `"/webhooks/*"`)
+      that pass without the checks.
+    - `trusted_origins` (list[str], default `()`): other origins (`scheme://host[:port]`)
+      whose requests pass the origin check.
+    """
 
     def __init__(self, exclude: Iterable[str] = (), trusted_origins: Iterable[str] = ()) -> None:
         self.exclude = PathSet(exclude, "csrf(exclude=)")

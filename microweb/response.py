@@ -14,6 +14,8 @@ import json
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from ._json import utf8_json
 from .datastructures import Headers
 from .types import Message, Receive, Send
@@ -39,6 +41,9 @@ def dump_json(obj: Any) -> bytes:
 HeadersInit = Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None
 
 
+# Subclassed by applications and by microweb's interpreted modules: the compiled build
+# allows subclasses written in Python.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Response:
     """An HTTP response: `status`, `headers` and a `body` or a `stream`."""
 

@@ -156,7 +156,8 @@ def encode_location(url: str | bytes) -> str:
 
 # C0 and C1 controls, DEL, the Unicode line and paragraph separators, lone surrogates (no
 # UTF-8 form for a log file) and the backslash (so an escape in a log line was made here).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\\\]")
+# (Escapes in a raw string, for the regex to read: mypyc keeps no surrogate in a literal.)
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\]")
 
 
 def _escape_unprintable(match: re.Match[str]) -> str:

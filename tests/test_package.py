@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import types
+from pathlib import Path
 
 import microweb
 
@@ -33,3 +35,17 @@ def test_importing_a_module_by_its_dotted_name_gives_the_module() -> None:
     assert isinstance(csrf_module, types.ModuleType)
     assert isinstance(cors_module, types.ModuleType)
     assert microweb.csrf is csrf_module.csrf
+
+
+def test_microweb_compiled_says_which_build_is_running() -> None:
+    # `make test-compiled` sets MICROWEB_EXPECT_COMPILED=1 and runs this suite against
+    # the mypyc-compiled wheel; `make test` runs it against the source tree.
+    import microweb.context
+
+    expect_compiled = os.environ.get("MICROWEB_EXPECT_COMPILED") == "1"
+    assert microweb.compiled is expect_compiled
+    source = microweb.context.__file__ or ""
+    assert source.endswith(".py") is not expect_compiled
+    if expect_compiled:
+        # the installed wheel, not the source tree beside the tests
+        assert Path(source).parent != Path(__file__).resolve().parents[1] / "microweb"

@@ -37,8 +37,15 @@ def basic_auth(
     verify: Verify | None = None,
     realm: str = "Secure Area",
 ) -> MiddlewareFunction:
-    """Basic auth middleware: `username`/`password`, a `users` mapping, or
-    `verify(username, password, c) -> bool` (sync or async)."""
+    """Basic auth middleware.
+
+    Options:
+    - `username`, `password` (str | None, default None): one account.
+    - `users` (dict[str, str] | None, default None): accounts, name to password.
+    - `verify` (callable | None, default None): `verify(username, password, c) -> bool`
+      (plain or async), asked when no listed account matches.
+    - `realm` (str, default `"Secure Area"`): the challenge's realm.
+    """
     accounts: list[tuple[bytes, bytes]] = []
     if (username is None) != (password is None):
         raise ValueError("basic_auth(): give both username and password, or neither")

@@ -40,7 +40,15 @@ def bearer_auth(
     verify: Verify | None = None,
     realm: str = "",
 ) -> MiddlewareFunction:
-    """Bearer token middleware: one `token`, several `tokens`, or `verify(token, c) -> bool`."""
+    """Bearer token middleware.
+
+    Options:
+    - `token` (str | None, default None): the one token accepted.
+    - `tokens` (list[str] | None, default None): several.
+    - `verify` (callable | None, default None): `verify(token, c) -> bool` (plain or
+      async), asked when no listed token matches.
+    - `realm` (str, default `""`): the challenge's realm (none when empty).
+    """
     accepted = [t.encode() for t in ([token] if token is not None else []) + list(tokens or ())]
     if not accepted and verify is None:
         raise ValueError("bearer_auth(): give token, tokens or verify")

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..http_rules import append_vary, is_json, media_type, negotiate
+from ._options import count
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -158,11 +159,16 @@ def _compressible(content_type: str | None) -> bool:
 def compress(
     encodings: Iterable[str] = ("zstd", "br", "gzip"), threshold: int = 1024
 ) -> MiddlewareFunction:
-    """Compression middleware; see the module rules."""
+    """Compression middleware; see the module rules.
+
+    Options:
+    - `encodings` (list[str], default `("zstd", "br", "gzip")`): the codings offered, in
+      the order preferred at equal q; those this interpreter cannot produce are left out.
+    - `threshold` (int bytes, default 1024): bodies smaller than this are sent as they are.
+    """
     if isinstance(encodings, str):
         encodings = (encodings,)
-    if threshold < 0:
-        raise ValueError("compress(): threshold must be >= 0")
+    count(threshold, "compress()", "threshold", "bytes")
     codecs = _codecs(encodings)
     offered = list(codecs)
     if not offered:

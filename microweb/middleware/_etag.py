@@ -27,7 +27,11 @@ __all__ = ["etag"]
 
 
 def etag(weak: bool = False) -> MiddlewareFunction:
-    """ETag middleware."""
+    """ETag middleware.
+
+    Options:
+    - `weak` (bool, default False): make the tags weak (`W/"..."`).
+    """
     prefix = "W/" if weak else ""
 
     @create_middleware

@@ -33,7 +33,16 @@ def ip_restriction(
     deny: Iterable[str] = (),
     get_ip: Callable[[Context], str | Awaitable[str | None] | None] | None = None,
 ) -> MiddlewareFunction:
-    """IP restriction middleware: 403 for a denied address, or one outside `allow`."""
+    """IP restriction middleware: 403 for a denied address, or one outside `allow`.
+
+    Options:
+    - `allow` (list[str], default `()`): addresses and CIDRs let in; when given, only
+      these.
+    - `deny` (list[str], default `()`): addresses and CIDRs refused (deny wins).
+    - `get_ip` (callable | None, default None): `get_ip(c) -> str | None` (plain or
+      async) gives the client's address, for a trusted proxy's header; the peer's
+      address otherwise.
+    """
     allowed = [_network(rule) for rule in _rules(allow, "allow")]
     denied = [_network(rule) for rule in _rules(deny, "deny")]
 

@@ -28,6 +28,7 @@ from ..compose import MiddlewareFunction, Next, create_middleware
 from ..describe import JWT, Description, describe
 from ..exceptions import UnauthorizedError
 from ..http_rules import credentials
+from ._options import duration
 
 if TYPE_CHECKING:
     from jwt.types import Options
@@ -48,8 +49,19 @@ def jwt(
     leeway: float = 0,
     require: Iterable[str] = ("exp",),
 ) -> MiddlewareFunction:
-    """JWT middleware. `secret` is the HMAC secret or the public key (PEM or a key object);
-    `require` names the claims every token must carry (`exp` by default)."""
+    """JWT middleware.
+
+    Options:
+    - `secret` (str | bytes | key, required): the HMAC secret or the public key (PEM or
+      a key object).
+    - `algorithms` (list[str], required): the algorithms accepted, one family.
+    - `cookie` (str | None, default None): a cookie to read the token from when there is
+      no `Authorization` header.
+    - `audience` (str | list[str] | None, default None): the `aud` required.
+    - `issuer` (str | None, default None): the `iss` required.
+    - `leeway` (float seconds, default 0): clock skew allowed on `exp` and `nbf`.
+    - `require` (list[str], default `("exp",)`): claims every token must carry.
+    """
     try:
         import jwt as pyjwt
     except ImportError as err:  # pragma: no cover - the dev install has it
@@ -63,6 +75,7 @@ def jwt(
         raise ValueError('jwt(): the "none" algorithm would accept unsigned tokens; it is refused')
     if not secret:
         raise ValueError("jwt(): a secret or public key is required")
+    duration(leeway, "jwt()", "leeway", zero=True)
     if set(allowed) & _HMAC and set(allowed) - _HMAC:
         raise ValueError(
             "jwt(): mixing HMAC (HS*) and public-key algorithms lets a public key serve as an "

@@ -1,6 +1,8 @@
 """How the middleware factories check their options, one way for all of them.
 
 Rules:
+- A choice is one of a fixed tuple (a mode, a redirect status), an error status an
+  `int` from 400 to 599.
 - A count (bytes, characters, spaces) is an `int`, not a `bool`, at least its
   minimum; a duration is in seconds, an `int` or a `float` (not a `bool`), finite,
   and more than zero (or at least zero where zero means "none").
@@ -14,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["count", "seconds"]
+__all__ = ["choice", "count", "duration", "error_status"]
 
 
 def count(value: Any, who: str, name: str, unit: str, least: int = 0) -> int:
@@ -26,7 +28,7 @@ def count(value: Any, who: str, name: str, unit: str, least: int = 0) -> int:
     return value
 
 
-def seconds(value: Any, who: str, name: str, zero: bool = False) -> float:
+def duration(value: Any, who: str, name: str, zero: bool = False) -> float:
     """`value` when it is a finite number of seconds, more than 0 (or 0 itself with
     `zero=True`), else a ValueError."""
     if (
@@ -38,4 +40,19 @@ def seconds(value: Any, who: str, name: str, zero: bool = False) -> float:
     ):
         bound = ">= 0" if zero else "> 0"
         raise ValueError(f"{who}: {name} must be a number of seconds {bound}, got {value!r}")
+    return value
+
+
+def choice(value: Any, who: str, name: str, choices: tuple[Any, ...]) -> Any:
+    """`value` when it is one of `choices`, else a ValueError listing them."""
+    if isinstance(value, bool) or value not in choices:
+        listed = ", ".join(repr(option) for option in choices)
+        raise ValueError(f"{who}: {name} must be one of {listed}, got {value!r}")
+    return value
+
+
+def error_status(value: Any, who: str, name: str = "status") -> int:
+    """`value` when it is an error status (an int from 400 to 599), else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 400 <= value <= 599:
+        raise ValueError(f"{who}: {name} must be an error status (400 to 599), got {value!r}")
     return value

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..http_rules import is_json, media_type
+from ._options import count
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -20,9 +21,13 @@ __all__ = ["pretty_json"]
 
 
 def pretty_json(space: int = 2, query: str = "pretty") -> MiddlewareFunction:
-    """Pretty JSON middleware: `?<query>` indents JSON bodies by `space`."""
-    if space < 0:
-        raise ValueError("pretty_json(): space must be >= 0")
+    """Pretty JSON middleware.
+
+    Options:
+    - `space` (int spaces, default 2): the indent.
+    - `query` (str, default `"pretty"`): the query parameter that asks for it (`?pretty`).
+    """
+    count(space, "pretty_json()", "space", "spaces")
 
     @create_middleware
     async def pretty_json_middleware(c: Context, next: Next) -> None:

@@ -22,7 +22,7 @@ Rules:
   Cluster. A prefix with `{` or `}` is refused (it would pin every key to one
   cluster slot).
 - A Redis outage fails open (the request passes, logged once per outage) or,
-  with `on_store_error="closed"`, answers 503.
+  with `when_store_fails="closed"`, answers 503.
 - A malformed limit (`"5/fortnight"`, `"0/minute"`) is a ValueError at start-up.
 """
 
@@ -42,6 +42,7 @@ from ..describe import Description, describe
 from ..exceptions import HTTPException
 from ..http_rules import peer_key
 from ..redis_connect import check_prefix, milliseconds
+from ._options import choice
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -243,17 +244,38 @@ def rate_limit(
     url: str | None = None,
     client: Any = None,
     prefix: str = "microweb:ratelimit:",
-    on_store_error: str = "open",
+    when_store_fails: str = "open",
     name: str | None = None,
+    *,
+    on_store_error: str | None = None,
 ) -> RateLimit:
-    """Rate limit middleware; see the module rules. `name` names the limiter's counters
-    (default: its rate and creation order), for apps that make limiters in an order that
-    differs between workers."""
+    """Rate limit middleware; see the module rules.
+
+    Options:
+    - `limit` (str, default `"5/minute"`): the rate, `N/second`, `N/minute`, `N/hour`,
+      `N/day` or `N/<k> <unit>s`.
+    - `key` (callable | None, default None): `key(c)` (plain or async) names what is
+      counted; the peer's address otherwise.
+    - `store` (str, default `"memory"`): `"memory"` (one count per process) or
+      `"redis"` (one count for every worker and host).
+    - `url` (str | None, default None): the Redis URL (`store="redis"`), else
+      `redis://127.0.0.1:6379/0`.
+    - `client` (Redis client | None, default None): a ready `redis.asyncio` client instead.
+    - `prefix` (str, default `"microweb:ratelimit:"`): the start of every key.
+    - `when_store_fails` (str, default `"open"`): with Redis unreachable, `"open"` lets
+      requests through, `"closed"` answers 503.
+    - `name` (str | None, default None): names the limiter's counters (default: its
+      rate and creation order), for apps that make limiters in an order that differs
+      between workers.
+    - `on_store_error` (str | None, default None): the former name of
+      `when_store_fails`, still accepted.
+    """
     parse_rate(limit)
     if name is not None and (not name or not name.isprintable() or "{" in name or "}" in name):
         raise ValueError(f"rate_limit(): name must be printable text without braces, got {name!r}")
-    if on_store_error not in ("open", "closed"):
-        raise ValueError('rate_limit(): on_store_error is "open" or "closed"')
+    if on_store_error is not None:
+        when_store_fails = on_store_error
+    choice(when_store_fails, "rate_limit()", "when_store_fails", ("open", "closed"))
     try:
         check_prefix(prefix)
     except ValueError as err:
@@ -271,5 +293,5 @@ def rate_limit(
         chosen = _RedisStore(url, client)
     else:
         raise ValueError(f'rate_limit(): store is "memory" or "redis", got {store!r}')
-    limiter = RateLimit(limit, key, chosen, prefix, on_store_error == "open", name)
+    limiter = RateLimit(limit, key, chosen, prefix, when_store_fails == "open", name)
     return describe(limiter, Description(responses={429: f"Over the rate limit ({limit})"}))

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..http_rules import is_token
+from ._options import count
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -65,9 +66,15 @@ def request_id(
     generator: Callable[[], str | Awaitable[str]] | None = None,
     limit: int = 255,
 ) -> MiddlewareFunction:
-    """Request id middleware."""
-    if limit < 1:
-        raise ValueError("request_id(): limit must be at least 1")
+    """Request id middleware.
+
+    Options:
+    - `header` (str, default `"X-Request-Id"`): the request and response header.
+    - `generator` (callable | None, default None): `generator()` (plain or async) makes
+      a new id; 32 hex characters (a uuid4) otherwise.
+    - `limit` (int characters, default 255): the longest incoming id reused.
+    """
+    count(limit, "request_id()", "limit", "characters", least=1)
     if not header or not is_token(header):
         raise ValueError(f"request_id(): {header!r} is not a header name")
     _install_record_factory()

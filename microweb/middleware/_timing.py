@@ -87,7 +87,15 @@ def timing(
     total: bool = True,
     total_description: str = "Total Response Time",
 ) -> MiddlewareFunction:
-    """Server-Timing middleware."""
+    """Server-Timing middleware.
+
+    Options:
+    - `enabled` (bool | callable, default True): whether to send the header;
+      `enabled(c) -> bool` (plain or async) decides per request.
+    - `total` (bool, default True): add a `total` metric, the time spent inside the
+      middleware.
+    - `total_description` (str, default `"Total Response Time"`): that metric's `desc`.
+    """
 
     @create_middleware
     async def timing_middleware(c: Context, next: Next) -> None:

@@ -28,7 +28,14 @@ __all__ = ["trusted_host"]
 
 
 def trusted_host(hosts: Iterable[str], www_redirect: bool = False) -> MiddlewareFunction:
-    """Trusted host middleware."""
+    """Trusted host middleware.
+
+    Options:
+    - `hosts` (list[str], required): the host names served (`"example.com"`,
+      `"*.example.com"` for any subdomain, `"*"` for any); a request for another is 400.
+    - `www_redirect` (bool, default False): redirect `example.com` to a listed
+      `www.example.com`.
+    """
     if isinstance(hosts, str):
         hosts = [hosts]
     patterns = [h.strip().lower() for h in hosts]

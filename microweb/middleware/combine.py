@@ -72,7 +72,12 @@ async def _run(entry: Route, c: Context, next: Next) -> bool:
 
 
 def some(*middleware: Callable[..., Any]) -> MiddlewareFunction:
-    """The first middleware (or condition) that passes wins."""
+    """The first middleware (or condition) that passes wins.
+
+    Options:
+    - `*middleware` (middleware or `c -> bool` conditions, plain or async): tried in
+      order; one passes when it does not raise (a condition: when it returns True).
+    """
     entries = _entries(middleware, "some")
 
     @create_middleware
@@ -101,7 +106,11 @@ def some(*middleware: Callable[..., Any]) -> MiddlewareFunction:
 
 
 def every(*middleware: Callable[..., Any]) -> MiddlewareFunction:
-    """All middleware (and conditions) in order; a false condition is 403."""
+    """All middleware (and conditions) in order; a false condition is 403.
+
+    Options:
+    - `*middleware` (middleware or `c -> bool` conditions, plain or async): run in order.
+    """
     entries = _entries(middleware, "every")
 
     @create_middleware
@@ -122,7 +131,13 @@ def unless(
     paths_or_predicate: str | Iterable[str] | Callable[[Context], Any],
     *middleware: Callable[..., Any],
 ) -> MiddlewareFunction:
-    """`every(*middleware)`, except for the paths given or where the predicate is true."""
+    """`every(*middleware)`, except for the paths given or where the predicate is true.
+
+    Options:
+    - `paths_or_predicate` (str | list[str] | callable, required): route paths (Hono
+      syntax, `"/public/*"`) to skip, or `predicate(c) -> bool` (plain or async).
+    - `*middleware`: run, in order, everywhere else.
+    """
     inner = every(*middleware)
     predicate: Callable[[Context], Any] | None = None
     paths: PathSet | None = None

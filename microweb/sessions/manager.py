@@ -46,6 +46,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from itsdangerous import BadSignature, Signer
+from mypy_extensions import mypyc_attr
 
 from .drivers import make_store
 from .options import SessionOptions
@@ -84,6 +85,7 @@ _VARY_COOKIE = (b"vary", b"Cookie")
 DEFAULT_OPTIONS = SessionOptions()
 
 
+@mypyc_attr(native_class=False)  # mypyc compiles no subclass of RuntimeError
 class SessionCookieTooLarge(RuntimeError):
     """The session cookie is over the 4096 bytes browsers keep."""
 

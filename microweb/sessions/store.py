@@ -53,6 +53,8 @@ import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, NamedTuple, TypeGuard
 
+from mypy_extensions import mypyc_attr
+
 if TYPE_CHECKING:
     from .endings import Endings
 
@@ -117,6 +119,9 @@ class Change(NamedTuple):
     removed: Sequence[str] = ()
 
 
+# Subclassed by applications and by microweb's interpreted modules: the compiled build
+# allows subclasses written in Python.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SessionStore:
     """Base class of session stores. Subclass it and implement every method.
 

@@ -26,6 +26,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from mypy_extensions import mypyc_attr
+
 from ..broadcast import Broadcast
 from .endings import BusEndings
 from .store import USER, Change, SessionStore, end_key
@@ -44,6 +46,9 @@ class _Entry:
 _Table = OrderedDict[str, _Entry]
 
 
+# Subclassed by applications and by microweb's interpreted modules: the compiled build
+# allows subclasses written in Python.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class MemoryStore(SessionStore):
     """Keep sessions in memory; at most `max_sessions` of them, anonymous ones
     evicted first."""

@@ -135,16 +135,27 @@ def test_two_server_processes_share_one_redis_limit(
     assert len(pids) == 2
 
 
-@pytest.mark.parametrize(("mode", "status"), [("open", 200), ("closed", 503)])
+@pytest.mark.parametrize(
+    ("option", "mode", "status"),
+    [
+        ("when_store_fails", "open", 200),
+        ("when_store_fails", "closed", 503),
+        ("on_store_error", "closed", 503),  # the former name, still accepted
+    ],
+)
 def test_a_redis_outage_fails_open_or_closed_and_is_logged_once(
-    throwaway_redis: RedisServer, mode: str, status: int, caplog: pytest.LogCaptureFixture
+    throwaway_redis: RedisServer,
+    option: str,
+    mode: str,
+    status: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     with limited(
         limit="100/minute",
         store="redis",
         url=throwaway_redis.url,
         prefix="test:",
-        on_store_error=mode,
+        **{option: mode},
     ) as client:
         assert client.get("/").status_code == 200
         assert throwaway_redis.process is not None
