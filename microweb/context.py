@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Mapping
 from datetime import datetime
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic
 
 from .cookies import serialize_cookie
@@ -97,26 +96,16 @@ class Context(Generic[V]):
 
     # -- response ------------------------------------------------------------
 
-    def _set_res(self, response: Response) -> None:
+    @property
+    def res(self) -> Response | None:
+        """The response so far (None until a handler answered)."""
+        return self._res
+
+    @res.setter
+    def res(self, response: Response) -> None:
         if not isinstance(response, Response):
             raise TypeError(f"c.res must be a Response, got {type(response).__name__}")
         self._res = response
-
-    if TYPE_CHECKING:
-
-        @property
-        def res(self) -> Response | None:
-            """The response so far (None until a handler answered)."""
-
-        @res.setter
-        def res(self, response: Response) -> None: ...
-
-    else:
-        # perf: the chain reads it after every chain of middleware; a getter in C
-        # (attrgetter) spares the Python frame of a `def` getter.
-        res = property(
-            attrgetter("_res"), _set_res, doc="The response so far (None until a handler answered)."
-        )
 
     def status(self, code: int) -> None:
         """Set the status of the responses built after this call."""
