@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Mapping
 from datetime import datetime
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic
 
 from .cookies import serialize_cookie
@@ -60,7 +59,7 @@ class Context(Generic[V]):
     `Context<{ Variables: ... }>` does; a bare `Context` leaves `c.var` untyped.
     """
 
-    __slots__ = ("_headers", "_res", "_status", "_vars", "answers", "app", "req")
+    __slots__ = ("_res", "_status", "_vars", "answers", "app", "prepared_headers", "req")
 
     def __init__(self, app: MicroWeb, req: Request, answers: Answers) -> None:
         self.app = app
@@ -68,7 +67,10 @@ class Context(Generic[V]):
         self.answers = answers
         self._res: Response | None = None
         self._status = 200
-        self._headers: Headers | None = None
+        # The headers `c.header()` set, which responses built later pick up and the chain
+        # merges into a handler's own Response; None when there are none. Read it; only
+        # `c.header()` writes it. perf: a plain slot, read on every request.
+        self.prepared_headers: Headers | None = None
         self._vars: dict[str, Any] | None = None
 
     # -- variables -----------------------------------------------------------
@@ -94,37 +96,16 @@ class Context(Generic[V]):
 
     # -- response ------------------------------------------------------------
 
-    def _set_res(self, response: Response) -> None:
+    @property
+    def res(self) -> Response | None:
+        """The response so far (None until a handler answered)."""
+        return self._res
+
+    @res.setter
+    def res(self, response: Response) -> None:
         if not isinstance(response, Response):
             raise TypeError(f"c.res must be a Response, got {type(response).__name__}")
         self._res = response
-
-    if TYPE_CHECKING:
-
-        @property
-        def res(self) -> Response | None:
-            """The response so far (None until a handler answered)."""
-
-        @res.setter
-        def res(self, response: Response) -> None: ...
-
-        @property
-        def prepared_headers(self) -> Headers | None:
-            """The headers `c.header()` set, which responses built later pick up and the
-            chain merges into a handler's own Response; None when there are none."""
-
-    else:
-        # perf: the chain reads both on every request; a getter in C (attrgetter) spares the
-        # Python frame a `def` getter costs: 600 to 800 instructions a request of GET /
-        # (benchmarks/instructions.py).
-        res = property(
-            attrgetter("_res"), _set_res, doc="The response so far (None until a handler answered)."
-        )
-        prepared_headers = property(
-            attrgetter("_headers"),
-            doc="The headers `c.header()` set, which responses built later pick up and the "
-            "chain merges into a handler's own Response; None when there are none.",
-        )
 
     def status(self, code: int) -> None:
         """Set the status of the responses built after this call."""
@@ -147,15 +128,15 @@ class Context(Generic[V]):
 
     # -- the chain's side (compose and the app) ------------------------------------
 
-    def answer(self, response: Response) -> None:
+    def set_response(self, response: Response) -> None:
         """Make `response` the answer: what the chain does with a handler's result, an
         error's or a 404's answer (already Responses, so without `c.res = `'s check)."""
         self._res = response
 
     def _prepared(self) -> Headers:
-        if self._headers is None:
-            self._headers = Headers()
-        return self._headers
+        if self.prepared_headers is None:
+            self.prepared_headers = Headers()
+        return self.prepared_headers
 
     def set_cookie(
         self,
@@ -199,13 +180,13 @@ class Context(Generic[V]):
         stream: AsyncIterable[bytes | str] | None = None,
     ) -> Response:
         # perf: the common case (no defaults, no extra headers) skips every check.
-        if self._headers is None and not headers:
+        if self.prepared_headers is None and not headers:
             return Response.from_raw(
                 body, self._status if status is None else status, [content_type], stream
             )
         raw: list[tuple[bytes, bytes]] = [content_type]
-        if self._headers is not None:
-            prepared = self._headers.raw
+        if self.prepared_headers is not None:
+            prepared = self.prepared_headers.raw
             if any(k == b"content-type" for k, _ in prepared):
                 raw = []
             raw.extend(prepared)
