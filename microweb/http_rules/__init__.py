@@ -9,7 +9,9 @@ Rules:
   `negotiation` (q-values of `Accept-Encoding`).
 - Nothing here knows the app, the context or a middleware: these are functions of
   strings, headers and scopes, so the app, the middleware, static files, CSRF and
-  WebSockets all call the same ones (the package sits just above the leaves).
+  WebSockets all call the same ones. The package sits below the leaves, just above
+  `exceptions` (Headers and cookies check names with its token grammar); it imports
+  nothing else of microweb but for type checking.
 - Internal: applications use the middleware and the context, not these.
 """
 
