@@ -565,7 +565,9 @@ def _prefix_tags(prefix: str) -> tuple[str, ...]:
     return (tag,) if tag else ()
 
 
-def _check_responses(responses: Responses) -> None:
+def _check_responses(responses: Mapping[Any, Any]) -> None:
+    # keys typed Any: a compiled build checks declared types, and a wrong key must reach
+    # the ValueError below
     for status in responses:
         if status != "default" and not (isinstance(status, int) and 100 <= status <= 599):
             raise ValueError(

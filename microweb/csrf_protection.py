@@ -129,6 +129,9 @@ def _cors_shares_credentials(c: Context, origin: str) -> bool:
 class csrf(Middleware):  # lower case: called like a function, per the contract
     """Refuse state-changing requests without the session's CSRF token or from other sites."""
 
+    # Declared, so describe() can set it on a compiled instance too (no __dict__ there).
+    __microweb_description__: Description
+
     def __init__(self, exclude: Iterable[str] = (), trusted_origins: Iterable[str] = ()) -> None:
         self.exclude = _compile_exclude(exclude)
         self.trusted_origins = frozenset(_normalize_origin(o) for o in trusted_origins)
