@@ -21,7 +21,11 @@ from setuptools import setup
 COMPILED = [
     "microweb/urls.py",
     "microweb/cookies.py",
-    "microweb/header_values.py",
+    "microweb/http_rules/fields.py",
+    "microweb/http_rules/hosts.py",
+    "microweb/http_rules/origins.py",
+    "microweb/http_rules/media.py",
+    "microweb/http_rules/caching.py",
     "microweb/datastructures.py",
     "microweb/response.py",
     "microweb/request.py",

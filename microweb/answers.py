@@ -38,7 +38,7 @@ from .compose import Next, Route, awaited, call_route, to_response
 from .context import Context, NotFoundResponse
 from .debug import DebugMode, error_page, not_found_page
 from .exceptions import HTTPException
-from .header_values import answer_form
+from .http_rules import answer_form
 from .response import Response
 from .urls import printable
 from .websockets import UNSERVED_MESSAGE, WEBSOCKET, is_handshake
@@ -119,7 +119,8 @@ class Answers:
             except Exception as handler_err:
                 err = handler_err
         if isinstance(err, HTTPException):
-            response = error_response(c, err.status, err.message)
+            own = await to_response(c, err.answer(c))
+            response = own if own is not None else error_response(c, err.status, err.message)
             for name, value in err.headers.items():
                 response.headers[name] = value
             return response

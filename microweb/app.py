@@ -32,7 +32,7 @@ from .compose import (
 from .context import Context
 from .debug import debug_mode
 from .exceptions import HTTPException
-from .header_values import host_is_valid
+from .http_rules import checked_origin, host_is_valid
 from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
 from .response import TEXT_TYPE, Response
@@ -98,7 +98,7 @@ class MicroWeb:
         # Tests and development: check each JSON answer against its route's declared
         # schema (microweb.checked_responses); off, nothing of it runs per request.
         self.check_responses = check_responses
-        self.ws_origins = frozenset(o.rstrip("/").lower() for o in ws_origins)
+        self.ws_origins = frozenset(checked_origin(o, "MicroWeb(ws_origins=)") for o in ws_origins)
         self.limits = limits
         self.router: Router[Route] = router if router is not None else default_router()
         self.routes: list[Route] = []

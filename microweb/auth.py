@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from .compose import Middleware, Next
 from .describe import SESSION, Description, describe
 from .exceptions import ForbiddenError, UnauthorizedError
+from .http_rules import prefers_html
 from .sessions import session_of
 from .sessions.store import CREATED, REF, SEEN, USER, USER_AGENT
 
@@ -187,7 +188,7 @@ def intended(c: Context, default: str = "/") -> str:
 
 
 def _accepts_html(c: Context) -> bool:
-    return "text/html" in (c.req.header("accept") or "")
+    return prefers_html(c.req.header("accept"))
 
 
 class require_auth(Middleware):  # lower case: called like a function, per the contract

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .compose import Route, call_route, settle
+from .http_rules import is_json, media_type
 from .validation import ValidationFailed, converter
 
 if TYPE_CHECKING:
@@ -102,10 +103,10 @@ def checked_handler(route: Route) -> Callable[..., Any]:
             return
         model = models.get(status, models.get("default"))
         name = getattr(model, "__name__", repr(model))
-        media_type = (response.headers.get("content-type") or "").partition(";")[0].strip()
-        if media_type != "application/json" and not media_type.endswith("+json"):
+        kind = media_type(response.headers.get("content-type"))
+        if not is_json(kind):
             raise ResponseMismatch(
-                f"Route {who} answered {status} with {media_type or 'no content type'}, "
+                f"Route {who} answered {status} with {kind or 'no content type'}, "
                 f"not the JSON of {name} it declares"
             )
         try:

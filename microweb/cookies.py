@@ -15,14 +15,14 @@ Rules:
 
 from __future__ import annotations
 
-import string
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import quote, unquote
 
+from .http_rules.fields import is_token
+
 __all__ = ["parse_cookie_header", "serialize_cookie"]
 
-_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
 # cookie-octet (RFC 6265 4.1.1) minus "%", which we use for escaping.
 _SAFE_VALUE_CHARS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\%')
 _SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
@@ -52,7 +52,7 @@ def parse_cookie_header(header: str) -> dict[str, str]:
 
 def validate_cookie_name(name: str) -> None:
     """Raise `ValueError` unless `name` is a valid cookie name (an RFC 6265 token)."""
-    if not name or not set(name) <= _TOKEN_CHARS:
+    if not is_token(name):
         raise ValueError(f"Invalid cookie name: {name!r}")
 
 

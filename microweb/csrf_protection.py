@@ -1,7 +1,9 @@
 """CSRF protection: a synchronizer token from the session plus an origin check.
 
 Rules:
-- GET, HEAD and OPTIONS pass untouched. Every other method must pass both
+- GET, HEAD and OPTIONS pass untouched, and so do the paths of `exclude`,
+  written as route paths (`/webhooks/*`) and matched as `unless()` matches
+  its paths (`router.path_set`). Every other method must pass both
   checks below, or it is answered 403 and the handler never runs.
 - Origin: where the browser says where the request comes from, it must be
   this site or a trusted origin. `Sec-Fetch-Site: same-origin` (or `none`, a
@@ -22,7 +24,6 @@ from __future__ import annotations
 import base64
 import hmac
 import html
-import re
 import secrets
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ from mypy_extensions import mypyc_attr
 from .compose import Middleware, Next
 from .describe import CSRF, SESSION, Description, describe
 from .exceptions import ForbiddenError, HTTPException
+from .http_rules import checked_origin, is_json, normalize_origin, own_origin
+from .router.path_set import PathSet
 from .sessions import session_of
 
 if TYPE_CHECKING:
@@ -92,33 +95,11 @@ def token_matches(candidate: str, secret: str) -> bool:
     return unmasked is not None and hmac.compare_digest(unmasked.encode(), expected)
 
 
-def _compile_exclude(patterns: Iterable[str]) -> re.Pattern[str] | None:
-    parts = []
-    for pattern in patterns:
-        if not pattern.startswith("/") and pattern != "*":
-            raise ValueError(f"csrf exclude patterns are paths like '/webhooks/*', got {pattern!r}")
-        if pattern.endswith("/*"):
-            parts.append(re.escape(pattern[:-2]) + "(?:/.*)?")
-        else:
-            parts.append(re.escape(pattern).replace(r"\*", "[^/]*" if pattern != "*" else ".*"))
-    return re.compile("|".join(parts)) if parts else None
-
-
-def _normalize_origin(origin: str) -> str:
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"Trusted origins are scheme://host[:port], got {origin!r}")
-    default_port = 443 if parts.scheme == "https" else 80
-    port = parts.port or default_port
-    host = parts.hostname.lower()
-    return f"{parts.scheme}://{host}" + ("" if port == default_port else f":{port}")
-
-
-def _cors_shares_credentials(c: Context, origin: str) -> bool:
+async def _cors_shares_credentials(c: Context, origin: str) -> bool:
     """Whether a cors() middleware on this request's path lets `origin` send credentials."""
     for route in c.req.matched:
         shares = getattr(route.fn, "shares_credentials_with", None)
-        if shares is not None and shares(origin, c):
+        if shares is not None and await shares(origin, c):
             return True
     return False
 
@@ -127,14 +108,21 @@ def _cors_shares_credentials(c: Context, origin: str) -> bool:
 # allows subclasses written in Python.
 @mypyc_attr(allow_interpreted_subclasses=True)
 class csrf(Middleware):  # lower case: called like a function, per the contract
-    """Refuse state-changing requests without the session's CSRF token or from other sites."""
+    """Refuse state-changing requests without the session's CSRF token or from other sites.
+
+    Options:
+    - `exclude` (list[str], default `()`): route paths (Hono syntax, `"/webhooks/*"`)
+      that pass without the checks.
+    - `trusted_origins` (list[str], default `()`): other origins (`scheme://host[:port]`)
+      whose requests pass the origin check.
+    """
 
     # Declared, so describe() can set it on a compiled instance too (no __dict__ there).
     __microweb_description__: Description
 
     def __init__(self, exclude: Iterable[str] = (), trusted_origins: Iterable[str] = ()) -> None:
-        self.exclude = _compile_exclude(exclude)
-        self.trusted_origins = frozenset(_normalize_origin(o) for o in trusted_origins)
+        self.exclude = PathSet(exclude, "csrf(exclude=)")
+        self.trusted_origins = frozenset(checked_origin(o, "csrf()") for o in trusted_origins)
         describe(
             self,
             Description(
@@ -147,16 +135,14 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
 
     def applies(self, method: str, path: str) -> bool:
         """Whether a `method` request to `path` must pass the checks."""
-        return method not in SAFE_METHODS and not (
-            self.exclude is not None and self.exclude.fullmatch(path)
-        )
+        return method not in SAFE_METHODS and path not in self.exclude
 
     async def __call__(self, c: Context, next: Next) -> Any:
         req = c.req
         if not self.applies(req.method, req.path):
             await next()
             return None
-        self._check_origin(c)
+        await self._check_origin(c)
         secret = session_of(c).token()
         candidate = await self._submitted_token(c)
         if candidate is None:
@@ -166,7 +152,7 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
         await next()
         return None
 
-    def _check_origin(self, c: Context) -> None:
+    async def _check_origin(self, c: Context) -> None:
         origin = c.req.header("origin")
         fetch_site = c.req.header("sec-fetch-site")
         if fetch_site is not None:
@@ -180,22 +166,19 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
         if self._trusted(origin) or self._same_origin(c, origin):
             return
         message = f"Cross-origin request refused: Origin {origin} is not trusted"
-        if _cors_shares_credentials(c, origin):
+        if await _cors_shares_credentials(c, origin):
             message += "; cors() allows it, add it to csrf(trusted_origins=...)"
         raise ForbiddenError(message)
 
     def _trusted(self, origin: str) -> bool:
-        try:
-            return _normalize_origin(origin) in self.trusted_origins
-        except ValueError:
-            return False
+        return normalize_origin(origin) in self.trusted_origins
 
     @staticmethod
     def _same_origin(c: Context, origin: str) -> bool:
-        try:
-            return _normalize_origin(origin) == _normalize_origin(c.req.url)
-        except ValueError:
-            return False
+        normal = normalize_origin(origin)
+        return normal is not None and normal == own_origin(
+            c.req.scope.get("scheme", "http"), urlsplit(c.req.url).netloc
+        )
 
     @staticmethod
     async def _submitted_token(c: Context) -> str | None:
@@ -209,7 +192,7 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
             if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 value = (await req.form()).get(TOKEN_FIELD)
                 return value if isinstance(value, str) else None
-            if content_type == "application/json" or content_type.endswith("+json"):
+            if is_json(content_type):
                 data = await req.json()
                 value = data.get(TOKEN_FIELD) if isinstance(data, dict) else None
                 return value if isinstance(value, str) else None

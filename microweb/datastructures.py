@@ -12,15 +12,17 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .http_rules.fields import TOKEN
+
 __all__ = ["FormData", "Headers", "UploadFile"]
 
-# RFC 9110 token characters for names; values may be any latin-1 but CR, LF and NUL.
-_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Names are RFC 9110 tokens (http_rules.fields); values any latin-1 but CR, LF and NUL.
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
 
 
 def _encode_name(name: str) -> bytes:
-    if _NAME.fullmatch(name) is None:
+    # perf: the compiled grammar itself, not is_token(): a frame less per header set.
+    if TOKEN.fullmatch(name) is None:
         raise ValueError(f"Invalid header name: {name!r}")
     return name.lower().encode("ascii")
 

@@ -27,7 +27,7 @@ Rules:
 - The facts are one report (a dict); a JSON client gets it as it is, a browser the HTML
   page and any other client plain text made from it (`debug_render`: everything
   escaped, no script, the page's own Content-Security-Policy), as
-  `header_values.answer_form` chooses; always with `Cache-Control: no-store`.
+  `http_rules.answer_form` chooses; always with `Cache-Control: no-store`.
 - This module builds the answer; `answers.Answers` decides when (after the user's
   `on_error`/`not_found`) and falls back to the plain answer if building it fails.
 """
@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from .debug_render import PAGE_POLICY, error_html, error_text, not_found_html, not_found_text
-from .header_values import answer_form
+from .http_rules import answer_form
 
 if TYPE_CHECKING:
     from .compose import Route

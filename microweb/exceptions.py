@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .context import Context
 
 __all__ = ["ForbiddenError", "HTTPException", "UnauthorizedError"]
 
@@ -38,6 +42,12 @@ class HTTPException(Exception):
 
     def __str__(self) -> str:
         return f"{self.status}: {self.message}"
+
+    def answer(self, c: Context) -> Any:
+        """The answer this error gives when no `on_error` handler answers it (a Response,
+        or what a handler may return); None for the plain one: the status and message in
+        the form the client accepts. A subclass with a body of its own overrides it."""
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, message={self.message!r})"

@@ -19,6 +19,7 @@ from .cookies import parse_cookie_header
 from .datastructures import FormData
 from .exceptions import HTTPException
 from .forms import parse_multipart
+from .http_rules import media_type
 from .limits import DEFAULT_LIMITS, Limits
 from .urls import resolve_params
 
@@ -289,8 +290,7 @@ class Request:
     @property
     def content_type(self) -> str:
         """The media type of the body, lower case, without parameters ('' when absent)."""
-        value = self._header_map().get("content-type", "")
-        return value.partition(";")[0].strip().lower()
+        return media_type(self._header_map().get("content-type"))
 
     # -- body ----------------------------------------------------------------
 

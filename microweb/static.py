@@ -27,10 +27,14 @@ Rules:
   original's `Content-Type`, and `Vary: Accept-Encoding`. The sibling is held
   to the same rules as the file: its resolved path is under root (a sibling
   that is a symlink out of root is never served) and not a dotfile.
-- Files up to one chunk (64 KiB) are read in one go in a worker thread;
-  larger ones are streamed chunk by chunk, each read in a worker thread, so
-  the event loop never blocks on the disk and a 1 GB file costs 64 KiB of
-  memory, not 1 GB.
+- One worker thread does the disk work of an answer: the stats (the file's,
+  and its compressed siblings' once each), the open, and the read of a file
+  up to one chunk (64 KiB): one thread hop for a small file. Larger files are
+  streamed chunk by chunk, each read in a worker thread, so the event loop
+  never blocks on the disk and a 1 GB file costs 64 KiB of memory, not 1 GB.
+- A 304 keeps the headers `http_rules.caching` lists; a range past the end is
+  an `HTTPException(416)` with `Content-Range: bytes */size` (so the app's
+  `on_error` sees it).
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .header_values import etag_matches, negotiate
+from .exceptions import HTTPException
+from .http_rules import KEPT_ON_304, etag_matches, negotiate
 from .response import Response
 from .urls import subpath_segments
 
@@ -60,6 +65,148 @@ _SIBLINGS = {"br": ".br", "zstd": ".zst", "gzip": ".gz"}
 _POSITION_DIGITS = 18
 
 
+class _Asked:
+    """What the request asks of the file, read on the event loop so that the rest runs in
+    one worker thread."""
+
+    __slots__ = (
+        "accept_encoding",
+        "head",
+        "if_modified_since",
+        "if_none_match",
+        "if_range",
+        "range",
+        "relative",
+    )
+
+    def __init__(self, c: Context, relative: str) -> None:
+        header = c.req.header
+        self.relative = relative
+        self.head = c.req.method == "HEAD"
+        self.accept_encoding: str | None = header("accept-encoding")
+        self.if_none_match: str | None = header("if-none-match")
+        self.if_modified_since: str | None = header("if-modified-since")
+        self.range: str | None = header("range")
+        self.if_range: str | None = header("if-range")
+
+
+class _Files:
+    """The files under one root, and the answers `serve_static` gives from them."""
+
+    __slots__ = ("base", "cache_control", "dotfiles", "index", "precompressed")
+
+    def __init__(
+        self,
+        base: str,
+        index: str | None,
+        precompressed: bool,
+        cache_control: str | None,
+        dotfiles: bool,
+    ) -> None:
+        self.base = base
+        self.index = index
+        self.precompressed = precompressed
+        self.cache_control = cache_control
+        self.dotfiles = dotfiles
+
+    def servable(self, real: str) -> bool:
+        """True when the resolved path `real` is root or under it (and, without
+        `dotfiles`, names no dotfile below root)."""
+        base = self.base
+        if real == base:
+            return True
+        if not real.startswith(base + os.sep):
+            return False
+        return self.dotfiles or not _has_dot_name(real[len(base) + 1 :].split(os.sep))
+
+    def locate(self, relative: str) -> tuple[str, os.stat_result] | None:
+        """The real path and stat of the file `relative` names under root, or None."""
+        if "\0" in relative or "\\" in relative:
+            return None
+        if not self.dotfiles and _has_dot_name(relative.split("/")):
+            return None
+        real = os.path.realpath(os.path.join(self.base, relative.lstrip("/")))
+        if not self.servable(real):
+            return None
+        try:
+            info = os.stat(real)
+        except (OSError, ValueError):
+            return None
+        if stat.S_ISDIR(info.st_mode):
+            if not self.index:
+                return None
+            return self.locate(os.path.relpath(os.path.join(real, self.index), self.base))
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return real, info
+
+    def siblings(self, path: str) -> dict[str, tuple[str, os.stat_result]]:
+        """The precompressed siblings of `path` that may be served, by coding (each
+        stat'ed once)."""
+        present: dict[str, tuple[str, os.stat_result]] = {}
+        for coding, suffix in _SIBLINGS.items():
+            sibling = os.path.realpath(path + suffix)
+            if not self.servable(sibling):
+                continue
+            try:
+                info = os.stat(sibling)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                present[coding] = (sibling, info)
+        return present
+
+    def answer(self, asked: _Asked) -> Response | None:
+        """The answer to `asked`, or None for a 404. Runs in a worker thread: every
+        stat, the open and (for a file of one chunk or less) the read happen here, in
+        one hop off the event loop. A range past the end raises 416."""
+        found = self.locate(asked.relative)
+        if found is None:
+            return None
+        path, info = found
+        headers: dict[str, str] = {}
+        content_type = _content_type(path)
+        encoding = None
+        if self.precompressed:
+            present = self.siblings(path)
+            chosen = negotiate(asked.accept_encoding, list(present)) if present else None
+            if chosen is not None:
+                encoding = chosen
+                path, info = present[chosen]
+                headers["content-encoding"] = chosen
+            if present:
+                headers["vary"] = "Accept-Encoding"
+        tag = f'"{info.st_mtime_ns:x}-{info.st_size:x}{"-" + encoding if encoding else ""}"'
+        headers["etag"] = tag
+        headers["last-modified"] = email.utils.formatdate(info.st_mtime, usegmt=True)
+        headers["accept-ranges"] = "bytes"
+        if self.cache_control:
+            headers["cache-control"] = self.cache_control
+        if _not_modified(asked, tag, info.st_mtime):
+            return Response(
+                b"", 304, {k: v for k, v in headers.items() if k.encode() in KEPT_ON_304}
+            )
+        headers["content-type"] = content_type
+        size = info.st_size
+        start, end, status = 0, size - 1, 200
+        wanted = _range(asked, tag, info.st_mtime, size)
+        if wanted is not None:
+            start, end = wanted
+            status = 206
+            headers["content-range"] = f"bytes {start}-{end}/{size}"
+        length = end - start + 1 if size else 0
+        headers["content-length"] = str(length)
+        if asked.head:
+            return Response(b"", status, headers)
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed by _read_and_close or _chunks
+        except OSError:
+            return None
+        if length <= CHUNK:
+            return Response(_read_and_close(handle, start, length), status, headers)
+        return Response(b"", status, headers, stream=_chunks(handle, start, length))
+
+
 def serve_static(
     root: str | os.PathLike[str] = "static",
     index: str | None = "index.html",
@@ -68,41 +215,20 @@ def serve_static(
     dotfiles: bool = False,
 ) -> Callable[[Context], Any]:
     """A GET handler serving files under `root`; register it on a route ending in `*`.
-    Names starting with "." are 404 unless `dotfiles=True`."""
+
+    Options:
+    - `root` (str | PathLike, default `"static"`): the directory served.
+    - `index` (str | None, default `"index.html"`): the file a directory serves; None
+      for none (a directory is then 404).
+    - `precompressed` (bool, default True): serve a `.br`/`.zst`/`.gz` sibling to a
+      client that accepts its coding.
+    - `cache_control` (str | None, default None): the `Cache-Control` of every file.
+    - `dotfiles` (bool, default False): serve names starting with "." (404 otherwise).
+    """
     base = Path(root).resolve()
     if not base.is_dir():
         raise ValueError(f"serve_static(): {root!r} is not a directory")
-    base_text = str(base)
-
-    def servable(real: str) -> bool:
-        """True when the resolved path `real` is root or under it (and, without
-        `dotfiles`, names no dotfile below root)."""
-        if real == base_text:
-            return True
-        if not real.startswith(base_text + os.sep):
-            return False
-        return dotfiles or not _has_dot_name(real[len(base_text) + 1 :].split(os.sep))
-
-    def locate(relative: str) -> tuple[str, os.stat_result] | None:
-        """The real path and stat of the file `relative` names under root, or None."""
-        if "\0" in relative or "\\" in relative:
-            return None
-        if not dotfiles and _has_dot_name(relative.split("/")):
-            return None
-        real = os.path.realpath(os.path.join(base_text, relative.lstrip("/")))
-        if not servable(real):
-            return None
-        try:
-            info = os.stat(real)
-        except (OSError, ValueError):
-            return None
-        if stat.S_ISDIR(info.st_mode):
-            if not index:
-                return None
-            return locate(os.path.relpath(os.path.join(real, index), base_text))
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        return real, info
+    files = _Files(str(base), index, precompressed, cache_control, dotfiles)
 
     async def static_handler(c: Context) -> Response:
         route = c.req.route_path
@@ -113,57 +239,8 @@ def serve_static(
         segments = subpath_segments(path[len(prefix) :]) if path.startswith(prefix) else []
         if segments is None:
             return c.not_found()
-        found = await asyncio.to_thread(locate, "/".join(segments))
-        if found is None:
-            return c.not_found()
-        path, info = found
-        headers: dict[str, str] = {}
-        content_type = _content_type(path)
-        encoding = None
-        if precompressed:
-            accept = c.req.header("accept-encoding")
-            variant = await asyncio.to_thread(_precompressed, path, accept, servable)
-            if variant is not None:
-                encoding, path, info = variant
-                headers["content-encoding"] = encoding
-            if encoding is not None or await asyncio.to_thread(_has_siblings, path):
-                headers["vary"] = "Accept-Encoding"
-        tag = f'"{info.st_mtime_ns:x}-{info.st_size:x}{"-" + encoding if encoding else ""}"'
-        headers["etag"] = tag
-        headers["last-modified"] = email.utils.formatdate(info.st_mtime, usegmt=True)
-        headers["accept-ranges"] = "bytes"
-        if cache_control:
-            headers["cache-control"] = cache_control
-        if _not_modified(c, tag, info.st_mtime):
-            kept = {k: v for k, v in headers.items() if k in ("etag", "vary", "cache-control")}
-            kept["last-modified"] = headers["last-modified"]
-            return Response(b"", 304, kept)
-        headers["content-type"] = content_type
-        size = info.st_size
-        start, end, status = 0, size - 1, 200
-        wanted = _range(c, tag, info.st_mtime, size)
-        if wanted == "unsatisfiable":
-            return Response(
-                b"Range Not Satisfiable",
-                416,
-                {"content-range": f"bytes */{size}", "content-type": "text/plain; charset=utf-8"},
-            )
-        if isinstance(wanted, tuple):
-            start, end = wanted
-            status = 206
-            headers["content-range"] = f"bytes {start}-{end}/{size}"
-        length = end - start + 1 if size else 0
-        headers["content-length"] = str(length)
-        if c.req.method == "HEAD":
-            return Response(b"", status, headers)
-        try:
-            handle = await asyncio.to_thread(open, path, "rb")
-        except OSError:
-            return c.not_found()
-        if length <= CHUNK:
-            data = await asyncio.to_thread(_read_and_close, handle, start, length)
-            return Response(data, status, headers)
-        return Response(b"", status, headers, stream=_chunks(handle, start, length))
+        answer = await asyncio.to_thread(files.answer, _Asked(c, "/".join(segments)))
+        return c.not_found() if answer is None else answer
 
     return static_handler
 
@@ -183,37 +260,10 @@ def _has_dot_name(parts: list[str]) -> bool:
     return any(part.startswith(".") and part not in (".", "..") for part in parts)
 
 
-def _precompressed(
-    path: str, accept: str | None, servable: Callable[[str], bool]
-) -> tuple[str, str, os.stat_result] | None:
-    if not accept:
-        return None
-    present: dict[str, tuple[str, os.stat_result]] = {}
-    for coding, suffix in _SIBLINGS.items():
-        sibling = os.path.realpath(path + suffix)
-        if not servable(sibling):
-            continue
-        try:
-            info = os.stat(sibling)
-        except OSError:
-            continue
-        if stat.S_ISREG(info.st_mode):
-            present[coding] = (sibling, info)
-    chosen = negotiate(accept, list(present))
-    if chosen is None:
-        return None
-    return chosen, *present[chosen]
-
-
-def _has_siblings(path: str) -> bool:
-    return any(os.path.isfile(path + suffix) for suffix in _SIBLINGS.values())
-
-
-def _not_modified(c: Context, tag: str, mtime: float) -> bool:
-    if_none_match = c.req.header("if-none-match")
-    if if_none_match is not None:
-        return etag_matches(if_none_match, tag)
-    since = _http_date(c.req.header("if-modified-since"))
+def _not_modified(asked: _Asked, tag: str, mtime: float) -> bool:
+    if asked.if_none_match is not None:
+        return etag_matches(asked.if_none_match, tag)
+    since = _http_date(asked.if_modified_since)
     return since is not None and int(mtime) <= since
 
 
@@ -228,12 +278,13 @@ def _http_date(text: str | None) -> float | None:
         return None
 
 
-def _range(c: Context, tag: str, mtime: float, size: int) -> tuple[int, int] | str | None:
-    """The single byte range asked for, "unsatisfiable", or None for the whole file."""
-    header = c.req.header("range")
+def _range(asked: _Asked, tag: str, mtime: float, size: int) -> tuple[int, int] | None:
+    """The single byte range asked for, or None for the whole file; 416 for a range that
+    starts past the end."""
+    header = asked.range
     if not header or size == 0 or header[:6].lower() != "bytes=":
         return None
-    if_range = c.req.header("if-range")
+    if_range = asked.if_range
     if if_range is not None and if_range != tag:
         since = _http_date(if_range)
         if since is None or since < int(mtime):
@@ -250,13 +301,17 @@ def _range(c: Context, tag: str, mtime: float, size: int) -> tuple[int, int] | s
         if end is None:
             return None
         if end == 0:
-            return "unsatisfiable"
+            raise _unsatisfiable(size)
         return max(0, size - end), size - 1
     if end is not None and end < start:
         return None
     if start >= size:
-        return "unsatisfiable"
+        raise _unsatisfiable(size)
     return start, size - 1 if end is None else min(end, size - 1)
+
+
+def _unsatisfiable(size: int) -> HTTPException:
+    return HTTPException(416, "Range Not Satisfiable", headers={"content-range": f"bytes */{size}"})
 
 
 def _position(text: str) -> int | None:

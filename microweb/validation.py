@@ -23,9 +23,11 @@ Rules:
   (a 400 like any other issue).
 - `converter(schema, from_strings=...)` is the checking function itself, for
   other uses (`MicroWeb(check_responses=True)` checks JSON responses with it).
-- Failure: 400 with `{"error": "Validation failed", "target": ...,
-  "issues": [{"field": "address.zip", "message": "..."}]}` (fields dotted,
-  list items by index), and the handler does not run. Never a 500.
+- Failure: a `ValidationError` (an `HTTPException(400)`, so `app.on_error`
+  sees it, with `.target` and `.issues`); unless a handler answers it, 400 with
+  `{"error": "Validation failed", "target": ..., "issues": [{"field":
+  "address.zip", "message": "..."}]}` (fields dotted, list items by index), and
+  the handler does not run. Never a 500.
 - Typing: `c.req.valid("json")` is `Any`, so `user: User = c.req.valid("json")`
   type-checks; `c.req.valid("json", User)` is typed `User` and checked.
 """
@@ -42,12 +44,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .compose import Middleware, Next
+from .exceptions import HTTPException
+from .http_rules import is_json
 from .response import Response
 
 if TYPE_CHECKING:
     from .context import Context
 
-__all__ = ["ValidationFailed", "Validator", "converter", "validator"]
+__all__ = ["ValidationError", "ValidationFailed", "Validator", "converter", "validator"]
 
 T = TypeVar("T")
 TARGETS = ("json", "form", "query", "param", "header", "cookie")
@@ -60,6 +64,20 @@ class ValidationFailed(Exception):
     def __init__(self, issues: list[Issue]) -> None:
         super().__init__("; ".join(f"{i['field'] or '(value)'}: {i['message']}" for i in issues))
         self.issues = issues
+
+
+class ValidationError(HTTPException):
+    """400: a `validator()` found problems in its `target`; `issues` lists them
+    (`{"field": "address.zip", "message": "..."}`). Answered as JSON unless the app's
+    `on_error` answers it."""
+
+    def __init__(self, target: str, issues: list[Issue]) -> None:
+        super().__init__(400, "Validation failed")
+        self.target = target
+        self.issues = issues
+
+    def answer(self, c: Context) -> Response:
+        return c.json({"error": self.message, "target": self.target, "issues": self.issues}, 400)
 
 
 # -- schema kinds ------------------------------------------------------------------------
@@ -423,8 +441,7 @@ def _multi(items: typing.Iterable[tuple[str, Any]]) -> dict[str, Any]:
 async def _read(c: Context, target: str) -> Any:
     req = c.req
     if target == "json":
-        content_type = req.content_type
-        if content_type != "application/json" and not content_type.endswith("+json"):
+        if not is_json(req.content_type):
             raise ValidationFailed(
                 [{"field": "", "message": "expected a JSON body (Content-Type: application/json)"}]
             )
@@ -458,10 +475,7 @@ class Validator(Middleware):
         try:
             value = self.check(await _read(c, self.target))
         except ValidationFailed as failed:
-            return c.json(
-                {"error": "Validation failed", "target": self.target, "issues": failed.issues},
-                status=400,
-            )
+            raise ValidationError(self.target, failed.issues) from None
         c.req.set_valid(self.target, value)
         await next()
         return None

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._json import InvalidJSON, parse_json
 from .exceptions import HTTPException
-from .header_values import scope_headers
+from .http_rules import normalize_origin, own_origin, scope_headers
 from .response import Response
 from .types import Message, Receive, Scope, Send
 from .urls import printable
@@ -268,12 +268,13 @@ def origin_allowed(scope: Scope, trusted: frozenset[str]) -> bool:
     origins = scope_headers(scope, b"origin")
     if not origins:
         return True
-    origin = origins[-1].strip().lower()
+    origin = normalize_origin(origins[-1])
+    if origin is None:
+        return False
     if origin in trusted:
         return True
     hosts = scope_headers(scope, b"host")
-    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
-    return bool(hosts) and origin == f"{scheme}://{hosts[-1].strip().lower()}"
+    return bool(hosts) and origin == own_origin(scope.get("scheme", "ws"), hosts[-1])
 
 
 class _EndsWithSession(Protocol):

@@ -1,4 +1,4 @@
-"""Middleware: the onion, c.res on the way out, short circuits, scoping, errors."""
+"""compose: the middleware onion, c.res on the way out, short circuits, scoping, errors."""
 
 from __future__ import annotations
 

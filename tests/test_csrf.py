@@ -488,3 +488,19 @@ def test_refusing_an_origin_that_cors_allows_says_to_trust_it_in_csrf_too() -> N
     assert "cors() allows it, add it to csrf(trusted_origins=...)" in api.text
     assert "cors()" not in other.text  # no cors() on that path
     assert "cors()" not in foreign.text  # cors() does not allow that origin either
+
+
+@pytest.mark.parametrize("listed", ["https://Partner.example:443", "https://partner.example/"])
+def test_a_trusted_origin_is_the_same_origin_however_it_is_written(listed: str) -> None:
+    app = MicroWeb()
+    app.use(session())
+    app.use(csrf(trusted_origins=(listed,)))
+    app.post("/action", lambda c: "done")
+    client = TestClient(app)
+    token = client.csrf_token()
+    headers = {
+        "x-csrf-token": token,
+        "sec-fetch-site": "cross-site",
+        "origin": "https://partner.example",
+    }
+    assert client.post("/action", headers=headers).text == "done"

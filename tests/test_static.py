@@ -3,15 +3,19 @@ siblings, and big files streamed with bounded memory on a real uvicorn."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import os
 from pathlib import Path
+from typing import Any
 
 import brotli
 import httpx
 import pytest
 
-from microweb import MicroWeb
+from microweb import HTTPException, MicroWeb
+from microweb.context import Context
+from microweb.response import Response
 from microweb.static import serve_static
 from microweb.testing import TestClient
 
@@ -374,3 +378,43 @@ def test_a_big_file_streams_over_uvicorn_with_bounded_memory(tmp_path: Path) -> 
         after = rss_kib(server.process.pid)
     assert received == size
     assert after - before < 50 * 1024, f"RSS grew by {(after - before) // 1024} MiB"
+
+
+@pytest.mark.parametrize("path", ["/static/app.js", "/static/css/site.css", "/static/missing.css"])
+def test_a_small_file_costs_one_thread_hop(
+    client: TestClient, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hops: list[object] = []
+    real = asyncio.to_thread
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(fn)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    response = client.get(path, headers={"accept-encoding": "br, gzip"})
+    assert response.status_code in (200, 404)
+    assert len(hops) == 1
+
+
+def test_a_range_past_the_end_reaches_the_apps_error_handler(site: Path) -> None:
+    app = MicroWeb()
+    app.get("/static/*", serve_static(root=site))
+
+    @app.on_error
+    async def on_error(err: Exception, c: Context) -> Response:
+        assert isinstance(err, HTTPException)
+        return c.text(f"seen: {err.status}", status=err.status, headers=err.headers)
+
+    response = TestClient(app).get("/static/data.bin", headers={"range": "bytes=5000-"})
+    assert (response.status_code, response.text) == (416, "seen: 416")
+    assert response.headers["content-range"] == "bytes */1024"
+
+
+def test_a_304_keeps_only_the_cache_headers(client: TestClient) -> None:
+    first = client.get("/static/app.js", headers={"accept-encoding": "br"})
+    again = client.get(
+        "/static/app.js", headers={"accept-encoding": "br", "if-none-match": first.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert sorted(again.headers) == ["cache-control", "etag", "vary"]

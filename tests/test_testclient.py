@@ -243,6 +243,23 @@ def test_call_app_sends_query_string_bytes_as_they_are():
     assert response.text == "http://t/?q=%41"
 
 
+@pytest.mark.parametrize(
+    ("path", "scheme", "server"),
+    [
+        ("/", "http", ["localhost", 80]),
+        ("https://example.org/x", "https", ["example.org", 443]),
+        ("http://example.org:8080/x", "http", ["example.org", 8080]),
+    ],
+)
+def test_app_request_builds_the_server_of_its_url(path, scheme, server):
+    app = MicroWeb()
+    app.all(
+        "/*", lambda c: {"scheme": c.req.scope["scheme"], "server": list(c.req.scope["server"])}
+    )
+    answer = asyncio.run(app.request(path)).json()
+    assert answer == {"scheme": scheme, "server": server}
+
+
 def test_params_are_percent_encoded_onto_the_query_string():
     app = MicroWeb()
 

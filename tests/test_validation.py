@@ -12,8 +12,9 @@ import msgspec
 import pydantic
 import pytest
 
-from microweb import MicroWeb, validator
+from microweb import HTTPException, MicroWeb, validator
 from microweb.testing import TestClient
+from microweb.validation import ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -325,3 +326,50 @@ def test_valid_with_a_schema_is_typed_for_mypy(tmp_path: Path) -> None:
     )
     assert '"A" has no attribute "nope"' in out.stdout, out.stdout
     assert out.stdout.count("error:") == 1, out.stdout
+
+
+@dataclasses.dataclass
+class Signup:
+    email: str
+    age: int
+
+
+def signup_app() -> MicroWeb:
+    app = MicroWeb()
+
+    @app.post("/signup", validator("json", Signup))
+    async def signup(c: Any) -> str:
+        return "welcome"
+
+    return app
+
+
+def test_a_validation_failure_reaches_on_error_as_an_http_exception() -> None:
+    app = signup_app()
+    seen: list[Any] = []
+
+    @app.on_error
+    async def on_error(err: Exception, c: Any) -> Any:
+        seen.append(err)
+        assert isinstance(err, HTTPException) and isinstance(err, ValidationError)
+        return c.json({"problem": [i["field"] for i in err.issues]}, status=err.status)
+
+    response = TestClient(app).post("/signup", json={"email": "a@b.example", "age": "old"})
+    assert (response.status_code, response.json()) == (400, {"problem": ["age"]})
+    assert len(seen) == 1
+
+
+def test_without_on_error_a_validation_failure_is_its_json_400() -> None:
+    response = TestClient(signup_app()).post("/signup", json={"email": "a@b.example"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "Validation failed"
+    assert response.json()["target"] == "json"
+    assert [issue["field"] for issue in response.json()["issues"]] == ["age"]
+
+
+def test_an_on_error_that_returns_none_leaves_the_json_400() -> None:
+    app = signup_app()
+    app.on_error(lambda err, c: None)
+    response = TestClient(app).post("/signup", json={"email": "a@b.example"})
+    assert response.status_code == 400
+    assert response.json()["target"] == "json"

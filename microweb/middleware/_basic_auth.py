@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..describe import BASIC, Description, describe
 from ..exceptions import UnauthorizedError
+from ..http_rules import credentials
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -36,8 +37,15 @@ def basic_auth(
     verify: Verify | None = None,
     realm: str = "Secure Area",
 ) -> MiddlewareFunction:
-    """Basic auth middleware: `username`/`password`, a `users` mapping, or
-    `verify(username, password, c) -> bool` (sync or async)."""
+    """Basic auth middleware.
+
+    Options:
+    - `username`, `password` (str | None, default None): one account.
+    - `users` (dict[str, str] | None, default None): accounts, name to password.
+    - `verify` (callable | None, default None): `verify(username, password, c) -> bool`
+      (plain or async), asked when no listed account matches.
+    - `realm` (str, default `"Secure Area"`): the challenge's realm.
+    """
     accounts: list[tuple[bytes, bytes]] = []
     if (username is None) != (password is None):
         raise ValueError("basic_auth(): give both username and password, or neither")
@@ -67,10 +75,10 @@ def basic_auth(
 
     @create_middleware
     async def basic_auth_middleware(c: Context, next: Next) -> None:
-        credentials = _credentials(c.req.header("authorization"))
-        if credentials is None or not await check(*credentials, c):
+        given = _credentials(c.req.header("authorization"))
+        if given is None or not await check(*given, c):
             raise UnauthorizedError("Authentication required", headers=challenge)
-        c.set("user", credentials[0])
+        c.set("user", given[0])
         await next()
 
     return describe(
@@ -84,13 +92,11 @@ def basic_auth(
 
 
 def _credentials(header: str | None) -> tuple[str, str] | None:
-    if not header:
-        return None
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "basic":
+    value = credentials(header, "basic")
+    if not value:
         return None
     try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         return None
     name, colon, secret = decoded.partition(":")

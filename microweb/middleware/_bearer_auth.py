@@ -1,10 +1,11 @@
 """`bearer_auth()`: bearer tokens (RFC 6750).
 
 Rules:
-- No `Authorization: Bearer` header: 401 with `WWW-Authenticate: Bearer
-  realm="..."` (no error code, as RFC 6750 section 3.1 says).
-- A malformed header (another scheme, an empty token, characters outside
-  the b64token grammar): 400 with `error="invalid_request"`.
+- No `Authorization` header, or one of another scheme: 401 with
+  `WWW-Authenticate: Bearer realm="..."` (no error code, as RFC 6750 section
+  3.1 says; basic_auth and jwt answer another scheme the same way).
+- A malformed bearer token (empty, or characters outside the b64token
+  grammar): 400 with `error="invalid_request"`.
 - A wrong token: 401 with `error="invalid_token"`. Tokens are compared in
   constant time, every configured token tried.
 - The token that passed is in `c.get("token")`.
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..describe import BEARER, Description, describe
 from ..exceptions import HTTPException, UnauthorizedError
+from ..http_rules import credentials
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -38,7 +40,15 @@ def bearer_auth(
     verify: Verify | None = None,
     realm: str = "",
 ) -> MiddlewareFunction:
-    """Bearer token middleware: one `token`, several `tokens`, or `verify(token, c) -> bool`."""
+    """Bearer token middleware.
+
+    Options:
+    - `token` (str | None, default None): the one token accepted.
+    - `tokens` (list[str] | None, default None): several.
+    - `verify` (callable | None, default None): `verify(token, c) -> bool` (plain or
+      async), asked when no listed token matches.
+    - `realm` (str, default `""`): the challenge's realm (none when empty).
+    """
     accepted = [t.encode() for t in ([token] if token is not None else []) + list(tokens or ())]
     if not accepted and verify is None:
         raise ValueError("bearer_auth(): give token, tokens or verify")
@@ -68,12 +78,10 @@ def bearer_auth(
 
     @create_middleware
     async def bearer_auth_middleware(c: Context, next: Next) -> None:
-        header = c.req.header("authorization")
-        if not header:
+        value = credentials(c.req.header("authorization"), "bearer")
+        if value is None:
             raise UnauthorizedError("Authentication required", headers=challenge(None))
-        scheme, _, value = header.strip().partition(" ")
-        value = value.strip()
-        if scheme.lower() != "bearer" or not _TOKEN.fullmatch(value):
+        if not _TOKEN.fullmatch(value):
             raise HTTPException(
                 400, "Malformed Authorization header", headers=challenge("invalid_request")
             )

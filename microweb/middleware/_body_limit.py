@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..describe import Description, describe
 from ..exceptions import HTTPException
+from ._options import count
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -31,9 +32,14 @@ __all__ = ["body_limit"]
 def body_limit(
     max_size: int, on_error: Callable[[Context], Any] | None = None
 ) -> MiddlewareFunction:
-    """Body limit middleware: at most `max_size` bytes of request body."""
-    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0:
-        raise ValueError(f"body_limit(): max_size must be a number of bytes, got {max_size!r}")
+    """Body limit middleware.
+
+    Options:
+    - `max_size` (int bytes, required): the most request body allowed.
+    - `on_error` (callable | None, default None): `on_error(c)` (plain or async) answers
+      a body over the limit instead of the plain 413.
+    """
+    count(max_size, "body_limit()", "max_size", "bytes")
 
     @create_middleware
     async def body_limit_middleware(c: Context, next: Next) -> Any:

@@ -34,12 +34,13 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..compose import MiddlewareFunction, Next, create_middleware
-from ..header_values import append_vary, negotiate
+from ..http_rules import append_vary, is_json, media_type, negotiate
+from ._options import count
 
 if TYPE_CHECKING:
     from ..context import Context
 
-__all__ = ["available_encodings", "compress", "negotiate"]
+__all__ = ["compress"]
 
 # perf: 256 KiB of JSON takes about 1 ms to gzip at level 6 here; below that, a thread
 # hand-off (~50-100 µs) costs more than it frees the loop for.
@@ -150,26 +151,24 @@ def _codecs(wanted: Iterable[str]) -> dict[str, Callable[[], _Stream]]:
     return codecs
 
 
-def available_encodings() -> list[str]:
-    """The encodings this interpreter can produce, best first."""
-    return list(_codecs(("zstd", "br", "gzip")))
-
-
 def _compressible(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    kind = content_type.split(";", 1)[0].strip().lower()
-    return kind.startswith(_TEXTUAL) or kind.endswith(("+json", "+xml"))
+    kind = media_type(content_type)
+    return kind.startswith(_TEXTUAL) or is_json(kind) or kind.endswith("+xml")
 
 
 def compress(
     encodings: Iterable[str] = ("zstd", "br", "gzip"), threshold: int = 1024
 ) -> MiddlewareFunction:
-    """Compression middleware; see the module rules."""
+    """Compression middleware; see the module rules.
+
+    Options:
+    - `encodings` (list[str], default `("zstd", "br", "gzip")`): the codings offered, in
+      the order preferred at equal q; those this interpreter cannot produce are left out.
+    - `threshold` (int bytes, default 1024): bodies smaller than this are sent as they are.
+    """
     if isinstance(encodings, str):
         encodings = (encodings,)
-    if threshold < 0:
-        raise ValueError("compress(): threshold must be >= 0")
+    count(threshold, "compress()", "threshold", "bytes")
     codecs = _codecs(encodings)
     offered = list(codecs)
     if not offered:

@@ -35,7 +35,8 @@ def get_context() -> Context:
 
 
 def context_storage() -> MiddlewareFunction:
-    """Context storage middleware."""
+    """Context storage middleware: `get_context()` returns the request's `c` anywhere it
+    runs. No options."""
 
     @create_middleware
     async def context_storage_middleware(c: Context, next: Next) -> None:

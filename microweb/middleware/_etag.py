@@ -6,8 +6,9 @@ Rules:
 - A streamed body is never hashed: it may be endless (SSE) and must never be
   read to its end. It passes through untouched.
 - `If-None-Match` (a list, `*`, weak comparison) matching the tag gives 304
-  with no body, keeping only Cache-Control, Content-Location, Date, ETag,
-  Expires and Vary, the headers RFC 9110 section 15.4.5 lists.
+  with no body, keeping only the headers RFC 9110 section 15.4.5 lists
+  (`http_rules.caching`: Cache-Control, Content-Location, Date, ETag,
+  Expires, Vary).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, create_middleware
-from ..header_values import etag_matches
+from ..http_rules import etag_matches, kept_on_304
 from ..response import Response
 
 if TYPE_CHECKING:
@@ -24,13 +25,13 @@ if TYPE_CHECKING:
 
 __all__ = ["etag"]
 
-KEPT_ON_304 = frozenset(
-    {b"cache-control", b"content-location", b"date", b"etag", b"expires", b"vary"}
-)
-
 
 def etag(weak: bool = False) -> MiddlewareFunction:
-    """ETag middleware."""
+    """ETag middleware.
+
+    Options:
+    - `weak` (bool, default False): make the tags weak (`W/"..."`).
+    """
     prefix = "W/" if weak else ""
 
     @create_middleware
@@ -48,8 +49,7 @@ def etag(weak: bool = False) -> MiddlewareFunction:
             tag = f'{prefix}"{digest}"'
             headers["etag"] = tag
         if etag_matches(c.req.header("if-none-match"), tag):
-            kept = [(k, v) for k, v in res.raw if k in KEPT_ON_304]
-            return Response.from_raw(b"", 304, kept)
+            return Response.from_raw(b"", 304, kept_on_304(res.raw))
         return None
 
     return etag_middleware

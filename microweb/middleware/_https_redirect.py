@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..compose import MiddlewareFunction, Next, create_middleware
+from ._options import choice
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -23,9 +24,14 @@ __all__ = ["https_redirect"]
 
 
 def https_redirect(status: int = 308, trust_forwarded_proto: bool = False) -> MiddlewareFunction:
-    """HTTPS redirect middleware."""
-    if status not in (301, 302, 307, 308):
-        raise ValueError(f"https_redirect(): status must be 301, 302, 307 or 308, got {status}")
+    """HTTPS redirect middleware.
+
+    Options:
+    - `status` (int, default 308): the redirect's status, 301, 302, 307 or 308.
+    - `trust_forwarded_proto` (bool, default False): read the scheme from
+      `X-Forwarded-Proto` (only behind a proxy that sets it: clients can send it too).
+    """
+    choice(status, "https_redirect()", "status", (301, 302, 307, 308))
 
     @create_middleware
     async def https_redirect_middleware(c: Context, next: Next) -> Response | None:

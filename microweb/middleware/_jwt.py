@@ -7,7 +7,9 @@ Rules:
 - The token comes from `Authorization: Bearer ...`, or from the cookie named
   by `cookie=`. Missing, malformed, expired, not yet valid, wrongly signed,
   with the wrong audience or issuer, or without a claim of `require`: 401
-  with `WWW-Authenticate: Bearer error="invalid_token"`.
+  with `WWW-Authenticate: Bearer error="invalid_token"`. The body says which
+  in microweb's fixed words ("Invalid token: expired"), never PyJWT's text;
+  a header of another scheme is 401 as a missing one is.
 - `require=["exp"]` by default (PyJWT's `options={"require": ...}`): a token
   that never expires is refused, since it would be good forever once leaked.
   `require=[]` accepts such tokens; `require=["exp", "iat", "sub"]` asks for
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..describe import JWT, Description, describe
 from ..exceptions import UnauthorizedError
+from ..http_rules import credentials
+from ._options import duration
 
 if TYPE_CHECKING:
     from jwt.types import Options
@@ -45,8 +49,19 @@ def jwt(
     leeway: float = 0,
     require: Iterable[str] = ("exp",),
 ) -> MiddlewareFunction:
-    """JWT middleware. `secret` is the HMAC secret or the public key (PEM or a key object);
-    `require` names the claims every token must carry (`exp` by default)."""
+    """JWT middleware.
+
+    Options:
+    - `secret` (str | bytes | key, required): the HMAC secret or the public key (PEM or
+      a key object).
+    - `algorithms` (list[str], required): the algorithms accepted, one family.
+    - `cookie` (str | None, default None): a cookie to read the token from when there is
+      no `Authorization` header.
+    - `audience` (str | list[str] | None, default None): the `aud` required.
+    - `issuer` (str | None, default None): the `iss` required.
+    - `leeway` (float seconds, default 0): clock skew allowed on `exp` and `nbf`.
+    - `require` (list[str], default `("exp",)`): claims every token must carry.
+    """
     try:
         import jwt as pyjwt
     except ImportError as err:  # pragma: no cover - the dev install has it
@@ -60,6 +75,7 @@ def jwt(
         raise ValueError('jwt(): the "none" algorithm would accept unsigned tokens; it is refused')
     if not secret:
         raise ValueError("jwt(): a secret or public key is required")
+    duration(leeway, "jwt()", "leeway", zero=True)
     if set(allowed) & _HMAC and set(allowed) - _HMAC:
         raise ValueError(
             "jwt(): mixing HMAC (HS*) and public-key algorithms lets a public key serve as an "
@@ -78,10 +94,7 @@ def jwt(
     def token_of(c: Context) -> str | None:
         header: str | None = c.req.header("authorization")
         if header:
-            scheme, _, token = header.strip().partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-            return None
+            return credentials(header, "bearer") or None
         if cookie is not None:
             value = c.req.cookie(cookie)
             return value if isinstance(value, str) and value else None
@@ -103,7 +116,7 @@ def jwt(
                 options=options,
             )
         except pyjwt.PyJWTError as err:
-            raise UnauthorizedError(f"Invalid token: {err}", headers=challenge) from None
+            raise UnauthorizedError(_refusal(pyjwt, err), headers=challenge) from None
         c.set("jwt_payload", payload)
         await next()
 
@@ -120,3 +133,19 @@ def jwt(
             responses={401: "No token, or one that is invalid, expired or wrongly signed"},
         ),
     )
+
+
+def _refusal(pyjwt: Any, err: Exception) -> str:
+    """The client's message for a refused token: microweb's own words for what went
+    wrong, never the library's text (which may change, or say more than it should)."""
+    if isinstance(err, pyjwt.MissingRequiredClaimError):
+        return f'Invalid token: missing the "{err.claim}" claim'  # a name from require=
+    for kind, message in (
+        (pyjwt.ExpiredSignatureError, "Invalid token: expired"),
+        (pyjwt.ImmatureSignatureError, "Invalid token: not yet valid"),
+        (pyjwt.InvalidAudienceError, "Invalid token: wrong audience"),
+        (pyjwt.InvalidIssuerError, "Invalid token: wrong issuer"),
+    ):
+        if isinstance(err, kind):
+            return message
+    return "Invalid token"

@@ -74,7 +74,11 @@ class _LoggedResponse(Response):
 
 
 def logger(name: str = "microweb.access") -> MiddlewareFunction:
-    """Access log middleware writing to the `logging` logger `name`."""
+    """Access log middleware.
+
+    Options:
+    - `name` (str, default `"microweb.access"`): the `logging` logger written to.
+    """
     log = logging.getLogger(name)
 
     @create_middleware

@@ -11,6 +11,8 @@ import json
 from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, create_middleware
+from ..http_rules import is_json, media_type
+from ._options import count
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -19,9 +21,13 @@ __all__ = ["pretty_json"]
 
 
 def pretty_json(space: int = 2, query: str = "pretty") -> MiddlewareFunction:
-    """Pretty JSON middleware: `?<query>` indents JSON bodies by `space`."""
-    if space < 0:
-        raise ValueError("pretty_json(): space must be >= 0")
+    """Pretty JSON middleware.
+
+    Options:
+    - `space` (int spaces, default 2): the indent.
+    - `query` (str, default `"pretty"`): the query parameter that asks for it (`?pretty`).
+    """
+    count(space, "pretty_json()", "space", "spaces")
 
     @create_middleware
     async def pretty_json_middleware(c: Context, next: Next) -> None:
@@ -29,8 +35,7 @@ def pretty_json(space: int = 2, query: str = "pretty") -> MiddlewareFunction:
         res = c.res
         if res is None or (res.stream is None and not res.body) or c.req.query(query) is None:
             return
-        kind = (res.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-        if res.stream is not None or not (kind == "application/json" or kind.endswith("+json")):
+        if res.stream is not None or not is_json(media_type(res.headers.get("content-type"))):
             return
         try:
             value = json.loads(res.body)

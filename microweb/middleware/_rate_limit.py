@@ -2,7 +2,10 @@
 
 Rules:
 - Fixed windows: `"5/minute"` allows 5 requests in each minute-long window of
-  a key (the peer address by default, or `key(c)`). Over the limit is 429
+  a key: `key(c)` (plain or async), else the peer address, read as
+  ip_restriction() reads it (`http_rules.addresses`: `::ffff:10.0.0.1` is
+  `10.0.0.1`); a request without a peer is refused (403), never counted in a
+  bucket shared by every such request. Over the limit is 429
   with `Retry-After` (seconds to the window's end); every answer carries
   `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
 - `store="memory"`: one count per process (each worker counts alone). Expired
@@ -19,7 +22,7 @@ Rules:
   Cluster. A prefix with `{` or `}` is refused (it would pin every key to one
   cluster slot).
 - A Redis outage fails open (the request passes, logged once per outage) or,
-  with `on_store_error="closed"`, answers 503.
+  with `when_store_fails="closed"`, answers 503.
 - A malformed limit (`"5/fortnight"`, `"0/minute"`) is a ValueError at start-up.
 """
 
@@ -34,10 +37,12 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..compose import Middleware, Next
+from ..compose import Middleware, Next, awaited
 from ..describe import Description, describe
 from ..exceptions import HTTPException
+from ..http_rules import peer_key
 from ..redis_connect import check_prefix, milliseconds
+from ._options import choice
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -161,7 +166,7 @@ class RateLimit(Middleware):
     def __init__(
         self,
         limit: str,
-        key: Callable[[Context], str] | None,
+        key: Callable[[Context], Any] | None,
         store: _Store,
         prefix: str,
         fail_open: bool,
@@ -182,14 +187,12 @@ class RateLimit(Middleware):
     async def shutdown(self) -> None:
         await self.store.close()
 
-    def _key_of(self, c: Context) -> str:
-        if self.key is not None:
-            return str(self.key(c))
-        client = c.req.client
-        return client[0] if client else "unknown"
-
     async def __call__(self, c: Context, next: Next) -> Any:
-        key = f"{self.prefix}{self._key_of(c)}"
+        if self.key is None:
+            client = peer_key(c.req.client)
+        else:
+            client = await awaited(self.key(c))
+        key = f"{self.prefix}{client}"
         try:
             count, reset = await self.store.hit(key, self.window)
         except Exception as err:
@@ -236,22 +239,43 @@ def _unavailable(err: Exception) -> bool:
 
 def rate_limit(
     limit: str = "5/minute",
-    key: Callable[[Context], str] | None = None,
+    key: Callable[[Context], Any] | None = None,
     store: str = "memory",
     url: str | None = None,
     client: Any = None,
     prefix: str = "microweb:ratelimit:",
-    on_store_error: str = "open",
+    when_store_fails: str = "open",
     name: str | None = None,
+    *,
+    on_store_error: str | None = None,
 ) -> RateLimit:
-    """Rate limit middleware; see the module rules. `name` names the limiter's counters
-    (default: its rate and creation order), for apps that make limiters in an order that
-    differs between workers."""
+    """Rate limit middleware; see the module rules.
+
+    Options:
+    - `limit` (str, default `"5/minute"`): the rate, `N/second`, `N/minute`, `N/hour`,
+      `N/day` or `N/<k> <unit>s`.
+    - `key` (callable | None, default None): `key(c)` (plain or async) names what is
+      counted; the peer's address otherwise.
+    - `store` (str, default `"memory"`): `"memory"` (one count per process) or
+      `"redis"` (one count for every worker and host).
+    - `url` (str | None, default None): the Redis URL (`store="redis"`), else
+      `redis://127.0.0.1:6379/0`.
+    - `client` (Redis client | None, default None): a ready `redis.asyncio` client instead.
+    - `prefix` (str, default `"microweb:ratelimit:"`): the start of every key.
+    - `when_store_fails` (str, default `"open"`): with Redis unreachable, `"open"` lets
+      requests through, `"closed"` answers 503.
+    - `name` (str | None, default None): names the limiter's counters (default: its
+      rate and creation order), for apps that make limiters in an order that differs
+      between workers.
+    - `on_store_error` (str | None, default None): the former name of
+      `when_store_fails`, still accepted.
+    """
     parse_rate(limit)
     if name is not None and (not name or not name.isprintable() or "{" in name or "}" in name):
         raise ValueError(f"rate_limit(): name must be printable text without braces, got {name!r}")
-    if on_store_error not in ("open", "closed"):
-        raise ValueError('rate_limit(): on_store_error is "open" or "closed"')
+    if on_store_error is not None:
+        when_store_fails = on_store_error
+    choice(when_store_fails, "rate_limit()", "when_store_fails", ("open", "closed"))
     try:
         check_prefix(prefix)
     except ValueError as err:
@@ -269,5 +293,5 @@ def rate_limit(
         chosen = _RedisStore(url, client)
     else:
         raise ValueError(f'rate_limit(): store is "memory" or "redis", got {store!r}')
-    limiter = RateLimit(limit, key, chosen, prefix, on_store_error == "open", name)
+    limiter = RateLimit(limit, key, chosen, prefix, when_store_fails == "open", name)
     return describe(limiter, Description(responses={429: f"Over the rate limit ({limit})"}))

@@ -19,10 +19,12 @@ import contextvars
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..compose import MiddlewareFunction, Next, create_middleware
+from ..compose import MiddlewareFunction, Next, awaited, create_middleware
+from ..http_rules import is_token
+from ._options import count
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -61,15 +63,20 @@ def _install_record_factory() -> None:
 
 def request_id(
     header: str = "X-Request-Id",
-    generator: Callable[[], str] | None = None,
+    generator: Callable[[], str | Awaitable[str]] | None = None,
     limit: int = 255,
 ) -> MiddlewareFunction:
-    """Request id middleware."""
-    if limit < 1:
-        raise ValueError("request_id(): limit must be at least 1")
-    if not header or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", header):
+    """Request id middleware.
+
+    Options:
+    - `header` (str, default `"X-Request-Id"`): the request and response header.
+    - `generator` (callable | None, default None): `generator()` (plain or async) makes
+      a new id; 32 hex characters (a uuid4) otherwise.
+    - `limit` (int characters, default 255): the longest incoming id reused.
+    """
+    count(limit, "request_id()", "limit", "characters", least=1)
+    if not header or not is_token(header):
         raise ValueError(f"request_id(): {header!r} is not a header name")
-    make = generator or (lambda: uuid.uuid4().hex)
     _install_record_factory()
 
     @create_middleware
@@ -77,8 +84,10 @@ def request_id(
         incoming = c.req.header(header)
         if incoming and len(incoming) <= limit and _VALID.fullmatch(incoming):
             value = incoming
+        elif generator is None:
+            value = uuid.uuid4().hex
         else:
-            value = make()
+            value = await awaited(generator())
         c.set("request_id", value)
         token = current_request_id.set(value)
         try:

@@ -74,10 +74,15 @@ def secure_headers(
 ) -> MiddlewareFunction:
     """Security headers middleware.
 
-    Each default header is overridable by its snake_case name
-    (`x_frame_options="DENY"`), `False` omits it, `True` keeps the default.
-    `cross_origin_embedder_policy` and `permissions_policy` are off unless
-    given. Unknown names raise ValueError.
+    Options:
+    - `content_security_policy` (dict[str, list[str]] | None, default None): the CSP
+      directives (`{"default-src": ["'self'"]}`); a source may be `NONCE`.
+    - `content_security_policy_report_only` (dict[str, list[str]] | None, default None):
+      the same, sent as `Content-Security-Policy-Report-Only`.
+    - `**overrides` (str | bool): each default header by its snake_case name
+      (`x_frame_options="DENY"`); `False` omits it, `True` keeps the default.
+      `cross_origin_embedder_policy` and `permissions_policy` are off unless given.
+      Unknown names raise ValueError.
     """
     headers: list[tuple[bytes, bytes]] = []
     for option, value in overrides.items():

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..exceptions import HTTPException
+from ._options import duration, error_status
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -24,11 +25,14 @@ __all__ = ["timeout"]
 
 
 def timeout(seconds: float, status: int = 504) -> MiddlewareFunction:
-    """Timeout middleware."""
-    if not seconds > 0:
-        raise ValueError(f"timeout(): seconds must be > 0, got {seconds!r}")
-    if not 400 <= status <= 599:
-        raise ValueError(f"timeout(): status must be 4xx or 5xx, got {status}")
+    """Timeout middleware.
+
+    Options:
+    - `seconds` (float seconds, required): how long the handler may take.
+    - `status` (int, default 504): the error status the client gets then.
+    """
+    duration(seconds, "timeout()", "seconds")
+    error_status(status, "timeout()")
 
     @create_middleware
     async def timeout_middleware(c: Context, next: Next) -> None:

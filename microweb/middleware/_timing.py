@@ -5,7 +5,7 @@ Rules:
   `end_time(c, "db")`) records a metric; `set_metric(c, name, value)` records
   a ready value. On the way out the middleware writes them, with `total`
   (the time spent inside the middleware) last, as one `Server-Timing` header.
-- `enabled` may be `callable(c) -> bool`: timings can reveal what the server
+- `enabled` may be `callable(c) -> bool`, plain or async: timings can reveal what the server
   does, so production apps often send them to some clients only.
 - Without the middleware (or when disabled) the timer calls record nothing.
 """
@@ -13,12 +13,12 @@ Rules:
 from __future__ import annotations
 
 import contextlib
-import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
-from ..compose import MiddlewareFunction, Next, create_middleware
+from ..compose import MiddlewareFunction, Next, awaited, create_middleware
+from ..http_rules import is_token
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["end_time", "set_metric", "start_time", "timer", "timing"]
 
 _METRICS = "_server_timing"
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class _Metrics:
@@ -46,7 +45,7 @@ def set_metric(
     c: Context, name: str, value: float | None = None, description: str | None = None
 ) -> None:
     """Record metric `name` (a duration in ms, or None for a bare marker)."""
-    if not _TOKEN.fullmatch(name):
+    if not is_token(name):
         raise ValueError(f"Server-Timing metric names are tokens, got {name!r}")
     metrics = _metrics(c)
     if metrics is not None:
@@ -84,15 +83,23 @@ def timer(c: Context, name: str, description: str | None = None) -> Iterator[Non
 
 
 def timing(
-    enabled: bool | Callable[[Context], bool] = True,
+    enabled: bool | Callable[[Context], bool | Awaitable[bool]] = True,
     total: bool = True,
     total_description: str = "Total Response Time",
 ) -> MiddlewareFunction:
-    """Server-Timing middleware."""
+    """Server-Timing middleware.
+
+    Options:
+    - `enabled` (bool | callable, default True): whether to send the header;
+      `enabled(c) -> bool` (plain or async) decides per request.
+    - `total` (bool, default True): add a `total` metric, the time spent inside the
+      middleware.
+    - `total_description` (str, default `"Total Response Time"`): that metric's `desc`.
+    """
 
     @create_middleware
     async def timing_middleware(c: Context, next: Next) -> None:
-        on = enabled(c) if callable(enabled) else enabled
+        on = await awaited(enabled(c)) if callable(enabled) else enabled
         if not on:
             await next()
             return

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..urls import encode_location
+from ._options import choice
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -23,9 +24,13 @@ __all__ = ["trailing_slash"]
 
 
 def trailing_slash(mode: str = "trim") -> MiddlewareFunction:
-    """Trailing slash middleware: `mode` is "trim" or "append"."""
-    if mode not in ("trim", "append"):
-        raise ValueError(f'trailing_slash(): mode must be "trim" or "append", got {mode!r}')
+    """Trailing slash middleware.
+
+    Options:
+    - `mode` (str, default `"trim"`): `"trim"` redirects `/a/` to `/a`, `"append"` the
+      other way, when the app answered 404 to a GET or HEAD.
+    """
+    choice(mode, "trailing_slash()", "mode", ("trim", "append"))
 
     @create_middleware
     async def trailing_slash_middleware(c: Context, next: Next) -> None:

@@ -1,7 +1,7 @@
 """`trusted_host()`: refuse requests for hosts the app does not serve (Host header attacks).
 
 Rules:
-- The `Host` header's host name, parsed (`header_values.parse_host`: port
+- The `Host` header's host name, parsed (`http_rules.parse_host`: port
   and a trailing dot ignored, case-insensitive), must match one of `hosts`:
   an exact name, `"*.example.com"` (any subdomain, not the bare domain), or
   `"*"` (anything). Otherwise 400 "Invalid host header". (A Host that is not
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..exceptions import HTTPException
-from ..header_values import parse_host
+from ..http_rules import parse_host
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -28,7 +28,14 @@ __all__ = ["trusted_host"]
 
 
 def trusted_host(hosts: Iterable[str], www_redirect: bool = False) -> MiddlewareFunction:
-    """Trusted host middleware."""
+    """Trusted host middleware.
+
+    Options:
+    - `hosts` (list[str], required): the host names served (`"example.com"`,
+      `"*.example.com"` for any subdomain, `"*"` for any); a request for another is 400.
+    - `www_redirect` (bool, default False): redirect `example.com` to a listed
+      `www.example.com`.
+    """
     if isinstance(hosts, str):
         hosts = [hosts]
     patterns = [h.strip().lower() for h in hosts]

@@ -33,7 +33,7 @@ from ..compose import (
 )
 from ..exceptions import ForbiddenError
 from ..router import METHOD_ALL
-from ..router.trie import TrieRouter
+from ..router.path_set import PathSet
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -72,7 +72,12 @@ async def _run(entry: Route, c: Context, next: Next) -> bool:
 
 
 def some(*middleware: Callable[..., Any]) -> MiddlewareFunction:
-    """The first middleware (or condition) that passes wins."""
+    """The first middleware (or condition) that passes wins.
+
+    Options:
+    - `*middleware` (middleware or `c -> bool` conditions, plain or async): tried in
+      order; one passes when it does not raise (a condition: when it returns True).
+    """
     entries = _entries(middleware, "some")
 
     @create_middleware
@@ -101,7 +106,11 @@ def some(*middleware: Callable[..., Any]) -> MiddlewareFunction:
 
 
 def every(*middleware: Callable[..., Any]) -> MiddlewareFunction:
-    """All middleware (and conditions) in order; a false condition is 403."""
+    """All middleware (and conditions) in order; a false condition is 403.
+
+    Options:
+    - `*middleware` (middleware or `c -> bool` conditions, plain or async): run in order.
+    """
     entries = _entries(middleware, "every")
 
     @create_middleware
@@ -122,24 +131,25 @@ def unless(
     paths_or_predicate: str | Iterable[str] | Callable[[Context], Any],
     *middleware: Callable[..., Any],
 ) -> MiddlewareFunction:
-    """`every(*middleware)`, except for the paths given or where the predicate is true."""
+    """`every(*middleware)`, except for the paths given or where the predicate is true.
+
+    Options:
+    - `paths_or_predicate` (str | list[str] | callable, required): route paths (Hono
+      syntax, `"/public/*"`) to skip, or `predicate(c) -> bool` (plain or async).
+    - `*middleware`: run, in order, everywhere else.
+    """
     inner = every(*middleware)
     predicate: Callable[[Context], Any] | None = None
-    router: TrieRouter[bool] | None = None
+    paths: PathSet | None = None
     if callable(paths_or_predicate):
         predicate = paths_or_predicate
     else:
-        paths = [paths_or_predicate] if isinstance(paths_or_predicate, str) else paths_or_predicate
-        router = TrieRouter()
-        for path in paths:
-            if not path.startswith(("/", "*")):
-                raise ValueError(f"unless(): paths start with '/', got {path!r}")
-            router.add(METHOD_ALL, path, True)
+        paths = PathSet(paths_or_predicate, "unless()")
 
     @create_middleware
     async def unless_middleware(c: Context, next: Next) -> None:
-        if router is not None:
-            skip = bool(router.match(c.req.method, c.req.path)[0])
+        if paths is not None:
+            skip = c.req.path in paths
         else:
             assert predicate is not None
             skip = await awaited(predicate(c))

@@ -408,7 +408,11 @@ class SessionManager:
         sliding = state.accessed and self._slides
         if not (sliding or state.written or state.id_changed):
             return None
-        value = self._cookie_value(state)
+        assert state.id is not None
+        if self.client_side:  # a class constant: the cookie driver's value is its record
+            value = self._cookie_value(state)
+        else:  # perf: inline, where a method would cost a call on most requests
+            value = state.id if self._signer is None else self._signer.sign(state.id).decode()
         # perf: ids, signatures and the cookie driver's payload are URL-safe base64,
         # dots and "~", so the value needs no escaping and the attributes are prebuilt.
         header = f"{self.cookie_name}={value}{self._cookie_attributes}"
@@ -421,9 +425,8 @@ class SessionManager:
         return header
 
     def _cookie_value(self, state: SessionState) -> str:
-        """The session cookie's value: the id, signed when there is a secret."""
-        assert state.id is not None
-        return state.id if self._signer is None else self._signer.sign(state.id).decode()
+        """The cookie's value where it is more than the (signed) id: `CookieSessionManager`."""
+        raise NotImplementedError
 
     def _token_cookie(self, state: SessionState) -> str:
         """The Set-Cookie of a session its cookie carries (`_in_token_cookie`)."""

@@ -28,7 +28,7 @@ from ..compose import Middleware, Next
 from ..cookies import parse_cookie_header
 from ..describe import SESSION, Description, describe
 from ..exceptions import HTTPException
-from ..header_values import scope_headers
+from ..http_rules import scope_headers
 from ..response import Response
 from ..testing.session_probe import csrf_token_probe
 from ..types import ASGIApp, Message, Receive, Scope, Send

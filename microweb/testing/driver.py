@@ -19,13 +19,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..datastructures import Headers
+from ..http_rules import DEFAULT_PORTS
 from ..types import ASGIApp, Message
 from .body import encode_body
 from .response import TestResponse
 
 __all__ = ["call_app", "connection_scope"]
-
-_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 
 def connection_scope(
@@ -49,7 +48,7 @@ def connection_scope(
         "client": client,
         "server": (
             parts.hostname or "testserver",
-            parts.port or _DEFAULT_PORTS.get(parts.scheme, 80),
+            parts.port or DEFAULT_PORTS.get(parts.scheme, 80),
         ),
         "state": {},
     }

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from microweb import MicroWeb
+from microweb.context import Context
 from microweb.middleware import body_limit
+from microweb.response import Response
 from microweb.testing import TestClient
 
 from ..servers import raw_request, serve
+from .conftest import MwClient
 
 
 def make(limit: int = 10, **options: object) -> tuple[TestClient, list[str]]:
@@ -114,3 +119,13 @@ def test_a_lying_content_length_does_not_get_more_past_the_limit() -> None:
     response = client.post("/", content=b"z" * 50, headers={"content-length": "5"})
     assert response.status_code == 413
     assert ran == []
+
+
+async def too_big(c: Context) -> Response:
+    await asyncio.sleep(0)
+    return c.text("too big, said asynchronously", status=413)
+
+
+def test_an_async_on_error_is_awaited(mw_client: MwClient) -> None:
+    response = mw_client(body_limit(4, on_error=too_big)).post("/", content=b"0123456789")
+    assert (response.status_code, response.text) == (413, "too big, said asynchronously")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from microweb import ForbiddenError, MicroWeb, UnauthorizedError
@@ -99,3 +101,14 @@ def test_unless_with_a_predicate() -> None:
 def test_combinators_need_middleware() -> None:
     with pytest.raises(ValueError, match="at least one"):
         some()
+
+
+async def is_public(c: Context) -> bool:
+    await asyncio.sleep(0)
+    return c.req.path.startswith("/public/")
+
+
+def test_unless_awaits_an_async_predicate() -> None:
+    client = client_with(unless(is_public, refuse))
+    assert client.get("/public/page").text == "public"
+    assert client.get("/").status_code == 401

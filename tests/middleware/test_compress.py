@@ -14,8 +14,8 @@ import pytest
 from backports import zstd
 
 from microweb import MicroWeb
+from microweb.http_rules import negotiate
 from microweb.middleware import compress
-from microweb.middleware._compress import negotiate
 from microweb.testing import TestClient
 
 from ..servers import serve

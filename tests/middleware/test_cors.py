@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from microweb import MicroWeb
+from microweb.context import Context
 from microweb.middleware import cors
 from microweb.testing import TestClient
+
+from .conftest import MwClient
 
 ORIGIN = "https://app.example"
 
@@ -145,3 +150,57 @@ def test_expose_headers_and_credentials_on_simple_requests() -> None:
 def test_requests_without_origin_get_no_allow_origin_for_a_list() -> None:
     response = make(origin=ORIGIN).get("/api/data")
     assert "access-control-allow-origin" not in response.headers
+
+
+async def partner_origins(origin: str, c: Context) -> str | None:
+    await asyncio.sleep(0)
+    return origin if origin.endswith(".partner.example") else None
+
+
+def test_an_async_origin_function_is_awaited(mw_client: MwClient) -> None:
+    client = mw_client(cors(origin=partner_origins))
+    allowed = client.get("/", headers={"origin": "https://a.partner.example"})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://a.partner.example"
+    refused = client.get("/", headers={"origin": "https://evil.example"})
+    assert refused.status_code == 200
+    assert "access-control-allow-origin" not in refused.headers
+
+
+def test_an_async_origin_function_answers_preflights(mw_client: MwClient) -> None:
+    response = mw_client(cors(origin=partner_origins)).options(
+        "/", headers={"origin": "https://a.partner.example", "access-control-request-method": "PUT"}
+    )
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "https://a.partner.example"
+
+
+@pytest.mark.parametrize(
+    ("listed", "sent"),
+    [
+        ("https://App.example", "https://app.example"),
+        ("https://b.example:443", "https://b.example"),
+        ("http://b.example:80", "http://b.example"),
+        ("https://app.example/", "https://app.example"),
+        ("https://app.example", "https://APP.example:443"),
+    ],
+)
+def test_listed_origins_match_the_same_origin_written_another_way(
+    mw_client: MwClient, listed: str, sent: str
+) -> None:
+    response = mw_client(cors(origin=[listed])).get("/", headers={"origin": sent})
+    assert response.headers["access-control-allow-origin"] == sent
+
+
+def test_another_port_or_scheme_is_another_origin(mw_client: MwClient) -> None:
+    client = mw_client(cors(origin="https://app.example"))
+    for sent in ("https://app.example:8443", "http://app.example", "https://app.example.evil"):
+        assert (
+            "access-control-allow-origin" not in client.get("/", headers={"origin": sent}).headers
+        )
+
+
+@pytest.mark.parametrize("max_age", [-1, 1.5, "600", True])
+def test_a_max_age_that_is_not_whole_seconds_is_refused_at_startup(max_age: object) -> None:
+    with pytest.raises(ValueError, match=r"cors\(\): max_age must be a whole number of seconds"):
+        cors(origin=ORIGIN, max_age=max_age)  # type: ignore[arg-type]

@@ -7,8 +7,11 @@ import asyncio
 import pytest
 
 from microweb import MicroWeb
+from microweb.context import Context
 from microweb.middleware import ip_restriction
 from microweb.testing import call_app
+
+from .conftest import MwClient
 
 
 def status_for(peer: str, **options: object) -> int:
@@ -93,3 +96,24 @@ def test_get_ip_can_read_a_proxy_header() -> None:
 def test_bad_rules_are_refused_at_startup(rule: str) -> None:
     with pytest.raises(ValueError):
         ip_restriction(allow=[rule])
+
+
+async def forwarded_for(c: Context) -> str | None:
+    await asyncio.sleep(0)
+    return c.req.header("x-forwarded-for")
+
+
+def test_an_async_get_ip_is_awaited(mw_client: MwClient) -> None:
+    client = mw_client(ip_restriction(allow=["10.0.0.0/8"], get_ip=forwarded_for))
+    assert client.get("/", headers={"x-forwarded-for": "10.1.2.3"}).status_code == 200
+    assert client.get("/", headers={"x-forwarded-for": "192.0.2.1"}).status_code == 403
+    assert client.get("/").status_code == 403  # get_ip found nothing
+
+
+@pytest.mark.parametrize("peer", [None, ("testclient", 50000)])
+def test_a_request_without_a_peer_address_is_refused(
+    mw_client: MwClient, peer: tuple[str, int] | None
+) -> None:
+    response = mw_client(ip_restriction(deny=["192.0.2.0/24"]), client=peer).get("/")
+    assert response.status_code == 403
+    assert response.text == "Forbidden: the client's address is unknown"

@@ -13,12 +13,14 @@ import httpx
 import pytest
 
 from microweb import MicroWeb
+from microweb.context import Context
 from microweb.middleware import rate_limit
 from microweb.middleware._rate_limit import parse_rate
 from microweb.testing import TestClient
 
 from ..conftest import RedisServer
 from ..servers import serve
+from .conftest import MwClient
 
 
 def limited(**options: object) -> TestClient:
@@ -133,16 +135,27 @@ def test_two_server_processes_share_one_redis_limit(
     assert len(pids) == 2
 
 
-@pytest.mark.parametrize(("mode", "status"), [("open", 200), ("closed", 503)])
+@pytest.mark.parametrize(
+    ("option", "mode", "status"),
+    [
+        ("when_store_fails", "open", 200),
+        ("when_store_fails", "closed", 503),
+        ("on_store_error", "closed", 503),  # the former name, still accepted
+    ],
+)
 def test_a_redis_outage_fails_open_or_closed_and_is_logged_once(
-    throwaway_redis: RedisServer, mode: str, status: int, caplog: pytest.LogCaptureFixture
+    throwaway_redis: RedisServer,
+    option: str,
+    mode: str,
+    status: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     with limited(
         limit="100/minute",
         store="redis",
         url=throwaway_redis.url,
         prefix="test:",
-        on_store_error=mode,
+        **{option: mode},
     ) as client:
         assert client.get("/").status_code == 200
         assert throwaway_redis.process is not None
@@ -209,3 +222,38 @@ def test_default_limiter_names_are_the_same_in_every_worker() -> None:
 def test_bad_limiter_names_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="name"):
         rate_limit(name=bad)
+
+
+async def api_key(c: Context) -> str:
+    await asyncio.sleep(0)
+    return c.req.header("x-api-key") or "anonymous"
+
+
+def test_an_async_key_is_awaited(mw_client: MwClient) -> None:
+    client = mw_client(rate_limit("1/minute", key=api_key))
+    assert client.get("/", headers={"x-api-key": "a"}).status_code == 200
+    assert client.get("/", headers={"x-api-key": "a"}).status_code == 429
+    assert client.get("/", headers={"x-api-key": "b"}).status_code == 200
+
+
+def test_an_ipv4_mapped_peer_shares_the_count_of_its_ipv4_address(mw_client: MwClient) -> None:
+    limiter = rate_limit("1/minute")
+    assert mw_client(limiter, client=("10.0.0.7", 1)).get("/").status_code == 200
+    assert mw_client(limiter, client=("::ffff:10.0.0.7", 2)).get("/").status_code == 429
+
+
+def test_a_request_without_a_peer_is_refused_as_ip_restriction_refuses_it(
+    mw_client: MwClient,
+) -> None:
+    response = mw_client(rate_limit("100/minute"), client=None).get("/")
+    assert response.status_code == 403
+    assert response.text == "Forbidden: the client's address is unknown"
+
+
+def test_a_peer_named_otherwise_than_by_address_is_counted_by_its_name(
+    mw_client: MwClient,
+) -> None:
+    limiter = rate_limit("1/minute")
+    assert mw_client(limiter, client=("testclient", 50000)).get("/").status_code == 200
+    assert mw_client(limiter, client=("testclient", 50001)).get("/").status_code == 429
+    assert mw_client(limiter, client=("10.0.0.7", 1)).get("/").status_code == 200

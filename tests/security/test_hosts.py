@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from microweb import MicroWeb
-from microweb.header_values import parse_host
+from microweb.http_rules import parse_host
 from microweb.middleware import https_redirect, trusted_host
 from microweb.testing import TestClient
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,3 +88,40 @@ def test_same_site_is_case_insensitive() -> None:
 
     cookie = TestClient(app).get("/").headers["set-cookie"]
     assert "SameSite=Strict" in cookie
+
+
+def _documented_options() -> dict[str, list[str]]:
+    """The Options table of docs/sessions.md: each option name, with the defaults its
+    row gives (as written, in backticks)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "sessions.md").read_text()
+    table = doc.split("## Options", 1)[1].split("\n## ", 1)[0]
+    found: dict[str, list[str]] = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or cells[0] in ("option", "---"):
+            continue
+        # "`url` / `client` | the driver's / `None`": a default for each side of the slash
+        for names_part, defaults_part in zip(
+            cells[0].split(" / "), cells[1].split(" / "), strict=False
+        ):
+            names = re.findall(r"`(\w+)`", names_part)
+            defaults = re.findall(r"`([^`]+)`", defaults_part)
+            for i, name in enumerate(names):
+                default = defaults[i] if len(defaults) == len(names) else ""
+                found.setdefault(name, []).append(default)
+    return found
+
+
+def test_the_options_table_lists_every_option_with_its_default() -> None:
+    documented = _documented_options()
+    parameters = inspect.signature(session).parameters
+    assert set(documented) == set(parameters)
+    assert list(inspect.signature(SessionMiddleware).parameters)[1:] == list(parameters)
+    for name, defaults in documented.items():
+        parameter = parameters[name]
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        written = [d for d in defaults if d]
+        if name == "url":  # each driver's own default, in the row of each driver
+            continue
+        assert written, f"the table gives no default for {name}"
+        assert ast.literal_eval(written[0]) == parameter.default, name

@@ -405,3 +405,32 @@ def test_sockets_work_without_the_lifespan_and_with_http_requests_between() -> N
             assert (first.receive_text(), other.receive_text()) == ("1", "2")
     finally:
         client.close()
+
+
+@pytest.mark.parametrize(
+    ("listed", "sent"),
+    [
+        ("https://Partner.example:443", "https://partner.example"),
+        ("https://partner.example/", "https://PARTNER.example:443"),
+    ],
+)
+def test_a_trusted_origin_is_the_same_origin_however_it_is_written(listed: str, sent: str) -> None:
+    app = MicroWeb(ws_origins=[listed])
+
+    @app.ws("/origin")
+    async def origin(c: Context, ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text("in")
+
+    with (
+        TestClient(app) as client,
+        client.websocket_connect("/origin", headers={"Origin": sent}) as ws,
+    ):
+        assert ws.receive_text() == "in"
+
+
+def test_a_ws_origin_that_is_not_an_origin_is_refused_at_startup() -> None:
+    with pytest.raises(
+        ValueError, match=r"MicroWeb\(ws_origins=\): 'partner.example' is not an origin"
+    ):
+        MicroWeb(ws_origins=["partner.example"])

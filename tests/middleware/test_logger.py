@@ -1,98 +1,19 @@
-"""request_id(), logger(), timing() and context_storage()."""
+"""logger(): one access record per request, written when the response has been sent."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import threading
 from collections.abc import AsyncIterator
 
 import pytest
 
 from microweb import MicroWeb
 from microweb.middleware import (
-    RequestIdFilter,
-    context_storage,
-    get_context,
     logger,
     request_id,
-    timer,
-    timing,
 )
 from microweb.testing import TestClient, call_app
-
-app_log = logging.getLogger("tests.app")
-
-# -- request_id ------------------------------------------------------------------------
-
-
-def id_client(**options: object) -> TestClient:
-    app = MicroWeb()
-    app.use(request_id(**options))  # type: ignore[arg-type]
-    app.get("/", lambda c: {"id": c.get("request_id")})
-    return TestClient(app)
-
-
-def test_a_fresh_id_is_made_and_sent_back() -> None:
-    response = id_client().get("/")
-    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
-    assert response.json()["id"] == response.headers["x-request-id"]
-
-
-def test_a_well_formed_incoming_id_is_kept() -> None:
-    response = id_client().get("/", headers={"x-request-id": "abc-123_=X"})
-    assert response.headers["x-request-id"] == "abc-123_=X"
-
-
-@pytest.mark.parametrize("bad", ["has space", "semi;colon", "é", "x" * 256, ""])
-def test_a_malformed_incoming_id_is_replaced(bad: str) -> None:
-    response = id_client().get("/", headers={"x-request-id": bad})
-    assert response.headers["x-request-id"] != bad
-    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
-
-
-def test_header_name_limit_and_generator_options() -> None:
-    client = id_client(header="X-Trace", limit=4, generator=lambda: "gen")
-    assert client.get("/", headers={"x-trace": "abcd"}).headers["x-trace"] == "abcd"
-    assert client.get("/", headers={"x-trace": "abcde"}).headers["x-trace"] == "gen"
-
-
-def test_every_log_record_of_the_request_carries_the_id_threads_included(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    app = MicroWeb()
-    app.use(request_id())
-
-    @app.get("/async")
-    async def in_loop(c):  # type: ignore[no-untyped-def]
-        app_log.warning("from the loop")
-        return "ok"
-
-    @app.get("/sync")
-    def in_thread(c):  # type: ignore[no-untyped-def]
-        app_log.warning("from thread %s", threading.current_thread().name)
-        return "ok"
-
-    client = TestClient(app)
-    with caplog.at_level(logging.INFO, logger="tests.app"):
-        first = client.get("/async", headers={"x-request-id": "req-1"})
-        second = client.get("/sync", headers={"x-request-id": "req-2"})
-    assert first.status_code == second.status_code == 200
-    ids = [(r.getMessage().split(" ")[1], r.request_id) for r in caplog.records]  # type: ignore[attr-defined]
-    assert ids[0] == ("the", "req-1")
-    assert ids[1][1] == "req-2"
-    outside = logging.getLogger("tests.app").makeRecord("x", logging.INFO, "f", 1, "m", (), None)
-    assert outside.request_id == "-"  # type: ignore[attr-defined]
-
-
-def test_request_id_filter_adds_the_attribute() -> None:
-    record = logging.LogRecord("x", logging.INFO, "f", 1, "m", (), None)
-    assert RequestIdFilter().filter(record) is True
-    assert record.request_id == "-"  # type: ignore[attr-defined]
-
-
-# -- logger ----------------------------------------------------------------------------
 
 
 def logged_app() -> MicroWeb:
@@ -225,64 +146,3 @@ def test_a_mounted_app_behind_the_logger_still_answers(caplog: pytest.LogCapture
     assert (response.status_code, response.text) == (201, "mounted")
     [record] = [r for r in caplog.records if r.name == "microweb.access"]
     assert record.bytes == 7  # type: ignore[attr-defined]
-
-
-# -- timing ----------------------------------------------------------------------------
-
-
-def test_server_timing_lists_metrics_and_total() -> None:
-    app = MicroWeb()
-    app.use(timing())
-
-    @app.get("/")
-    async def home(c):  # type: ignore[no-untyped-def]
-        with timer(c, "db", 'query "users"'):
-            await asyncio.sleep(0.01)
-        return "ok"
-
-    header = TestClient(app).get("/").headers["server-timing"]
-    db, total = header.split(", ")
-    assert re.fullmatch(r'db;dur=\d+\.\d;desc="query \\"users\\""', db)
-    assert float(db.split("dur=")[1].split(";")[0]) >= 10
-    assert re.fullmatch(r'total;dur=\d+\.\d;desc="Total Response Time"', total)
-
-
-def test_timing_can_be_disabled_per_request() -> None:
-    app = MicroWeb()
-    app.use(timing(enabled=lambda c: c.req.header("x-debug") == "1"))
-
-    @app.get("/")
-    async def home(c):  # type: ignore[no-untyped-def]
-        with timer(c, "work"):
-            pass
-        return "ok"
-
-    client = TestClient(app)
-    assert "server-timing" not in client.get("/").headers
-    assert "work;dur=" in client.get("/", headers={"x-debug": "1"}).headers["server-timing"]
-
-
-# -- context_storage -------------------------------------------------------------------
-
-
-def current_path() -> str:
-    return get_context().req.path
-
-
-def test_get_context_finds_the_request_anywhere_threads_included() -> None:
-    app = MicroWeb()
-    app.use(context_storage())
-    app.get("/async", lambda c: current_path())
-
-    @app.get("/loop")
-    async def loop(c):  # type: ignore[no-untyped-def]
-        return current_path()
-
-    client = TestClient(app)
-    assert client.get("/async").text == "/async"
-    assert client.get("/loop").text == "/loop"
-
-
-def test_get_context_outside_a_request_says_so() -> None:
-    with pytest.raises(RuntimeError, match="context_storage"):
-        get_context()

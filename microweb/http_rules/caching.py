@@ -1,0 +1,61 @@
+"""Caching headers: entity tags, `Vary`, and what a 304 keeps.
+
+Rules:
+- `If-None-Match` is compared by the weak comparison (RFC 9110 section 8.8.3.2): `W/`
+  is ignored on both sides; `*` matches any tag.
+- `Vary` is only ever added to, never overwritten: a name already there (in any case)
+  or `*` is not added again.
+- A 304 keeps only the headers RFC 9110 section 15.4.5 lists: Cache-Control,
+  Content-Location, Date, ETag, Expires and Vary (not `Last-Modified`: every 304
+  microweb sends carries an ETag, which a cache prefers). Both etag() and static
+  files answer 304 this way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .fields import header_tokens
+
+if TYPE_CHECKING:
+    from ..datastructures import Headers
+
+__all__ = ["KEPT_ON_304", "append_vary", "etag_matches", "kept_on_304", "varies_on"]
+
+KEPT_ON_304 = frozenset(
+    {
+        b"cache-control",
+        b"content-location",
+        b"date",
+        b"etag",
+        b"expires",
+        b"vary",
+    }
+)
+
+
+def kept_on_304(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers of `raw` (a 200's) that its 304 keeps."""
+    return [(k, v) for k, v in raw if k in KEPT_ON_304]
+
+
+def varies_on(headers: Headers, name: str) -> bool:
+    """Whether `Vary` already names `name` (in any case) or is `*`."""
+    present = [t.lower() for value in headers.getall("vary") for t in header_tokens(value)]
+    return "*" in present or name.lower() in present
+
+
+def append_vary(headers: Headers, name: str) -> None:
+    """Add `name` to `Vary` unless it (or `*`) is there already; never overwrite it."""
+    if varies_on(headers, name):
+        return
+    headers["vary"] = ", ".join([*headers.getall("vary"), name])
+
+
+def etag_matches(if_none_match: str | None, tag: str) -> bool:
+    """Whether `If-None-Match` matches `tag`, by the weak comparison (W/ ignored)."""
+    tokens = header_tokens(if_none_match)
+    if "*" in tokens:
+        return True
+    opaque = tag.removeprefix("W/")
+    return any(token.removeprefix("W/") == opaque for token in tokens)
