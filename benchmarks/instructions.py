@@ -472,7 +472,7 @@ def measure(args: argparse.Namespace) -> tuple[list[Cell], list[str]]:
         print(f"warning: {message}", file=sys.stderr)
         warnings.append(message)
         workloads = [w for w in workloads if not w.redis]
-    cells = [Cell(w, f) for w in workloads for f in FRAMEWORKS if f in w.apps]
+    cells = [Cell(w, f) for w in workloads for f in args.frameworks if f in w.apps]
     runs = [
         (cell, repeat, n)
         for repeat in range(args.repeat)
@@ -667,6 +667,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--title", default="Today", help="the table's heading in --results")
     parser.add_argument(
+        "--frameworks",
+        default=",".join(FRAMEWORKS),
+        help=f"from {list(FRAMEWORKS)}: e.g. microweb alone, to count one build against another",
+    )
+    parser.add_argument(
         "--python",
         default=sys.executable,
         help="the interpreter whose microweb is counted, e.g. .venv-compiled/bin/python",
@@ -681,6 +686,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if unknown or not names:
         parser.error(f"unknown workloads {unknown}; known: {list(WORKLOADS)}")
     args.workloads = [WORKLOADS[name] for name in WORKLOADS if name in names]
+    frameworks = [name.strip() for name in args.frameworks.split(",") if name.strip()]
+    if not frameworks or set(frameworks) - set(FRAMEWORKS):
+        parser.error(f"unknown frameworks {frameworks}; known: {list(FRAMEWORKS)}")
+    args.frameworks = [name for name in FRAMEWORKS if name in frameworks]
     if not 0 < args.n1 < args.n2:
         parser.error("need 0 < --n1 < --n2")
     if args.repeat < 1 or args.jobs < 1:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Mapping
 from datetime import datetime
+from importlib.machinery import EXTENSION_SUFFIXES
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic
 
@@ -99,32 +100,20 @@ class Context(Generic[V]):
             raise TypeError(f"c.res must be a Response, got {type(response).__name__}")
         self._res = response
 
-    if TYPE_CHECKING:
+    @property
+    def res(self) -> Response | None:
+        """The response so far (None until a handler answered)."""
+        return self._res
 
-        @property
-        def res(self) -> Response | None:
-            """The response so far (None until a handler answered)."""
+    @res.setter
+    def res(self, response: Response) -> None:
+        self._set_res(response)
 
-        @res.setter
-        def res(self, response: Response) -> None: ...
-
-        @property
-        def prepared_headers(self) -> Headers | None:
-            """The headers `c.header()` set, which responses built later pick up and the
-            chain merges into a handler's own Response; None when there are none."""
-
-    else:
-        # perf: the chain reads both on every request; a getter in C (attrgetter) spares the
-        # Python frame a `def` getter costs: 600 to 800 instructions a request of GET /
-        # (benchmarks/instructions.py).
-        res = property(
-            attrgetter("_res"), _set_res, doc="The response so far (None until a handler answered)."
-        )
-        prepared_headers = property(
-            attrgetter("_headers"),
-            doc="The headers `c.header()` set, which responses built later pick up and the "
-            "chain merges into a handler's own Response; None when there are none.",
-        )
+    @property
+    def prepared_headers(self) -> Headers | None:
+        """The headers `c.header()` set, which responses built later pick up and the
+        chain merges into a handler's own Response; None when there are none."""
+        return self._headers
 
     def status(self, code: int) -> None:
         """Set the status of the responses built after this call."""
@@ -285,3 +274,20 @@ class Context(Generic[V]):
         response = self._build(b"", status, headers, SSE_CT, stream=encode_events(events))
         response.headers.setdefault("cache-control", "no-cache")
         return response
+
+
+# perf: the chain reads c.res and c.prepared_headers on every request. Interpreted, a
+# getter in C (attrgetter) spares the Python frame a `def` getter costs: 600 to 800
+# instructions a request of GET / (benchmarks/instructions.py). Compiled, the properties
+# above are C already, and a compiled class takes no new attributes: they stay.
+if not (__file__ or "").endswith(tuple(EXTENSION_SUFFIXES)):
+    setattr(  # noqa: B010
+        Context,
+        "res",
+        property(attrgetter("_res"), Context._set_res, doc=Context.res.__doc__),
+    )
+    setattr(  # noqa: B010
+        Context,
+        "prepared_headers",
+        property(attrgetter("_headers"), doc=Context.prepared_headers.__doc__),
+    )
