@@ -23,6 +23,7 @@ COMPILED = [
     "microweb/cookies.py",
     "microweb/http_rules/fields.py",
     "microweb/http_rules/hosts.py",
+    "microweb/http_rules/origins.py",
     "microweb/http_rules/media.py",
     "microweb/http_rules/caching.py",
     "microweb/datastructures.py",

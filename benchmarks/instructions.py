@@ -314,7 +314,10 @@ def _import(target: str) -> ASGIApp:
 
 def child(workload_name: str, framework: str, requests: int) -> None:
     """The process callgrind counts: import, start, serve, stop, print the last answer."""
-    sys.path.insert(0, os.getcwd())  # the repository root: the parent runs us there
+    # The repository root (the parent runs us there), for benchmarks.apps: after
+    # site-packages, so that under --python an installed microweb (the compiled wheel) is
+    # the one imported rather than the source tree's.
+    sys.path.append(os.getcwd())
     workload = WORKLOADS[workload_name]
     app = _import(workload.apps[framework])
     try:
@@ -345,13 +348,17 @@ def _child_script() -> str:
     return str(copy)
 
 
+# The interpreter the children run (--python): this one unless told.
+_PYTHON = [sys.executable]
+
+
 def _serve(workload: Workload, framework: str, requests: int, prefix: Sequence[str] = ()) -> None:
     """Run the child serving `requests` requests (under `prefix`, e.g. valgrind) and check
     its last answer."""
     completed = subprocess.run(
         [
             *prefix,
-            sys.executable,
+            _PYTHON[0],
             _child_script(),
             "--child",
             workload.name,
@@ -465,7 +472,7 @@ def measure(args: argparse.Namespace) -> tuple[list[Cell], list[str]]:
         print(f"warning: {message}", file=sys.stderr)
         warnings.append(message)
         workloads = [w for w in workloads if not w.redis]
-    cells = [Cell(w, f) for w in workloads for f in FRAMEWORKS if f in w.apps]
+    cells = [Cell(w, f) for w in workloads for f in args.frameworks if f in w.apps]
     runs = [
         (cell, repeat, n)
         for repeat in range(args.repeat)
@@ -595,6 +602,13 @@ def environment() -> dict[str, str]:
         ["valgrind", "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
     versions["valgrind"] = valgrind.removeprefix("valgrind-")
+    build = subprocess.run(
+        [_PYTHON[0], "-c", "import microweb; print(getattr(microweb, 'compiled', False))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    versions["microweb build"] = {"True": "compiled", "False": "pure Python"}.get(build, "?")
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
         capture_output=True,
@@ -652,15 +666,30 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="replace the table of this Markdown file's instructions section",
     )
     parser.add_argument("--title", default="Today", help="the table's heading in --results")
+    parser.add_argument(
+        "--frameworks",
+        default=",".join(FRAMEWORKS),
+        help=f"from {list(FRAMEWORKS)}: e.g. microweb alone, to count one build against another",
+    )
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the interpreter whose microweb is counted, e.g. .venv-compiled/bin/python",
+    )
     parser.add_argument("--child", nargs=3, metavar=("WORKLOAD", "FRAMEWORK", "N"))
     args = parser.parse_args(argv)
     if args.child:
         return args
+    _PYTHON[0] = args.python
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in names if name not in WORKLOADS]
     if unknown or not names:
         parser.error(f"unknown workloads {unknown}; known: {list(WORKLOADS)}")
     args.workloads = [WORKLOADS[name] for name in WORKLOADS if name in names]
+    frameworks = [name.strip() for name in args.frameworks.split(",") if name.strip()]
+    if not frameworks or set(frameworks) - set(FRAMEWORKS):
+        parser.error(f"unknown frameworks {frameworks}; known: {list(FRAMEWORKS)}")
+    args.frameworks = [name for name in FRAMEWORKS if name in frameworks]
     if not 0 < args.n1 < args.n2:
         parser.error("need 0 < --n1 < --n2")
     if args.repeat < 1 or args.jobs < 1:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import copy
 import logging
 import re
-import types
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, cast, overload
+from typing import Any, overload
 
 from mypy_extensions import mypyc_attr
 
@@ -37,7 +36,7 @@ from .http_rules import INVALID_HOST, checked_origin, host_is_valid
 from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
 from .response import TEXT_TYPE, Response
-from .route_method import H, Handler, Responses, RouteMethod
+from .route_method import H, Handler, Responses, Verb
 from .router import METHOD_ALL, Router, default_router
 from .router.reverse import build_path
 from .testing.driver import call_app
@@ -74,48 +73,6 @@ def _merge_path(base: str, path: str) -> str:
     if path == "*":
         return base.rstrip("/") + "/*"
     return base.rstrip("/") + "/" + path.lstrip("/")
-
-
-class _Verb:
-    """The descriptor behind `app.get` and friends: a method of the app, with its own name
-    and docstring (for `help(app.get)`), that calls `app.on(METHOD, ...)`."""
-
-    __slots__ = ("method", "register")
-
-    def __init__(self, method: str) -> None:
-        self.method = method
-        verb = "any method" if method == METHOD_ALL else method
-
-        def register(
-            app: MicroWeb,
-            path: str | Iterable[str],
-            /,
-            *handlers: Handler,
-            name: str | None = None,
-            responses: Responses | None = None,
-            tags: Iterable[str] = (),
-        ) -> Any:
-            return app.on(method, path, *handlers, name=name, responses=responses, tags=tags)
-
-        attribute = method.lower() if method != METHOD_ALL else "all"
-        register.__name__ = register.__qualname__ = attribute
-        register.__doc__ = (
-            f"Register handlers for {verb} on `path` (Hono syntax: `/users/:id`, `/files/*`).\n\n"
-            f"    app.{attribute}(path, handler)            registers it, returns the app\n"
-            f"    @app.{attribute}(path)                    decorator form\n"
-            f"    @app.{attribute}(path, mw1, mw2)          middleware, then the handler\n"
-            f"    app.{attribute}(path, mw1)                middleware alone (as Hono)\n\n"
-            "`name` names the route for `app.url_for` (default: the handler's __name__);\n"
-            "`responses` ({status: schema or None}) documents its answers and `tags`\n"
-            "groups it, for OpenAPI (`microweb.openapi`).\n"
-            "See `MicroWeb.on`."
-        )
-        self.register = register
-
-    def __get__(self, app: MicroWeb | None, owner: type[MicroWeb]) -> RouteMethod:
-        if app is None:
-            raise AttributeError(f"{self.method} routes are registered on an app instance")
-        return cast(RouteMethod, types.MethodType(self.register, app))
 
 
 # A Python class in the compiled build too: app.get and friends are descriptors, and
@@ -258,13 +215,13 @@ class MicroWeb:
         tag_names = tuple(tags)
         return _register(self, methods, paths, handlers, name, responses, tag_names)
 
-    get = _Verb("GET")
-    post = _Verb("POST")
-    put = _Verb("PUT")
-    patch = _Verb("PATCH")
-    delete = _Verb("DELETE")
-    options = _Verb("OPTIONS")
-    all = _Verb(METHOD_ALL)
+    get = Verb("GET")
+    post = Verb("POST")
+    put = Verb("PUT")
+    patch = Verb("PATCH")
+    delete = Verb("DELETE")
+    options = Verb("OPTIONS")
+    all = Verb(METHOD_ALL)
 
     @overload
     def ws(self, path: str, /, *middleware: Handler) -> Callable[[WsHandler], WsHandler]: ...
@@ -565,7 +522,9 @@ def _prefix_tags(prefix: str) -> tuple[str, ...]:
     return (tag,) if tag else ()
 
 
-def _check_responses(responses: Responses) -> None:
+def _check_responses(responses: Mapping[Any, Any]) -> None:
+    # keys typed Any: a compiled build checks declared types, and a wrong key must reach
+    # the ValueError below
     for status in responses:
         if status != "default" and not (isinstance(status, int) and 100 <= status <= 599):
             raise ValueError(

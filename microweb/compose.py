@@ -102,10 +102,15 @@ def is_middleware(fn: object) -> bool:
 
 
 def _arity(fn: Callable[..., Any]) -> int:
+    """How many of (c, next) `fn` takes. Where its signature cannot be read (a function or
+    object compiled by mypyc, whose stand-in code object lists no parameters, or a C
+    callable), middleware takes both and a handler `c` alone."""
+    if hasattr(fn, "__code__") and not (inspect.isfunction(fn) or inspect.ismethod(fn)):
+        return 2 if is_middleware(fn) else 1  # compiled
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
-        return 1
+        return 2 if is_middleware(fn) else 1
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if any(p.kind == p.VAR_POSITIONAL for p in params):
         return 2

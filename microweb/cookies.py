@@ -66,10 +66,14 @@ def serialize_cookie(
     domain: str | None = None,
     secure: bool = False,
     http_only: bool = False,
-    same_site: str | None = "lax",
+    same_site: object = "lax",
     partitioned: bool = False,
 ) -> str:
-    """Return the value of a `Set-Cookie` header; `expires` is a datetime or a Unix time."""
+    """Return the value of a `Set-Cookie` header; `expires` is a datetime or a Unix time.
+
+    `same_site` is "lax", "strict", "none" (any case) or None; anything else is a
+    ValueError naming it (typed `object` so that the compiled build, which checks
+    declared types, raises that ValueError too)."""
     validate_cookie_name(name)
     parts = [f"{name}={quote(value, safe=_SAFE_VALUE_CHARS)}"]
     if max_age is not None:

@@ -117,6 +117,9 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
       whose requests pass the origin check.
     """
 
+    # Declared, so describe() can set it on a compiled instance too (no __dict__ there).
+    __microweb_description__: Description
+
     def __init__(self, exclude: Iterable[str] = (), trusted_origins: Iterable[str] = ()) -> None:
         self.exclude = PathSet(exclude, "csrf(exclude=)")
         self.trusted_origins = frozenset(checked_origin(o, "csrf()") for o in trusted_origins)

@@ -20,7 +20,9 @@ from packaging.requirements import Requirement
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from .servers import ROOT, serve
+import microweb
+
+from .servers import serve
 
 
 def dependency_closure(name: str) -> dict[str, importlib.metadata.Distribution]:
@@ -60,8 +62,14 @@ def plain_venv(path: Path, leave_out: tuple[str, ...] = ()) -> Path:
     for key, dist in dependency_closure("microweb").items():
         if key in leave_out:
             continue
-        if key == "microweb":  # the editable install: link the package itself
-            (site / "microweb").symlink_to(ROOT / "microweb")
+        if key == "microweb":
+            # the package this suite runs on: the source tree (the editable install), or
+            # the installed compiled wheel under `make test-compiled`, with the shared
+            # library of its C code beside it
+            (site / "microweb").symlink_to(Path(microweb.__file__).parent)
+            for file in dist.files or ():
+                if "__mypyc" in str(file):
+                    (site / str(file)).symlink_to(Path(str(dist.locate_file(file))))
             continue
         tops = {PurePosixPath(str(file)).parts[0] for file in dist.files or ()}
         for top in tops - {"..", "__pycache__"}:

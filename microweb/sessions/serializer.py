@@ -16,7 +16,10 @@ Rules:
 - Sets are written sorted by their encoding, so the same set always gives the
   same string (no false "modified").
 - Anything else is a `TypeError` naming the session key and where inside it
-  the bad value sits.
+  the bad value sits; so is a value nested deeper than MAX_DEPTH containers
+  (one that contains itself is such a value). The walk counts its depth rather
+  than waiting for a RecursionError: compiled code has no Python frames to count,
+  so the compiled build would overflow the C stack first.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .._json import utf8_json
 __all__ = ["TAG", "decode", "encode", "is_scalar"]
 
 TAG = "__t"
+MAX_DEPTH = 256
 
 _dumps = utf8_json
 _PLAIN = (str, int, float, bool, type(None))
@@ -59,9 +63,10 @@ def encode(key: str, value: Any) -> str:
             f"{exc.type_name} is not JSON; use str, int, float, bool, None, list, dict, "
             "tuple, set, datetime, date, UUID, Decimal or bytes"
         ) from None
-    except RecursionError:
+    except _TooDeep:
         raise TypeError(
-            f"Session value for key {key!r} cannot be stored: it contains itself"
+            f"Session value for key {key!r} cannot be stored: it contains itself, or is "
+            f"nested deeper than {MAX_DEPTH} levels"
         ) from None
 
 
@@ -77,21 +82,28 @@ def decode(text: str) -> Any:
     return _decode(text)
 
 
-def _pack(value: Any, path: str) -> Any:
+def _pack(value: Any, path: str, depth: int = 0) -> Any:
     if isinstance(value, _PLAIN):
         return value
+    if depth == MAX_DEPTH:
+        raise _TooDeep
+    depth += 1
     if isinstance(value, list):
-        return [_pack(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [_pack(item, f"{path}[{i}]", depth) for i, item in enumerate(value)]
     if isinstance(value, dict):
         if TAG not in value and all(type(k) is str for k in value):
-            return {k: _pack(v, f"{path}.{k}") for k, v in value.items()}
+            return {k: _pack(v, f"{path}.{k}", depth) for k, v in value.items()}
         return _tag(
-            "map", [[_pack(k, f"{path}<key>"), _pack(v, f"{path}.{k}")] for k, v in value.items()]
+            "map",
+            [
+                [_pack(k, f"{path}<key>", depth), _pack(v, f"{path}.{k}", depth)]
+                for k, v in value.items()
+            ],
         )
     if isinstance(value, tuple):
-        return _tag("tup", [_pack(item, f"{path}[{i}]") for i, item in enumerate(value)])
+        return _tag("tup", [_pack(item, f"{path}[{i}]", depth) for i, item in enumerate(value)])
     if isinstance(value, set | frozenset):
-        items = sorted((_pack(item, f"{path}{{}}") for item in value), key=_dumps)
+        items = sorted((_pack(item, f"{path}{{}}", depth) for item in value), key=_dumps)
         return _tag("set" if isinstance(value, set) else "fset", items)
     if isinstance(value, datetime):
         return _tag("dt", value.isoformat())
@@ -104,6 +116,10 @@ def _pack(value: Any, path: str) -> Any:
     if isinstance(value, bytes | bytearray):
         return _tag("b", base64.b64encode(value).decode("ascii"))
     raise _Unstorable(path, type(value).__name__)
+
+
+class _TooDeep(Exception):
+    pass
 
 
 class _Unstorable(Exception):

@@ -104,7 +104,7 @@ def end_key(sid: str) -> str:
     return hashlib.sha256(b"microweb.session.ended:" + sid.encode()).hexdigest()[:32]
 
 
-def checked_id(sid: str) -> str:
+def checked_id(sid: object) -> str:
     """Return `sid` when `is_valid_id(sid)`; raise `ValueError` naming it otherwise."""
     if not is_valid_id(sid):
         raise ValueError(f"Invalid session id: {sid!r}")

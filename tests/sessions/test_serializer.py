@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from microweb.sessions.serializer import decode, encode
+from microweb.sessions.serializer import MAX_DEPTH, decode, encode
 
 VALUES = [
     None,
@@ -80,3 +80,16 @@ def test_self_containing_value_is_a_type_error() -> None:
     loop.append(loop)
     with pytest.raises(TypeError, match="'k'"):
         encode("k", loop)
+
+
+def test_value_nested_past_the_depth_limit_is_a_type_error_and_at_it_round_trips() -> None:
+    def nested(levels: int) -> list[object]:
+        value: list[object] = []
+        for _ in range(levels - 1):
+            value = [value]
+        return value
+
+    deepest = nested(MAX_DEPTH)
+    assert decode(encode("k", deepest)) == deepest
+    with pytest.raises(TypeError, match=f"'k'.*deeper than {MAX_DEPTH} levels"):
+        encode("k", nested(MAX_DEPTH + 1))
