@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..exceptions import HTTPException
 from ..http_rules import INVALID_HOST, parse_host
+from ._options import strings
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -37,9 +38,7 @@ def trusted_host(hosts: Iterable[str], www_redirect: bool = False) -> Middleware
     - `www_redirect` (bool, default False): redirect `example.com` to a listed
       `www.example.com`.
     """
-    if isinstance(hosts, str):
-        hosts = [hosts]
-    patterns = [h.strip().lower() for h in hosts]
+    patterns = [h.strip().lower() for h in strings(hosts, "trusted_host()", "hosts")]
     if not patterns:
         raise ValueError("trusted_host(): give at least one host")
     for pattern in patterns:
