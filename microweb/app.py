@@ -32,7 +32,7 @@ from .compose import (
 from .context import Context
 from .debug import debug_mode
 from .exceptions import HTTPException
-from .http_rules import checked_origin, host_is_valid
+from .http_rules import INVALID_HOST, checked_origin, host_is_valid
 from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
 from .response import TEXT_TYPE, Response
@@ -406,7 +406,7 @@ class MicroWeb:
         says; hypercorn and granian pass the path as received. Both come out the same:
         a path under root_path (a whole segment of it) loses it, any other is kept."""
         if not host_is_valid(scope.get("headers", ())):
-            raise HTTPException(400, "Invalid Host header")
+            raise HTTPException(400, INVALID_HOST)
         raw = scope.get("raw_path")
         if raw is None or b"%" not in raw:
             path: str = scope["path"]

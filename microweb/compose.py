@@ -263,7 +263,7 @@ class _Chain:
         matched = self.matched
         if i == len(matched):
             if c.res is None:
-                c.answer(await c.answers.unmatched(c, matched))
+                c.set_response(await c.answers.unmatched(c, matched))
             return
         route = matched[i][0]
         c.req.route_index = i
@@ -278,10 +278,10 @@ class _Chain:
                 result = await route.fn(c)
             if result is None:
                 if c.res is None:
-                    c.answer(await settle(c, result, route))  # raises: nothing answered
+                    c.set_response(await settle(c, result, route))  # raises: nothing answered
             elif result.__class__ is Response and c.prepared_headers is None:
-                c.answer(result)  # perf: nothing to merge in, so no settle() coroutine
+                c.set_response(result)  # perf: nothing to merge in, so no settle() coroutine
             else:
-                c.answer(await settle(c, result, route))
+                c.set_response(await settle(c, result, route))
         except Exception as err:
-            c.answer(await c.answers.error(err, c))
+            c.set_response(await c.answers.error(err, c))

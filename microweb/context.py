@@ -61,7 +61,7 @@ class Context(Generic[V]):
     `Context<{ Variables: ... }>` does; a bare `Context` leaves `c.var` untyped.
     """
 
-    __slots__ = ("_headers", "_res", "_status", "_vars", "answers", "app", "req")
+    __slots__ = ("_res", "_status", "_vars", "answers", "app", "prepared_headers", "req")
 
     def __init__(self, app: MicroWeb, req: Request, answers: Answers) -> None:
         self.app = app
@@ -69,7 +69,10 @@ class Context(Generic[V]):
         self.answers = answers
         self._res: Response | None = None
         self._status = 200
-        self._headers: Headers | None = None
+        # The headers `c.header()` set, which responses built later pick up and the chain
+        # merges into a handler's own Response; None when there are none. Read it; only
+        # `c.header()` writes it. perf: a plain slot, read on every request.
+        self.prepared_headers: Headers | None = None
         self._vars: dict[str, Any] | None = None
 
     # -- variables -----------------------------------------------------------
@@ -109,12 +112,6 @@ class Context(Generic[V]):
     def res(self, response: Response) -> None:
         self._set_res(response)
 
-    @property
-    def prepared_headers(self) -> Headers | None:
-        """The headers `c.header()` set, which responses built later pick up and the
-        chain merges into a handler's own Response; None when there are none."""
-        return self._headers
-
     def status(self, code: int) -> None:
         """Set the status of the responses built after this call."""
         self._status = code
@@ -136,15 +133,15 @@ class Context(Generic[V]):
 
     # -- the chain's side (compose and the app) ------------------------------------
 
-    def answer(self, response: Response) -> None:
+    def set_response(self, response: Response) -> None:
         """Make `response` the answer: what the chain does with a handler's result, an
         error's or a 404's answer (already Responses, so without `c.res = `'s check)."""
         self._res = response
 
     def _prepared(self) -> Headers:
-        if self._headers is None:
-            self._headers = Headers()
-        return self._headers
+        if self.prepared_headers is None:
+            self.prepared_headers = Headers()
+        return self.prepared_headers
 
     def set_cookie(
         self,
@@ -188,13 +185,13 @@ class Context(Generic[V]):
         stream: AsyncIterable[bytes | str] | None = None,
     ) -> Response:
         # perf: the common case (no defaults, no extra headers) skips every check.
-        if self._headers is None and not headers:
+        if self.prepared_headers is None and not headers:
             return Response.from_raw(
                 body, self._status if status is None else status, [content_type], stream
             )
         raw: list[tuple[bytes, bytes]] = [content_type]
-        if self._headers is not None:
-            prepared = self._headers.raw
+        if self.prepared_headers is not None:
+            prepared = self.prepared_headers.raw
             if any(k == b"content-type" for k, _ in prepared):
                 raw = []
             raw.extend(prepared)
@@ -276,18 +273,14 @@ class Context(Generic[V]):
         return response
 
 
-# perf: the chain reads c.res and c.prepared_headers on every request. Interpreted, a
-# getter in C (attrgetter) spares the Python frame a `def` getter costs: 600 to 800
-# instructions a request of GET / (benchmarks/instructions.py). Compiled, the properties
-# above are C already, and a compiled class takes no new attributes: they stay.
+# perf: the chain reads c.res on every request (three times for a session round trip).
+# Interpreted, a getter in C (attrgetter) spares the Python frame a `def` getter costs:
+# about 1,700 instructions a request of the memory-session workload
+# (benchmarks/instructions.py). Compiled, the property above is C already, and a compiled
+# class takes no new attributes: it stays.
 if not (__file__ or "").endswith(tuple(EXTENSION_SUFFIXES)):
     setattr(  # noqa: B010
         Context,
         "res",
         property(attrgetter("_res"), Context._set_res, doc=Context.res.__doc__),
-    )
-    setattr(  # noqa: B010
-        Context,
-        "prepared_headers",
-        property(attrgetter("_headers"), doc=Context.prepared_headers.__doc__),
     )

@@ -122,7 +122,8 @@ class csrf(Middleware):  # lower case: called like a function, per the contract
 
     def __init__(self, exclude: Iterable[str] = (), trusted_origins: Iterable[str] = ()) -> None:
         self.exclude = PathSet(exclude, "csrf(exclude=)")
-        self.trusted_origins = frozenset(checked_origin(o, "csrf()") for o in trusted_origins)
+        origins = [trusted_origins] if isinstance(trusted_origins, str) else trusted_origins
+        self.trusted_origins = frozenset(checked_origin(o, "csrf()") for o in origins)
         describe(
             self,
             Description(

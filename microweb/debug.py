@@ -35,7 +35,6 @@ Rules:
 from __future__ import annotations
 
 import functools
-import ipaddress
 import linecache
 import logging
 import os
@@ -48,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from .debug_render import PAGE_POLICY, error_html, error_text, not_found_html, not_found_text
-from .http_rules import answer_form
+from .http_rules import answer_form, client_address
 
 if TYPE_CHECKING:
     from .compose import Route
@@ -171,13 +170,10 @@ def served_on_loopback(scope: Scope) -> bool:
 def is_loopback_host(host: str) -> bool:
     """Whether `host` is this machine's loopback: 127.0.0.0/8, ::1 (IPv4-mapped too),
     localhost or a name under .localhost."""
-    try:
-        ip = ipaddress.ip_address(host.strip("[]").partition("%")[0])
-    except ValueError:
+    ip = client_address(host.partition("%")[0])  # an IPv4-mapped address as IPv4
+    if ip is None:
         name = host.lower().rstrip(".")
         return name == "localhost" or name.endswith(".localhost")
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped.is_loopback
     return ip.is_loopback
 
 

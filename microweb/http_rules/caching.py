@@ -13,6 +13,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .fields import header_tokens
@@ -20,7 +21,14 @@ from .fields import header_tokens
 if TYPE_CHECKING:
     from ..datastructures import Headers
 
-__all__ = ["KEPT_ON_304", "append_vary", "etag_matches", "kept_on_304", "varies_on"]
+__all__ = [
+    "KEPT_ON_304",
+    "append_vary",
+    "etag_matches",
+    "kept_on_304",
+    "raw_vary_covers",
+    "vary_covers",
+]
 
 KEPT_ON_304 = frozenset(
     {
@@ -39,17 +47,24 @@ def kept_on_304(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     return [(k, v) for k, v in raw if k in KEPT_ON_304]
 
 
-def varies_on(headers: Headers, name: str) -> bool:
-    """Whether `Vary` already names `name` (in any case) or is `*`."""
-    present = [t.lower() for value in headers.getall("vary") for t in header_tokens(value)]
+def vary_covers(values: Iterable[str], name: str) -> bool:
+    """Whether the `Vary` values `values` name `name` (in any case) or `*`."""
+    present = [t.lower() for value in values for t in header_tokens(value)]
     return "*" in present or name.lower() in present
+
+
+def raw_vary_covers(raw: list[tuple[bytes, bytes]], name: str) -> bool:
+    """`vary_covers` for the raw ASGI headers of a response."""
+    return vary_covers((v.decode("latin-1") for k, v in raw if k.lower() == b"vary"), name)
 
 
 def append_vary(headers: Headers, name: str) -> None:
     """Add `name` to `Vary` unless it (or `*`) is there already; never overwrite it."""
-    if varies_on(headers, name):
-        return
-    headers["vary"] = ", ".join([*headers.getall("vary"), name])
+    values = headers.getall("vary")
+    if not values:
+        headers["vary"] = name  # perf: most answers have no Vary yet; nothing to parse
+    elif not vary_covers(values, name):
+        headers["vary"] = ", ".join([*values, name])
 
 
 def etag_matches(if_none_match: str | None, tag: str) -> bool:

@@ -7,6 +7,8 @@ Rules:
   most 65535.
 - A request carries at most one `Host`; an empty one is allowed (HTTP/1.1 sends it
   when the URL has no host).
+- A Host refused, by the app (malformed) or by trusted_host (not served), is a 400
+  saying `INVALID_HOST`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
-__all__ = ["host_is_valid", "parse_host"]
+__all__ = ["INVALID_HOST", "host_is_valid", "parse_host"]
+
+# The 400 for a Host that is malformed (the app) or not served (trusted_host): one text.
+INVALID_HOST = "Invalid Host header"
 
 _HOST = re.compile(
     r"(?:([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)|\[([0-9A-Fa-f:.]+)\])(?::([0-9]*))?"

@@ -22,6 +22,7 @@ from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..describe import BEARER, Description, describe
 from ..exceptions import HTTPException, UnauthorizedError
 from ..http_rules import credentials
+from ._options import strings
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -49,7 +50,8 @@ def bearer_auth(
       async), asked when no listed token matches.
     - `realm` (str, default `""`): the challenge's realm (none when empty).
     """
-    accepted = [t.encode() for t in ([token] if token is not None else []) + list(tokens or ())]
+    listed = strings(tokens or (), "bearer_auth()", "tokens")
+    accepted = [t.encode() for t in ([token] if token is not None else []) + listed]
     if not accepted and verify is None:
         raise ValueError("bearer_auth(): give token, tokens or verify")
     for t in accepted:

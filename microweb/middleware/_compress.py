@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..http_rules import append_vary, is_json, media_type, negotiate
-from ._options import count
+from ._options import count, strings
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -166,8 +166,7 @@ def compress(
       the order preferred at equal q; those this interpreter cannot produce are left out.
     - `threshold` (int bytes, default 1024): bodies smaller than this are sent as they are.
     """
-    if isinstance(encodings, str):
-        encodings = (encodings,)
+    encodings = strings(encodings, "compress()", "encodings")
     count(threshold, "compress()", "threshold", "bytes")
     codecs = _codecs(encodings)
     offered = list(codecs)

@@ -26,7 +26,7 @@ from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..datastructures import Headers
 from ..http_rules import append_vary, checked_origin, normalize_origin
 from ..response import Response
-from ._options import count
+from ._options import count, strings
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -71,7 +71,7 @@ class _Policy:
         elif callable(origin):
             self.decide = origin
         else:
-            listed = list(origin)
+            listed = strings(origin, "cors()", "origin")
             if "*" in listed:
                 raise ValueError('cors(): "*" cannot be one origin among others; pass origin="*"')
             self.allowed = frozenset(checked_origin(o, "cors()") for o in listed)
@@ -83,9 +83,11 @@ class _Policy:
                 "any origin with credentials would let every site read the user's data; list "
                 "the origins"
             )
-        self.methods = ", ".join(m.upper() for m in allow_methods)
-        self.headers = ", ".join(allow_headers)
-        self.exposed = ", ".join(expose_headers)
+        self.methods = ", ".join(
+            m.upper() for m in strings(allow_methods, "cors()", "allow_methods")
+        )
+        self.headers = ", ".join(strings(allow_headers, "cors()", "allow_headers"))
+        self.exposed = ", ".join(strings(expose_headers, "cors()", "expose_headers"))
         self.max_age = (
             None if max_age is None else str(count(max_age, "cors()", "max_age", "seconds"))
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..compose import MiddlewareFunction, Next, create_middleware
+from ..http_rules import header_tokens
 from ._options import choice
 
 if TYPE_CHECKING:
@@ -37,9 +38,9 @@ def https_redirect(status: int = 308, trust_forwarded_proto: bool = False) -> Mi
     async def https_redirect_middleware(c: Context, next: Next) -> Response | None:
         scheme = c.req.scope.get("scheme", "http")
         if trust_forwarded_proto:
-            forwarded = c.req.header("x-forwarded-proto")
+            forwarded = header_tokens(c.req.header("x-forwarded-proto"))
             if forwarded:
-                scheme = forwarded.split(",")[0].strip().lower()
+                scheme = forwarded[0].lower()  # the first proxy's, the client's own
         if scheme in ("https", "wss"):
             await next()
             return None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..exceptions import ForbiddenError
 from ..http_rules import NO_ADDRESS, client_address, peer_address
+from ._options import strings
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -43,8 +44,8 @@ def ip_restriction(
       async) gives the client's address, for a trusted proxy's header; the peer's
       address otherwise.
     """
-    allowed = [_network(rule) for rule in _rules(allow, "allow")]
-    denied = [_network(rule) for rule in _rules(deny, "deny")]
+    allowed = [_network(rule) for rule in strings(allow, "ip_restriction()", "allow")]
+    denied = [_network(rule) for rule in strings(deny, "ip_restriction()", "deny")]
 
     @create_middleware
     async def ip_restriction_middleware(c: Context, next: Next) -> None:
@@ -62,16 +63,6 @@ def ip_restriction(
         await next()
 
     return ip_restriction_middleware
-
-
-def _rules(rules: Iterable[str], name: str) -> list[str]:
-    if isinstance(rules, str):
-        return [rules]
-    listed = list(rules)
-    for rule in listed:
-        if not isinstance(rule, str):
-            raise ValueError(f"ip_restriction(): {name} rules are strings, got {rule!r}")
-    return listed
 
 
 def _network(rule: str) -> Network:

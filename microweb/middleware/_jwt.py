@@ -5,8 +5,10 @@ Rules:
   it is checked, so an RS256 public key can never be used as an HS256 secret
   (algorithm confusion) and an unsigned token never passes.
 - The token comes from `Authorization: Bearer ...`, or from the cookie named
-  by `cookie=`. Missing, malformed, expired, not yet valid, wrongly signed,
-  with the wrong audience or issuer, or without a claim of `require`: 401
+  by `cookie=`. No token (no header, or one of another scheme): 401 with
+  `WWW-Authenticate: Bearer`, as bearer_auth answers. Malformed (a bare
+  "Bearer" too), expired, not yet valid, wrongly signed, with the wrong
+  audience or issuer, or without a claim of `require`: 401
   with `WWW-Authenticate: Bearer error="invalid_token"`. The body says which
   in microweb's fixed words ("Invalid token: expired"), never PyJWT's text;
   a header of another scheme is 401 as a missing one is.
@@ -89,12 +91,16 @@ def jwt(
     options: Options = {"require": required}
     decoder = pyjwt.PyJWT()
     aud = audience if audience is None or isinstance(audience, str) else list(audience)
+    # No token: the bare challenge, as bearer_auth answers (RFC 6750 section 3.1: no
+    # error code when the request carried no credentials of this scheme).
+    ask = {"www-authenticate": "Bearer"}
     challenge = {"www-authenticate": 'Bearer error="invalid_token"'}
 
     def token_of(c: Context) -> str | None:
+        """The token ('' for a bare "Bearer", which is malformed), or None for none."""
         header: str | None = c.req.header("authorization")
         if header:
-            return credentials(header, "bearer") or None
+            return credentials(header, "bearer")
         if cookie is not None:
             value = c.req.cookie(cookie)
             return value if isinstance(value, str) and value else None
@@ -104,7 +110,9 @@ def jwt(
     async def jwt_middleware(c: Context, next: Next) -> None:
         token = token_of(c)
         if token is None:
-            raise UnauthorizedError("Authentication required", headers=challenge)
+            raise UnauthorizedError("Authentication required", headers=ask)
+        if not token:
+            raise UnauthorizedError("Invalid token", headers=challenge)
         try:
             payload = decoder.decode(
                 token,

@@ -1,6 +1,7 @@
 """How the middleware factories check their options, one way for all of them.
 
 Rules:
+- A list option takes any iterable of strings, and a str alone as a list of one.
 - A choice is one of a fixed tuple (a mode, a redirect status), an error status an
   `int` from 400 to 599.
 - A count (bytes, characters, spaces) is an `int`, not a `bool`, at least its
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["choice", "count", "duration", "error_status"]
+__all__ = ["choice", "count", "duration", "error_status", "strings"]
 
 
 def count(value: Any, who: str, name: str, unit: str, least: int = 0) -> int:
@@ -56,3 +57,19 @@ def error_status(value: Any, who: str, name: str = "status") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 400 <= value <= 599:
         raise ValueError(f"{who}: {name} must be an error status (400 to 599), got {value!r}")
     return value
+
+
+def strings(value: Any, who: str, name: str) -> list[str]:
+    """A list option's items: a str alone is a list of one (`allow_methods="GET"` is
+    `["GET"]`, never G, E, T); any other iterable is listed, each item a str, else a
+    ValueError."""
+    if isinstance(value, str):
+        return [value]
+    try:
+        items = list(value)
+    except TypeError:
+        raise ValueError(f"{who}: {name} must be a list of strings, got {value!r}") from None
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"{who}: {name} must be a list of strings, got {item!r} in it")
+    return items

@@ -4,8 +4,9 @@ Rules:
 - The `Host` header's host name, parsed (`http_rules.parse_host`: port
   and a trailing dot ignored, case-insensitive), must match one of `hosts`:
   an exact name, `"*.example.com"` (any subdomain, not the bare domain), or
-  `"*"` (anything). Otherwise 400 "Invalid host header". (A Host that is not
-  a valid host[:port] never gets here: the app answers it 400 before routing.)
+  `"*"` (anything). Otherwise 400 "Invalid Host header", the app's answer
+  to a malformed one. (A Host that is not a valid host[:port] never gets
+  here: the app answers it 400 before routing.)
 - With `www_redirect=True`, a request for `example.com` when only
   `www.example.com` is listed is redirected (301) there, path and query kept.
 """
@@ -18,7 +19,8 @@ from urllib.parse import urlsplit
 
 from ..compose import MiddlewareFunction, Next, create_middleware
 from ..exceptions import HTTPException
-from ..http_rules import parse_host
+from ..http_rules import INVALID_HOST, parse_host
+from ._options import strings
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -36,9 +38,7 @@ def trusted_host(hosts: Iterable[str], www_redirect: bool = False) -> Middleware
     - `www_redirect` (bool, default False): redirect `example.com` to a listed
       `www.example.com`.
     """
-    if isinstance(hosts, str):
-        hosts = [hosts]
-    patterns = [h.strip().lower() for h in hosts]
+    patterns = [h.strip().lower() for h in strings(hosts, "trusted_host()", "hosts")]
     if not patterns:
         raise ValueError("trusted_host(): give at least one host")
     for pattern in patterns:
@@ -66,6 +66,6 @@ def trusted_host(hosts: Iterable[str], www_redirect: bool = False) -> Middleware
             url = urlsplit(c.req.url)
             netloc = "www." + (url.netloc or "")
             return c.redirect(url._replace(netloc=netloc).geturl(), 301)
-        raise HTTPException(400, "Invalid host header")
+        raise HTTPException(400, INVALID_HOST)
 
     return trusted_host_middleware

@@ -28,7 +28,7 @@ from ..compose import Middleware, Next
 from ..cookies import parse_cookie_header
 from ..describe import SESSION, Description, describe
 from ..exceptions import HTTPException
-from ..http_rules import scope_headers
+from ..http_rules import raw_vary_covers, scope_headers
 from ..response import Response
 from ..testing.session_probe import csrf_token_probe
 from ..types import ASGIApp, Message, Receive, Scope, Send
@@ -271,18 +271,9 @@ def _scope_cookie(scope: Scope, name: str) -> str | None:
 
 def _add_raw_headers(raw: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]) -> None:
     for header in extra:
-        if header[0] == b"vary" and _varies_on_cookie(raw):
+        if header[0] == b"vary" and raw_vary_covers(raw, "Cookie"):
             continue
         raw.append(header)
-
-
-def _varies_on_cookie(raw: list[tuple[bytes, bytes]]) -> bool:
-    for name, value in raw:
-        if name.lower() == b"vary":
-            tokens = {token.strip().lower() for token in value.split(b",")}
-            if b"cookie" in tokens or b"*" in tokens:
-                return True
-    return False
 
 
 async def _send_error(send: Send, exc: HTTPException) -> None:

@@ -1,9 +1,12 @@
-"""What the middleware tests share.
+"""What the middleware tests share: one way to build "an app, some middleware, a client".
 
-- `mw_client(*middleware, routes=None, base_url="https://testserver", client=...)`: an app
-  with `middleware` on every path and `routes` (path -> handler, answering every
-  method; by default `/` answering "ok"), and a `TestClient` on it. `client=` sets the
-  peer address the app sees (`("2001:db8::1", 1234)`, or None for none).
+- `client_with_middleware(*middleware, routes=None, base_url="https://testserver",
+  client=...)`: an app with `middleware` on every path and `routes` (path -> handler,
+  answering every method; by default `/` answering "ok"), and a `TestClient` on it.
+  `client=` sets the peer address the app sees (`("2001:db8::1", 1234)`, or None for
+  none). The `mw_client` fixture is this function.
+- `guarded(mw)`: an app with an authentication middleware on `/auth/*`, whose
+  `/auth/me` answers what the middleware left in the context.
 """
 
 from __future__ import annotations

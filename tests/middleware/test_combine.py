@@ -6,20 +6,22 @@ import asyncio
 
 import pytest
 
-from microweb import ForbiddenError, MicroWeb, UnauthorizedError
+from microweb import ForbiddenError, UnauthorizedError
 from microweb.compose import Next
 from microweb.context import Context
 from microweb.middleware import bearer_auth, every, ip_restriction, some, unless
 from microweb.testing import TestClient
 
+from .conftest import client_with_middleware
+
 
 def client_with(*mw: object) -> TestClient:
-    app = MicroWeb()
-    app.use(*mw)  # type: ignore[arg-type]
-    app.get("/", lambda c: c.get("who") or "anyone")
-    app.get("/public/page", lambda c: "public")
-    app.get("/users/:id", lambda c: "user")
-    return TestClient(app)
+    routes = {
+        "/": lambda c: c.get("who") or "anyone",
+        "/public/page": lambda c: "public",
+        "/users/:id": lambda c: "user",
+    }
+    return client_with_middleware(*mw, routes=routes)
 
 
 def marker(name: str):  # type: ignore[no-untyped-def]

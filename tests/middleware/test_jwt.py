@@ -105,8 +105,19 @@ def test_jwt_require_is_checked_at_startup(require: object) -> None:
         jwt(SECRET, algorithms=["HS256"], require=require)  # type: ignore[arg-type]
 
 
-def test_jwt_missing_token_is_401() -> None:
-    assert guarded(jwt(SECRET, algorithms=["HS256"])).get("/auth/me").status_code == 401
+def test_jwt_missing_token_is_401_with_the_bare_challenge() -> None:
+    response = guarded(jwt(SECRET, algorithms=["HS256"])).get("/auth/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"  # no error code: RFC 6750 3.1
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer   "])
+def test_jwt_a_bare_bearer_is_an_invalid_token(header: str) -> None:
+    response = guarded(jwt(SECRET, algorithms=["HS256"])).get(
+        "/auth/me", headers={"authorization": header}
+    )
+    assert (response.status_code, response.text) == (401, "Invalid token")
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
 def test_jwt_audience_and_issuer_are_checked() -> None:

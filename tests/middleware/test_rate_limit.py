@@ -20,14 +20,11 @@ from microweb.testing import TestClient
 
 from ..conftest import RedisServer
 from ..servers import serve
-from .conftest import MwClient
+from .conftest import MwClient, client_with_middleware
 
 
 def limited(**options: object) -> TestClient:
-    app = MicroWeb()
-    app.use(rate_limit(**options))  # type: ignore[arg-type]
-    app.get("/", lambda c: "ok")
-    return TestClient(app)
+    return client_with_middleware(rate_limit(**options))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -16,16 +16,14 @@ from microweb.middleware import (
 )
 from microweb.testing import TestClient
 
-from .conftest import MwClient
+from .conftest import MwClient, client_with_middleware
 
 app_log = logging.getLogger("tests.app")
 
 
 def id_client(**options: object) -> TestClient:
-    app = MicroWeb()
-    app.use(request_id(**options))  # type: ignore[arg-type]
-    app.get("/", lambda c: {"id": c.get("request_id")})
-    return TestClient(app)
+    mw = request_id(**options)  # type: ignore[arg-type]
+    return client_with_middleware(mw, routes={"/": lambda c: {"id": c.get("request_id")}})
 
 
 def test_a_fresh_id_is_made_and_sent_back() -> None:
