@@ -17,7 +17,9 @@ import sys
 from setuptools import setup
 
 # The modules every request passes through. Streaming bodies (async generators) and
-# anything replaced at run time stay in interpreted modules.
+# anything replaced at run time stay in interpreted modules, and so does cors(): it
+# checks options of any type (max_age=1.5 or True is a ValueError), where a compiled
+# factory's declared types would turn them into a TypeError, or True into 1.
 COMPILED = [
     "microweb/urls.py",
     "microweb/cookies.py",
@@ -45,7 +47,6 @@ COMPILED = [
     "microweb/sessions/store.py",
     "microweb/sessions/state.py",
     "microweb/csrf_protection.py",
-    "microweb/middleware/_cors.py",
     "microweb/middleware/_secure_headers.py",
     "microweb/middleware/_request_id.py",
     "microweb/middleware/_etag.py",

@@ -38,7 +38,7 @@ from .request import Request
 from .response import TEXT_TYPE, Response
 from .route_method import H, Handler, Responses, Verb
 from .router import METHOD_ALL, Router, default_router
-from .router.reverse import build_path
+from .router.reverse import url_for
 from .testing.driver import call_app
 from .testing.response import TestResponse
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -73,6 +73,59 @@ def _merge_path(base: str, path: str) -> str:
     if path == "*":
         return base.rstrip("/") + "/*"
     return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> None:
+    """`MicroWeb.__call__`: the ASGI entry."""
+    # perf: the whole HTTP path lives in this one coroutine; every extra await of a
+    # helper coroutine costs about as much as a dict-routed hello-world handler.
+    if scope["type"] != "http":
+        await self._other(scope, receive, send)
+        return
+    method: str = scope["method"]
+    raw = scope.get("raw_path")
+    path: str = scope["path"]
+    if (
+        (raw is not None and b"%" in raw)
+        or scope.get("root_path")
+        or not self.strict
+        or path[:1] != "/"
+        or _DOT_OR_CONTROL.search(path) is not None
+        or not host_is_valid(scope["headers"])
+    ):
+        try:
+            path = self._route_path(scope)
+        except HTTPException as err:
+            await self._refuse(scope, receive, err).send(send, receive)
+            return
+    matched, captures = self.router.match("GET" if method == "HEAD" else method, path)
+    answers = self.answers
+    req = Request(scope, receive, path, method, self.limits, matched, captures)
+    c = Context(self, req, answers)
+    if len(matched) == 1 and not (route := matched[0][0]).takes_next:
+        # perf: a one-handler chain needs no onion; call the handler directly.
+        try:
+            if route.is_async:
+                result = await route.fn(c)
+            else:
+                result = await call_route(route, c, None)
+            if result.__class__ is not Response or c.prepared_headers is not None:
+                result = await settle(c, result, route)
+            response: Response = result
+        except Exception as err:
+            response = await answers.error(err, c)
+    elif matched:
+        await compose(c, matched)
+        response = c.res or await answers.not_found(c)
+    else:
+        response = await answers.unmatched(c, matched)
+    if response.stream is None and response.__class__.send is Response.send:
+        # perf: Response.send inlined (unless a subclass has its own), one coroutine less.
+        await send(response.start_message())
+        body = b"" if method == "HEAD" else response.body
+        await send({"type": "http.response.body", "body": body})
+    else:
+        await response.send(send, receive, head=method == "HEAD")
 
 
 # A Python class in the compiled build too: app.get and friends are descriptors, and
@@ -300,25 +353,9 @@ class MicroWeb:
         self._add_fn(METHOD_ALL, prefix.rstrip("/") + "/*", mounted, is_handler=True, name="")
         return self
 
-    def url_for(
-        self, name: str, /, *, query: Mapping[str, Any] | None = None, **params: Any
-    ) -> str:
-        """The path of the route named `name` with `params` filled in (percent-encoded),
-        and `query` urlencoded after it: `app.url_for("user", id=42) == "/users/42"`.
-
-        A route's name is the `name=` it was registered with, else its handler's
-        `__name__`. An unknown name, or one that names routes on different paths, is a
-        LookupError; a missing param is a KeyError naming it (see `router.reverse`).
-        """
-        paths = list(dict.fromkeys(r.path for r in self.routes if r.is_handler and r.name == name))
-        if not paths:
-            raise LookupError(f"url_for: no route is named {name!r}")
-        if len(paths) > 1:
-            raise LookupError(
-                f"url_for: {name!r} names several routes ({', '.join(paths)}); "
-                "give them distinct name= arguments"
-            )
-        return build_path(paths[0], params, query)
+    # In router/reverse.py, interpreted in the compiled build: a compiled method takes
+    # no `name=` among **params beside a positional-only `name`.
+    url_for = url_for
 
     def not_found(self, handler: NotFoundHandler) -> NotFoundHandler:
         """Set the handler for requests no route answers (usable as a decorator)."""
@@ -342,56 +379,10 @@ class MicroWeb:
 
     # -- ASGI ----------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # perf: the whole HTTP path lives in this one coroutine; every extra await of a
-        # helper coroutine costs about as much as a dict-routed hello-world handler.
-        if scope["type"] != "http":
-            await self._other(scope, receive, send)
-            return
-        method: str = scope["method"]
-        raw = scope.get("raw_path")
-        path: str = scope["path"]
-        if (
-            (raw is not None and b"%" in raw)
-            or scope.get("root_path")
-            or not self.strict
-            or path[:1] != "/"
-            or _DOT_OR_CONTROL.search(path) is not None
-            or not host_is_valid(scope["headers"])
-        ):
-            try:
-                path = self._route_path(scope)
-            except HTTPException as err:
-                await self._refuse(scope, receive, err).send(send, receive)
-                return
-        matched, captures = self.router.match("GET" if method == "HEAD" else method, path)
-        answers = self.answers
-        req = Request(scope, receive, path, method, self.limits, matched, captures)
-        c = Context(self, req, answers)
-        if len(matched) == 1 and not (route := matched[0][0]).takes_next:
-            # perf: a one-handler chain needs no onion; call the handler directly.
-            try:
-                if route.is_async:
-                    result = await route.fn(c)
-                else:
-                    result = await call_route(route, c, None)
-                if result.__class__ is not Response or c.prepared_headers is not None:
-                    result = await settle(c, result, route)
-                response: Response = result
-            except Exception as err:
-                response = await answers.error(err, c)
-        elif matched:
-            await compose(c, matched)
-            response = c.res or await answers.not_found(c)
-        else:
-            response = await answers.unmatched(c, matched)
-        if response.stream is None and response.__class__.send is Response.send:
-            # perf: Response.send inlined (unless a subclass has its own), one coroutine less.
-            await send(response.start_message())
-            body = b"" if method == "HEAD" else response.body
-            await send({"type": "http.response.body", "body": body})
-        else:
-            await response.send(send, receive, head=method == "HEAD")
+    # The ASGI entry, a module function set as the method: servers (uvicorn, hypercorn)
+    # tell ASGI 3 from ASGI 2 by inspect.iscoroutinefunction(app.__call__), true of a
+    # compiled function and false of a compiled method of a Python class.
+    __call__ = _asgi
 
     async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -30,7 +30,7 @@ from .response import (
     Response,
     dump_json,
 )
-from .sse import encode_events
+from .streams import encode_events
 from .types import V
 from .urls import encode_location
 from .variables import Vars

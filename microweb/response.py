@@ -8,8 +8,6 @@ disconnects. HEAD responses keep their headers and drop the body.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
@@ -18,6 +16,7 @@ from mypy_extensions import mypyc_attr
 
 from ._json import utf8_json
 from .datastructures import Headers
+from .streams import send_stream
 from .types import Message, Receive, Send
 
 __all__ = ["JSON_TYPE", "Response", "dump_json"]
@@ -135,37 +134,4 @@ class Response:
         if head:
             await send({"type": "http.response.body", "body": b""})
             return
-        await _send_stream(self.stream, send, receive)
-
-
-async def _send_stream(stream: AsyncIterable[bytes | str], send: Send, receive: Receive) -> None:
-    """Send `stream`, stopping it when the client disconnects."""
-
-    async def pump() -> None:
-        async for chunk in stream:
-            data = chunk.encode() if isinstance(chunk, str) else chunk
-            await send({"type": "http.response.body", "body": data, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-
-    async def wait_disconnect() -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-
-    pump_task = asyncio.ensure_future(pump())
-    watch_task = asyncio.ensure_future(wait_disconnect())
-    try:
-        done, _ = await asyncio.wait({pump_task, watch_task}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (pump_task, watch_task):
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-    if pump_task in done:
-        pump_task.result()  # re-raise an error of the stream itself
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        with contextlib.suppress(Exception):
-            await aclose()
+        await send_stream(self.stream, send, receive)

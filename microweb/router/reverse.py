@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from ._paths import LABEL_RE, split_routing_path
 
-__all__ = ["WILDCARD", "build_path"]
+if TYPE_CHECKING:
+    from ..app import MicroWeb
+
+__all__ = ["WILDCARD", "build_path", "url_for"]
 
 # The keyword that fills a route's tail wildcard.
 WILDCARD = "wildcard"
@@ -69,3 +72,24 @@ def build_path(
     if query:
         path += "?" + urlencode(query, doseq=True)
     return path
+
+
+def url_for(
+    app: MicroWeb, name: str, /, *, query: Mapping[str, Any] | None = None, **params: Any
+) -> str:
+    """The path of the route named `name` with `params` filled in (percent-encoded),
+    and `query` urlencoded after it: `app.url_for("user", id=42) == "/users/42"`.
+
+    A route's name is the `name=` it was registered with, else its handler's
+    `__name__`. An unknown name, or one that names routes on different paths, is a
+    LookupError; a missing param is a KeyError naming it (see `router.reverse`).
+    """
+    paths = list(dict.fromkeys(r.path for r in app.routes if r.is_handler and r.name == name))
+    if not paths:
+        raise LookupError(f"url_for: no route is named {name!r}")
+    if len(paths) > 1:
+        raise LookupError(
+            f"url_for: {name!r} names several routes ({', '.join(paths)}); "
+            "give them distinct name= arguments"
+        )
+    return build_path(paths[0], params, query)

@@ -517,10 +517,13 @@ class _StoreErrors:
             raise self.unavailable(exc) from exc
 
     def unavailable(self, exc: BaseException) -> SessionUnavailable:
-        """Log that the store failed with `exc`; return the 503 to raise."""
+        """Log that the store failed with `exc`; return the 503 to raise, caused by `exc`
+        (set here: the compiled build drops the `from` of `raise ... from exc`)."""
         name = type(exc).__name__
         logger.error("Session store unavailable while %s: %s: %s", self.doing, name, exc)
-        return SessionUnavailable()
+        error = SessionUnavailable()
+        error.__cause__ = exc
+        return error
 
 
 def _meta_time(meta: dict[str, str], key: str) -> float:

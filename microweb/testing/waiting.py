@@ -7,13 +7,18 @@ Rules: only public attributes are read (a coroutine's `cr_await` and `cr_frame`,
 a generator's `gi_yieldfrom` and `gi_frame`, an async generator's `ag_await` and
 `ag_frame`), nothing is changed, and the walk stops where the chain of awaits
 cannot be followed (a Future, a Task awaited from another task, an async
-generator's `asend`); the last frame reached is where the task waits. Reading a
-suspended task from another thread is safe: it only looks.
+generator's `asend`); the last frame reached is where the task waits. A coroutine
+compiled by mypyc (microweb's compiled build) has neither a frame nor `cr_await`: what
+it awaits is found among the objects it holds (`gc.get_referents`), a suspended
+coroutine or another compiled one. Reading a suspended task from another thread is
+safe: it only looks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import linecache
 import os
 from types import FrameType
@@ -49,14 +54,46 @@ def await_chain(task: asyncio.Future[Any], skip: tuple[str, ...] = ()) -> list[F
         )
         if isinstance(frame, FrameType):
             frames.append(frame)
-        current = (
+        awaited = (
             getattr(current, "cr_await", None)
             or getattr(current, "gi_yieldfrom", None)
             or getattr(current, "ag_await", None)
         )
+        if awaited is None and frame is None:
+            awaited = _awaited_by_compiled(current)
+        current = awaited
     while len(frames) > 1 and frames[0].f_code.co_filename.startswith(skip):
         frames.pop(0)
     return frames
+
+
+def _is_compiled_coroutine(obj: object) -> bool:
+    return (
+        hasattr(obj, "send")
+        and hasattr(obj, "throw")
+        and not hasattr(obj, "cr_frame")
+        and not hasattr(obj, "gi_frame")
+        and not hasattr(obj, "ag_frame")
+        and not isinstance(obj, asyncio.Future)
+    )
+
+
+def _awaited_by_compiled(current: object) -> object | None:
+    """What a compiled coroutine awaits, or None: a suspended coroutine it holds (itself,
+    or through the iterator its `__await__` gave), or another compiled coroutine."""
+    if not _is_compiled_coroutine(current):
+        return None
+    held: object
+    for held in gc.get_referents(current):
+        if type(held).__name__ == "coroutine_wrapper":  # a coroutine's __await__()
+            inner = [h for h in gc.get_referents(held) if inspect.iscoroutine(h)]
+            held = inner[0] if inner else held
+        if inspect.iscoroutine(held):
+            if inspect.getcoroutinestate(held) == inspect.CORO_SUSPENDED:
+                return held
+        elif _is_compiled_coroutine(held):
+            return held
+    return None
 
 
 def describe_frame(frame: FrameType) -> str:
