@@ -6,8 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import microweb
+
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "microweb"
+# The package the suite runs on: the source tree, or an installed wheel (whose compiled
+# build keeps each module's source beside its extension).
+PACKAGE = Path(microweb.__file__).parent
 DOC = ROOT / "docs" / "architecture.md"
 
 
