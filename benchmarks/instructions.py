@@ -603,7 +603,8 @@ def environment() -> dict[str, str]:
     ).stdout.strip()
     versions["valgrind"] = valgrind.removeprefix("valgrind-")
     build = subprocess.run(
-        [_PYTHON[0], "-c", "import microweb; print(getattr(microweb, 'compiled', False))"],
+        # -P: not the working directory's microweb (the source tree) but the install's
+        [_PYTHON[0], "-P", "-c", "import microweb; print(getattr(microweb, 'compiled', False))"],
         capture_output=True,
         text=True,
         check=False,
