@@ -63,7 +63,7 @@ def _build() -> Callable[[Any], str]:
 compact_json: Callable[[Any], str] = _build()
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = re.compile(f"[{chr(0xD800)}-{chr(0xDFFF)}]")  # mypyc: no surrogate literals
 
 
 def _escape_surrogate(match: re.Match[str]) -> str:

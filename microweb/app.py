@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, overload
 
@@ -57,8 +56,6 @@ __all__ = ["MicroWeb"]
 
 logger = logging.getLogger("microweb")
 
-# perf: the one search the fast path makes for what check_route_path refuses.
-_DOT_OR_CONTROL = re.compile(r"/\.|[\x00-\x1f\x7f]")
 
 Hook = Callable[[], Awaitable[None]]
 WsHandler = Callable[[Context, WebSocket], Awaitable[Any]]
@@ -82,25 +79,33 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
     if scope["type"] != "http":
         await self._other(scope, receive, send)
         return
-    method: str = scope["method"]
-    raw = scope.get("raw_path")
-    path: str = scope["path"]
+    # perf: a scope is a dict (the ASGI spec says so), whose lookups compile to direct
+    # calls; any other mapping is copied into one.
+    http: dict[str, Any] = scope if isinstance(scope, dict) else dict(scope)
+    method: str = http["method"]
+    raw = http.get("raw_path")
+    path: str = http["path"]
     if (
-        (raw is not None and b"%" in raw)
-        or scope.get("root_path")
+        # perf: bytes.find, not `b"%" in raw` (which first tries b"%" as an integer and
+        # formats the TypeError it gets); and isprintable() instead of a regex for the
+        # control characters check_route_path refuses (it also sends the few other
+        # non-printable characters the slow way, which gives them the same answer).
+        (raw is not None and raw.find(b"%") != -1)
+        or http.get("root_path")
         or not self.strict
         or path[:1] != "/"
-        or _DOT_OR_CONTROL.search(path) is not None
-        or not host_is_valid(scope["headers"])
+        or "/." in path
+        or not path.isprintable()
+        or not host_is_valid(http["headers"])
     ):
         try:
-            path = self._route_path(scope)
+            path = self._route_path(http)
         except HTTPException as err:
-            await self._refuse(scope, receive, err).send(send, receive)
+            await self._refuse(http, receive, err).send(send, receive)
             return
     matched, captures = self.router.match("GET" if method == "HEAD" else method, path)
     answers = self.answers
-    req = Request(scope, receive, path, method, self.limits, matched, captures)
+    req = Request(http, receive, path, method, self.limits, matched, captures)
     c = Context(self, req, answers)
     if len(matched) == 1 and not (route := matched[0][0]).takes_next:
         # perf: a one-handler chain needs no onion; call the handler directly.
@@ -119,7 +124,8 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
         response = c.res or await answers.not_found(c)
     else:
         response = await answers.unmatched(c, matched)
-    if response.stream is None and response.__class__.send is Response.send:
+    kind = response.__class__
+    if response.stream is None and (kind is Response or kind.send is Response.send):
         # perf: Response.send inlined (unless a subclass has its own), one coroutine less.
         await send(response.start_message())
         body = b"" if method == "HEAD" else response.body
@@ -408,7 +414,7 @@ class MicroWeb:
         if not host_is_valid(scope.get("headers", ())):
             raise HTTPException(400, INVALID_HOST)
         raw = scope.get("raw_path")
-        if raw is None or b"%" not in raw:
+        if raw is None or raw.find(b"%") == -1:
             path: str = scope["path"]
         else:
             path = decode_path(raw.partition(b"?")[0])

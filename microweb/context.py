@@ -47,6 +47,16 @@ __all__ = ["RENDERER", "Context", "NotFoundResponse", "Vars"]
 RENDERER = "_microweb_renderer"
 
 
+def _utf8(text: str) -> bytes:
+    """`text` in UTF-8; a lone surrogate (from a JSON \\ud800 escape, say), which has no
+    UTF-8 form, becomes "?"."""
+    try:
+        # perf: the strict codec is the fast one; errors="replace" takes a slower path.
+        return text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
+
+
 class NotFoundResponse(Response):
     """What `c.not_found()` returns; the chain turns it into the app's not-found answer."""
 
@@ -205,8 +215,7 @@ class Context(Generic[V]):
 
     def text(self, text: str, status: int | None = None, headers: HeadersInit = None) -> Response:
         """A text/plain response."""
-        # "replace": a lone surrogate (from a JSON \ud800 escape, say) has no UTF-8 form.
-        return self._build(text.encode("utf-8", "replace"), status, headers, TEXT_CT)
+        return self._build(_utf8(text), status, headers, TEXT_CT)
 
     def json(self, obj: Any, status: int | None = None, headers: HeadersInit = None) -> Response:
         """A JSON response."""
@@ -214,7 +223,7 @@ class Context(Generic[V]):
 
     def html(self, html: str, status: int | None = None, headers: HeadersInit = None) -> Response:
         """A text/html response."""
-        return self._build(html.encode("utf-8", "replace"), status, headers, HTML_CT)
+        return self._build(_utf8(html), status, headers, HTML_CT)
 
     def body(
         self, data: bytes | str | None, status: int | None = None, headers: HeadersInit = None

@@ -30,6 +30,8 @@ JSON_CT = (b"content-type", JSON_TYPE.encode())
 HTML_CT = (b"content-type", HTML_TYPE.encode())
 BINARY_CT = (b"content-type", b"application/octet-stream")
 SSE_CT = (b"content-type", b"text/event-stream")
+# perf: the Content-Length values of the bodies most answers have, written once.
+_LENGTHS = tuple(b"%d" % n for n in range(2048))
 
 
 def dump_json(obj: Any) -> bytes:
@@ -121,7 +123,9 @@ class Response:
             # RFC 9110 8.6: no Content-Length on 1xx and 204; on a 304 it would have to be
             # the length of the 200 body, which a body-less 304 does not know.
             if self.status >= 200 and self.status not in (204, 304):
-                raw = [*raw, (b"content-length", b"%d" % len(self.body))]
+                n = len(self.body)
+                length = _LENGTHS[n] if n < 2048 else b"%d" % n
+                raw = [*raw, (b"content-length", length)]
         return {"type": "http.response.start", "status": self.status, "headers": raw}
 
     async def send(self, send: Send, receive: Receive, *, head: bool = False) -> None:

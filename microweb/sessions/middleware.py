@@ -1,5 +1,5 @@
 """The two ways to put a session on a request: `session()` returns an
-`AppSessionMiddleware` for a microweb app's `app.use`, and
+`AppSessionMiddleware` (app_middleware.py) for a microweb app's `app.use`, and
 `ASGISessionMiddleware` (documented as `SessionMiddleware`) wraps any ASGI app.
 
 Rules:
@@ -24,56 +24,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..compose import Middleware, Next
 from ..cookies import parse_cookie_header
-from ..describe import SESSION, Description, describe
 from ..exceptions import HTTPException
-from ..http_rules import raw_vary_covers, scope_headers
-from ..response import Response
+from ..http_rules import scope_headers
 from ..testing.session_probe import csrf_token_probe
 from ..types import ASGIApp, Message, Receive, Scope, Send
 from ..websockets import WebSocket
-from .manager import SessionManager, make_manager
+from .app_middleware import AppSessionMiddleware, add_session_headers
+from .manager import make_manager
 from .options import SecretKeys, SessionOptions
 from .store import SessionStore
 
 if TYPE_CHECKING:
-    from ..context import Context
+    pass
 
 __all__ = ["ASGISessionMiddleware", "AppSessionMiddleware", "SessionMiddleware", "session"]
-
-
-class AppSessionMiddleware(Middleware):
-    """Middleware for a microweb app (`app.use(session())`): `c.get("session")` is
-    the request's `Session`. The app's lifespan opens and closes the store."""
-
-    def __init__(self, manager: SessionManager) -> None:
-        self.manager = manager
-        cookie = {"type": "apiKey", "in": "cookie", "name": manager.cookie_name}
-        describe(self, Description(schemes={SESSION: cookie}))
-
-    async def startup(self) -> None:
-        await self.manager.startup()
-
-    async def shutdown(self) -> None:
-        await self.manager.shutdown()
-
-    async def __call__(self, c: Context, next: Next) -> None:
-        manager = self.manager
-        session = await manager.load(c.req.cookie(manager.cookie_name))
-        c.set("session", session)
-        # perf: uvicorn puts no extensions on HTTP scopes: one failed dict lookup a request
-        # (benchmarks/inprocess.py, memory driver: 19-21 us a request, before 21-24 us).
-        probe = None if "extensions" not in c.req.scope else csrf_token_probe(c.req.scope)
-        if probe is None:
-            await next()
-        else:
-            probe["token"] = session.token()
-            c.res = Response(b"", 204)
-        extra = await manager.commit(session)
-        response = c.res
-        if extra and response is not None:
-            _add_raw_headers(response.raw, extra)
 
 
 def session(
@@ -231,7 +196,7 @@ class ASGISessionMiddleware:
                     await _send_error(send, exc)
                     return
                 raw = list(message.get("headers", []))
-                _add_raw_headers(raw, extra)
+                add_session_headers(raw, extra)
                 message = {**message, "headers": raw}
             await send(message)
 
@@ -267,13 +232,6 @@ def _scope_cookie(scope: Scope, name: str) -> str | None:
         if found is not None:
             return found
     return None
-
-
-def _add_raw_headers(raw: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]) -> None:
-    for header in extra:
-        if header[0] == b"vary" and raw_vary_covers(raw, "Cookie"):
-            continue
-        raw.append(header)
 
 
 async def _send_error(send: Send, exc: HTTPException) -> None:
