@@ -1232,7 +1232,16 @@ WHERE_PLACEHOLDER = (
     "_Placeholder: filled in by hand from `benchmarks/profile_server.py` runs. "
     "`benchmarks/throughput.py` keeps this section when it rewrites the file._"
 )
-VERSIONED = ("uvicorn", "uvloop", "httptools", "starlette", "litestar", "blacksheep", "fastapi")
+VERSIONED = (
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "granian",
+    "starlette",
+    "litestar",
+    "blacksheep",
+    "fastapi",
+)
 
 
 def _cpu_model() -> str:
@@ -1292,11 +1301,16 @@ def _compiled_line(compiled: dict[str, Any] | None) -> str:
     if compiled is None:
         return f"- microweb ({COMPILED}): not measured"
     package = Path(compiled["file"]).parent
+    seen = compiled.get("seen_in", [])
     return (
         f"- microweb ({COMPILED}): the mypyc-compiled wheel (mypy {_version('mypy')}) of the "
         f"same source, installed in {_short(Path(compiled['executable']).parent.parent)} "
-        f"({_short(package)}); `microweb.compiled` is True there, and each {COMPILED} server's "
-        "process was seen to map microweb's C extensions"
+        f"({_short(package)}); `microweb.compiled` is True there"
+        + (
+            f", and the processes of {', '.join(seen)} were seen to map its C extensions"
+            if seen
+            else " (the servers' own processes could not be inspected here)"
+        )
     )
 
 
@@ -1580,8 +1594,9 @@ def _benchmark(args: argparse.Namespace, tmp: Path) -> int:
                 check_answers(server, server_rows)
                 # The app is loaded now: which microweb does the server's process hold?
                 build = verify_build(server)
-                if build is not None and server.framework == COMPILED:
+                if build is not None and server.framework == COMPILED and compiled is not None:
                     print(f"# {server.name}: its process maps {_short(build)}", flush=True)
+                    compiled.setdefault("seen_in", []).append(server.name)
                 # Warm-up: every row once; results are discarded.
                 for row in server_rows:
                     run_wrk(
