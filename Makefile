@@ -7,7 +7,8 @@ LINT := microweb tests examples setup.py $(wildcard benchmarks)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-failover check format bench bench-deps bench-instr wheel test-compiled clean
+.PHONY: install run test test-failover check format bench bench-deps bench-compiled-deps bench-instr \
+	wheel compiled-venv test-compiled clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "microweb needs Python 3.11+")'
@@ -46,8 +47,22 @@ bench-deps: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 
+# The compiled build's servers (throughput.py's `compiled` columns) run in .venv-compiled:
+# the servers' packages there too, at the versions .venv has, so that both builds of
+# microweb run under the same uvicorn, granian, uvloop and httptools (throughput.py
+# checks, and skips the compiled columns when they differ).
+bench-compiled-deps: bench-deps compiled-venv
+	mkdir -p build
+	$(BIN)/python -m pip freeze --exclude-editable | grep -E '^[A-Za-z0-9_.-]+==' > build/bench-constraints.txt
+	$(CBIN)/python -m pip install --quiet -r benchmarks/requirements.txt -c build/bench-constraints.txt
+
+# Every row on every server, the pure and the compiled build of microweb side by side. When
+# the compiled venv cannot be made, throughput.py says why and skips its columns.
+# BENCH_ARGS passes options on, e.g. BENCH_ARGS='--no-compiled' or '--only hello,json'.
 bench: bench-deps
-	$(BIN)/python benchmarks/throughput.py
+	$(MAKE) --no-print-directory bench-compiled-deps || \
+		echo "warning: could not make .venv-compiled (see above); throughput.py will skip the compiled columns" >&2
+	$(BIN)/python benchmarks/throughput.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/websocket.py
 
 # Instructions per request, counted with callgrind (Debian's valgrind): a few minutes.
@@ -66,17 +81,29 @@ wheel: install
 	rm -rf build
 	MICROWEB_COMPILE=1 $(BIN)/python -m pip wheel --quiet --no-build-isolation --no-deps -w dist .
 
-# The whole suite against the compiled wheel, in its own venv (.venv-compiled), run from
-# a copy of the tree without microweb/ (build/suite), so every import of microweb, in
-# the tests and in the servers they start, is the installed wheel's.
-CBIN := .venv-compiled/bin
-test-compiled: wheel
-	test -x $(CBIN)/python || $(PYTHON) -m venv .venv-compiled
+# The compiled wheel with its [dev] extras in a venv of its own (.venv-compiled), for
+# test-compiled and the benchmarks. Remade (wheel and all) when anything in microweb/,
+# setup.py or pyproject.toml is newer than the last install.
+CVENV := .venv-compiled
+CBIN := $(CVENV)/bin
+CSTAMP := $(CVENV)/.installed-stamp
+MICROWEB_SOURCES := $(shell find microweb -name __pycache__ -prune -o -print 2>/dev/null)
+$(CSTAMP): setup.py pyproject.toml $(MICROWEB_SOURCES)
+	$(MAKE) --no-print-directory wheel
+	test -x $(CBIN)/python || $(PYTHON) -m venv $(CVENV)
 	$(CBIN)/python -m pip install --quiet "$$(ls dist/microweb-*-cp*.whl)[dev]"
 	$(CBIN)/python -m pip install --quiet --force-reinstall --no-deps dist/microweb-*-cp*.whl
+	touch $(CSTAMP)
+
+compiled-venv: $(CSTAMP)
+
+# The whole suite against the compiled wheel, run from a copy of the tree without
+# microweb/ (build/suite), so every import of microweb, in the tests and in the servers
+# they start, is the installed wheel's.
+test-compiled: compiled-venv
 	rm -rf build/suite && mkdir -p build/suite
 	cp -r tests examples docs benchmarks README.md pyproject.toml build/suite/
 	cd build/suite && MICROWEB_EXPECT_COMPILED=1 ../../$(CBIN)/pytest -p no:cacheprovider -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-compiled .pytest_cache .mypy_cache .ruff_cache .sessions build dist
+	rm -rf $(VENV) $(CVENV) .pytest_cache .mypy_cache .ruff_cache .sessions build dist

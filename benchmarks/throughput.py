@@ -4,11 +4,13 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/throughput.py [--duration 5] [--rounds 3] [--connections 64]
                                         [--only hello,json] [--servers bare,microweb]
-                                        [--results benchmarks/RESULTS.md]
+                                        [--no-compiled] [--results benchmarks/RESULTS.md]
 
 Each server runs under the same uvicorn (1 worker, uvloop, httptools, no access log) on
 127.0.0.1, or, for the granian rows, under granian (1 worker, uvloop, ASGI interface). Its
 answers are checked, it is warmed up, then wrk loads it for ``--duration`` seconds per row.
+The ``compiled`` servers serve microweb's apps from the mypyc-compiled wheel installed in
+``.venv-compiled`` (``make compiled-venv``), beside the pure-Python ``microweb`` ones.
 Rounds are interleaved (round 1: every server, round 2: every server, ...) so that drift in
 the machine hits all servers alike; the table shows the median over rounds. A full run
 (every row, every server) also measures ``benchmarks/footprint.py`` and writes everything
@@ -40,14 +42,21 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 _HERE = Path(__file__).resolve().parent
 REPO_ROOT = _HERE.parent
-BASELINE = "bare"
 SUBJECT = "microweb"
+# The same microweb apps served by the compiled wheel (``make compiled-venv``): each runs
+# under .venv-compiled's Python, from a copy of benchmarks/apps without microweb/ (see
+# `compiled_tree`), and the harness checks that it imports the compiled build.
+COMPILED = "compiled"
+COMPILED_VENV = REPO_ROOT / ".venv-compiled"
+# `vs base`: the row's first of these (the bare ASGI app, else Starlette).
+BASELINES = ("bare", "starlette")
 DEFAULT_RESULTS = _HERE / "RESULTS.md"
 
 # name -> module:attribute of the ASGI app. A server's framework is its name up to the first
@@ -60,40 +69,51 @@ SERVERS: dict[str, str] = {
     "litestar": "benchmarks.apps.litestar_app:app",
     "fastapi": "benchmarks.apps.fastapi_app:app",
     "microweb": "benchmarks.apps.microweb_app:app",
+    "compiled": "benchmarks.apps.microweb_app:app",
     "bare-memory": "benchmarks.apps.bare_memory:app",
     "starlette-cookie": "benchmarks.apps.starlette_app:session_app",
     "litestar-memory": "benchmarks.apps.litestar_app:session_memory_app",
     "microweb-memory": "benchmarks.apps.microweb_app:session_memory_app",
+    "compiled-memory": "benchmarks.apps.microweb_app:session_memory_app",
     "bare-redis": "benchmarks.apps.bare_redis:app",
     "litestar-redis": "benchmarks.apps.litestar_app:session_redis_app",
     "microweb-redis": "benchmarks.apps.microweb_app:session_redis_app",
+    "compiled-redis": "benchmarks.apps.microweb_app:session_redis_app",
     "bare-postgres": "benchmarks.apps.bare_postgres:app",
     "django-postgres": "benchmarks.apps.django_postgres:app",
     "microweb-postgres": "benchmarks.apps.microweb_app:session_postgres_app",
+    "compiled-postgres": "benchmarks.apps.microweb_app:session_postgres_app",
     "bare-sqlite": "benchmarks.apps.bare_sqlite:app",
     "django-sqlite": "benchmarks.apps.django_sqlite:app",
     "microweb-sqlite": "benchmarks.apps.microweb_app:session_sqlite_app",
+    "compiled-sqlite": "benchmarks.apps.microweb_app:session_sqlite_app",
     "starlette-mw": "benchmarks.apps.starlette_app:middleware_app",
     "blacksheep-mw": "benchmarks.apps.blacksheep_app:middleware_app",
     "litestar-mw": "benchmarks.apps.litestar_app:middleware_app",
     "microweb-mw": "benchmarks.apps.microweb_app:middleware_app",
+    "compiled-mw": "benchmarks.apps.microweb_app:middleware_app",
     "starlette-api": "benchmarks.apps.starlette_app:api_app",
     "litestar-api": "benchmarks.apps.litestar_app:api_app",
     "microweb-api": "benchmarks.apps.microweb_app:api_app",
+    "compiled-api": "benchmarks.apps.microweb_app:api_app",
     "starlette-gzip": "benchmarks.apps.starlette_app:gzip_app",
     "microweb-gzip": "benchmarks.apps.microweb_app:gzip_app",
+    "compiled-gzip": "benchmarks.apps.microweb_app:gzip_app",
     "starlette-static": "benchmarks.apps.starlette_app:static_app",
     "microweb-static": "benchmarks.apps.microweb_app:static_app",
+    "compiled-static": "benchmarks.apps.microweb_app:static_app",
     "starlette-template": "benchmarks.apps.starlette_app:template_app",
     "microweb-template": "benchmarks.apps.microweb_app:template_app",
+    "compiled-template": "benchmarks.apps.microweb_app:template_app",
     # The same apps under granian (a Rust server) instead of uvicorn: GRANIAN names them.
     "bare-granian": "benchmarks.apps.bare:app",
     "starlette-granian": "benchmarks.apps.starlette_app:app",
     "microweb-granian": "benchmarks.apps.microweb_app:app",
+    "compiled-granian": "benchmarks.apps.microweb_app:app",
 }
 # Servers run by granian (--interface asgi, 1 worker, uvloop, no access log); every other
 # server runs under uvicorn.
-GRANIAN = frozenset({"bare-granian", "starlette-granian", "microweb-granian"})
+GRANIAN = frozenset({"bare-granian", "starlette-granian", "microweb-granian", "compiled-granian"})
 
 # server -> the rows it is measured on.
 _BASIC = ("hello", "json", "echo")
@@ -104,35 +124,46 @@ SERVES: dict[str, tuple[str, ...]] = {
     "litestar": _BASIC,
     "fastapi": ("json", "echo"),
     "microweb": _BASIC,
+    "compiled": _BASIC,
     "bare-memory": ("session",),
     "starlette-cookie": ("session",),
     "litestar-memory": ("session",),
     "microweb-memory": ("session",),
+    "compiled-memory": ("session",),
     "bare-redis": ("session-redis",),
     "litestar-redis": ("session-redis",),
     "microweb-redis": ("session-redis",),
+    "compiled-redis": ("session-redis",),
     "bare-postgres": ("session-postgres",),
     "django-postgres": ("session-postgres",),
     "microweb-postgres": ("session-postgres",),
+    "compiled-postgres": ("session-postgres",),
     "bare-sqlite": ("session-sqlite",),
     "django-sqlite": ("session-sqlite",),
     "microweb-sqlite": ("session-sqlite",),
+    "compiled-sqlite": ("session-sqlite",),
     "starlette-mw": ("middleware",),
     "blacksheep-mw": ("middleware",),
     "litestar-mw": ("middleware",),
     "microweb-mw": ("middleware",),
+    "compiled-mw": ("middleware",),
     "starlette-api": ("api",),
     "litestar-api": ("api",),
     "microweb-api": ("api",),
+    "compiled-api": ("api",),
     "starlette-gzip": ("gzip",),
     "microweb-gzip": ("gzip",),
+    "compiled-gzip": ("gzip",),
     "starlette-static": ("static",),
     "microweb-static": ("static",),
+    "compiled-static": ("static",),
     "starlette-template": ("template",),
     "microweb-template": ("template",),
+    "compiled-template": ("template",),
     "bare-granian": ("hello-granian", "json-granian"),
     "starlette-granian": ("hello-granian", "json-granian"),
     "microweb-granian": ("hello-granian", "json-granian"),
+    "compiled-granian": ("hello-granian", "json-granian"),
 }
 
 # Redis: where the session-redis servers keep their sessions. The prefixes must match the
@@ -218,11 +249,11 @@ TARGETS: dict[str, dict[str, float]] = {
     "template": {"starlette": 1.3},
 }
 
-DEFAULT_DURATION = 5.0  # x 3 rounds: `make bench` (43 cells, 29 servers) takes about 13 min
+DEFAULT_DURATION = 5.0  # x 3 rounds: `make bench` (63 cells, 46 servers) takes about 18 min
 DEFAULT_ROUNDS = 3
 DEFAULT_CONNECTIONS = 64
 WARMUP_SECONDS = 1.0  # per row and server, before the first round
-START_TIMEOUT = 60.0  # sixteen servers import their frameworks at once, on one CPU
+START_TIMEOUT = 60.0  # all the servers import their frameworks at once, on one CPU
 # A measurement during which other processes used more than this much of a CPU is taken again
 # (after waiting for a quiet moment), within RETRY_BUDGET_SECONDS for the whole run.
 BUSY_LIMIT = 0.2
@@ -297,10 +328,20 @@ def _cpu_pinning(enabled: bool) -> tuple[list[str], list[str]]:
 
 
 def start_server(
-    name: str, target: str, prefix: Sequence[str], log_dir: Path, extra: Sequence[str] = ()
+    name: str,
+    target: str,
+    prefix: Sequence[str],
+    log_dir: Path,
+    extra: Sequence[str] = (),
+    compiled_venv: Path = COMPILED_VENV,
 ) -> Server:
     """Serve `target` under the benchmarks' uvicorn settings (plus `extra` options), or
-    under granian's for the servers in GRANIAN."""
+    under granian's for the servers in GRANIAN.
+
+    Servers run by this interpreter from the repository root, so they import microweb from
+    the source tree, except the compiled build's: those run by `compiled_venv`'s interpreter
+    from a copy of the apps without microweb/ (`compiled_tree`, in `log_dir`), so they
+    import the wheel installed there."""
     port = _free_port()
     log_path = log_dir / f"{name}.log"
     common = ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--loop", "uvloop"]
@@ -309,21 +350,33 @@ def start_server(
         server = ["granian", "--interface", "asgi", *common, *extra, target]
     else:
         server = ["uvicorn", target, *common, "--http", "httptools", "--no-access-log", *extra]
+    if framework_of(name) == COMPILED:
+        python = str(compiled_venv / "bin" / "python")
+        command = [*prefix, python, "-m", *server]
+        tree = compiled_tree(log_dir)
+        return spawn_server(name, target, port, command, log_path, tree, compiled_env())
     command = [*prefix, sys.executable, "-m", *server]
     return spawn_server(name, target, port, command, log_path)
 
 
 def spawn_server(
-    name: str, target: str, port: int, command: Sequence[str], log_path: Path
+    name: str,
+    target: str,
+    port: int,
+    command: Sequence[str],
+    log_path: Path,
+    cwd: Path = REPO_ROOT,
+    env: dict[str, str] | None = None,
 ) -> Server:
-    """Run `command` (a server of `target` on `port`) from the repository root, its output
-    in `log_path`."""
+    """Run `command` (a server of `target` on `port`) from `cwd` (the repository root unless
+    told), its output in `log_path`."""
     with log_path.open("wb") as log:
         # A new session: Ctrl-C in the terminal reaches only us, and we stop the server
         # (and anything it spawned) through its own process group.
         process = subprocess.Popen(
             command,
-            cwd=REPO_ROOT,
+            cwd=cwd,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -350,16 +403,194 @@ def stop_server(server: Server) -> None:
 
 @contextmanager
 def running_servers(
-    names: Sequence[str], prefix: Sequence[str], log_dir: Path
+    names: Sequence[str], prefix: Sequence[str], log_dir: Path, compiled_venv: Path = COMPILED_VENV
 ) -> Iterator[list[Server]]:
     servers: list[Server] = []
     try:
         for name in names:
-            servers.append(start_server(name, SERVERS[name], prefix, log_dir))
+            server = start_server(name, SERVERS[name], prefix, log_dir, (), compiled_venv)
+            servers.append(server)
         yield servers
     finally:
         for server in servers:
             stop_server(server)
+
+
+# -- the compiled build ------------------------------------------------------------------
+
+# The packages whose versions must be the same in .venv and .venv-compiled for the two
+# builds of microweb to be compared (the servers, and what the microweb apps use).
+SHARED_PACKAGES = (
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "granian",
+    "redis",
+    "hiredis",
+    "psycopg",
+    "psycopg-binary",
+    "jinja2",
+    "itsdangerous",
+)
+
+# Run by the compiled venv's Python exactly as its servers run (same cwd, environment and
+# so sys.path): the microweb the benchmark apps import, and the shared packages' versions.
+_COMPILED_CHECK = """\
+import importlib.metadata, json, sys
+import benchmarks.apps.microweb_app
+import microweb
+def version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+print(json.dumps({
+    "compiled": microweb.compiled,
+    "file": microweb.__file__,
+    "python": sys.version,
+    "executable": sys.executable,
+    "versions": {name: version(name) for name in sys.argv[1:]},
+}))
+"""
+
+
+def compiled_tree(directory: Path) -> Path:
+    """A copy of ``benchmarks/__init__.py`` and ``benchmarks/apps/`` in `directory`, made
+    once: the compiled servers run from it. uvicorn and granian put their working directory
+    first on sys.path, so from the repository root they would import the source tree's
+    microweb/; from here, the only microweb is the installed wheel."""
+    tree = directory / "compiled-tree"
+    package = tree / "benchmarks"
+    if not package.is_dir():
+        package.mkdir(parents=True)
+        shutil.copy2(_HERE / "__init__.py", package / "__init__.py")
+        shutil.copytree(
+            _HERE / "apps", package / "apps", ignore=shutil.ignore_patterns("__pycache__")
+        )
+    return tree
+
+
+def compiled_env() -> dict[str, str]:
+    """The compiled servers' environment: this one without PYTHONPATH (which could name
+    the source tree)."""
+    return {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+
+def _python_sources(package: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(package).as_posix(): path.read_bytes()
+        for path in sorted(package.rglob("*.py"))
+        if "__pycache__" not in path.parts
+    }
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def check_compiled(venv: Path, directory: Path) -> tuple[dict[str, Any] | None, str]:
+    """Whether the compiled servers can run, asked of `venv`'s Python from the compiled
+    tree: ``(what it reported, "")``, or ``(None, why not)`` when its microweb is not the
+    compiled build, is not built from this tree's microweb/, or runs under another Python or
+    other versions of the servers than this one."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        return None, f"no compiled build: {python} does not exist (make bench-compiled-deps)"
+    completed: subprocess.CompletedProcess[str] | None = None
+    try:
+        completed = subprocess.run(
+            [str(python), "-c", _COMPILED_CHECK, *SHARED_PACKAGES],
+            cwd=compiled_tree(directory),
+            env=compiled_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        info: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        error = (completed.stderr.strip().splitlines() or ["?"])[-1] if completed else "?"
+        return None, (
+            f"{python} cannot import the benchmark apps ({error}); make bench-compiled-deps"
+        )
+    package = Path(info["file"]).resolve().parent
+    if not info["compiled"]:
+        return None, f"{python} imports microweb from {package}, which is not compiled"
+    if package == (REPO_ROOT / "microweb").resolve():
+        return None, f"{python} imports the source tree's microweb/, not an installed wheel"
+    if info["python"] != sys.version:
+        return None, (
+            f"{python} is Python {info['python'].split()[0]}, the other servers' is "
+            f"{sys.version.split()[0]}"
+        )
+    versions: dict[str, str | None] = info["versions"]
+    differ = [
+        f"{name} {versions.get(name)} there, {_package_version(name)} here"
+        for name in SHARED_PACKAGES
+        if versions.get(name) != _package_version(name)
+    ]
+    if differ:
+        return None, (
+            f"{venv} has other versions than {Path(sys.prefix).name}: {'; '.join(differ)} "
+            "(make bench-compiled-deps)"
+        )
+    ours, theirs = _python_sources(REPO_ROOT / "microweb"), _python_sources(package)
+    stale = sorted(
+        name for name in ours.keys() | theirs.keys() if ours.get(name) != theirs.get(name)
+    )
+    if stale:
+        shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        return None, (
+            f"the compiled wheel in {venv} was built from other sources than microweb/ "
+            f"({shown} differ): make bench-compiled-deps"
+        )
+    return info, ""
+
+
+def microweb_extensions(pid: int) -> list[str] | None:
+    """The files of microweb's C extensions mapped by process `pid` and its descendants
+    (granian serves from a worker process), or None where ``/proc/<pid>/maps`` cannot be
+    read (not Linux)."""
+    found: set[str] = set()
+    read_any = False
+    for process in process_tree(pid):
+        try:
+            maps = Path(f"/proc/{process}/maps").read_text()
+        except OSError:
+            continue
+        read_any = True
+        for line in maps.splitlines():
+            fields = line.split(maxsplit=5)  # address perms offset dev inode [path]
+            path = fields[5].strip() if len(fields) == 6 else ""
+            if "/microweb/" in path and path.endswith(tuple(EXTENSION_SUFFIXES)):
+                found.add(path)
+    return sorted(found) if read_any else None
+
+
+def verify_build(server: Server) -> str | None:
+    """Check, in the running server's own processes, that a compiled server serves the
+    compiled build (its memory maps microweb/context's C extension, what ``microweb.compiled``
+    tests) and that a pure one maps none of microweb's extensions. Raises BenchmarkError
+    otherwise; returns what was found, or None where it cannot be seen."""
+    if server.framework not in (SUBJECT, COMPILED):
+        return None
+    mapped = microweb_extensions(server.process.pid)
+    if mapped is None:
+        return None
+    context = [path for path in mapped if Path(path).name.startswith("context.")]
+    if server.framework == COMPILED and not context:
+        raise BenchmarkError(
+            f"{server.name} does not run the compiled build: no microweb/context extension "
+            f"in its memory ({len(mapped)} microweb extensions mapped); not reporting it"
+        )
+    if server.framework == SUBJECT and mapped:
+        raise BenchmarkError(
+            f"{server.name} should run the pure-Python source tree but maps {mapped[0]}"
+        )
+    return context[0] if context else "no microweb C extension"
 
 
 # -- checking answers --------------------------------------------------------------------
@@ -806,6 +1037,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"servers (or frameworks, for all their servers), from {list(SERVERS)}",
     )
     parser.add_argument(
+        "--no-compiled",
+        action="store_true",
+        help=f"leave out the compiled build's servers ({COMPILED}, {COMPILED}-memory, ...)",
+    )
+    parser.add_argument(
+        "--compiled-venv",
+        type=Path,
+        default=COMPILED_VENV,
+        help="the venv with the compiled wheel installed, that the compiled servers run in "
+        f"(default: {COMPILED_VENV.relative_to(REPO_ROOT)}, made by `make compiled-venv`)",
+    )
+    parser.add_argument(
         "--no-pin", action="store_true", help="do not pin server and wrk to separate CPUs"
     )
     parser.add_argument(
@@ -820,13 +1063,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.rows = [ROWS[name] for name in _csv(args.only, dict(ROWS), "row")]
     row_names = {row.name for row in args.rows}
     args.server_names = [
-        name for name in _servers(args.servers) if row_names.intersection(SERVES[name])
+        name
+        for name in _servers(args.servers)
+        if row_names.intersection(SERVES[name])
+        and not (args.no_compiled and framework_of(name) == COMPILED)
     ]
     if not args.server_names:
         parser.error("no selected server serves the selected rows")
     if args.rounds < 1 or args.duration < 1 or args.connections < 1:
         parser.error("--rounds, --duration and --connections must be >= 1")
-    full_run = len(args.rows) == len(ROWS) and len(args.server_names) == len(SERVERS)
+    # Every row on every server (the compiled build's may be left out).
+    full_run = len(args.rows) == len(ROWS) and set(args.server_names) >= {
+        name for name in SERVERS if framework_of(name) != COMPILED
+    }
     if args.no_results:
         args.results = None
     elif args.results is None and full_run:
@@ -876,17 +1125,29 @@ def _in_row(servers: Sequence[Server], row: Row, framework: str) -> Server | Non
     return None
 
 
+def _base_in_row(servers: Sequence[Server], row: Row) -> Server | None:
+    """The row's baseline: its bare ASGI app, else its Starlette server."""
+    for framework in BASELINES:
+        server = _in_row(servers, row, framework)
+        if server is not None:
+            return server
+    return None
+
+
 def render_table(servers: Sequence[Server], rows: Sequence[Row]) -> str:
+    """One line per server and row. `vs base`: req/s / the row's baseline's; `microweb vs
+    this` (and `compiled vs this`, when the compiled build ran): its req/s / this server's."""
+    subjects = [SUBJECT] + ([COMPILED] if any(s.framework == COMPILED for s in servers) else [])
     lines = [
-        f"| row | server | req/s (median) | vs {BASELINE} | {SUBJECT} vs this "
-        "| spread | others' CPU | p50 / p99 latency | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|",
+        "| row | server | req/s (median) | vs base "
+        + "".join(f"| {subject} vs this " for subject in subjects)
+        + "| spread | others' CPU | p50 / p99 latency | errors |",
+        "|---|---|---:|---:|" + "---:|" * len(subjects) + "---:|---:|---|---:|",
     ]
     for row in rows:
-        base_server = _in_row(servers, row, BASELINE)
-        subject_server = _in_row(servers, row, SUBJECT)
+        base_server = _base_in_row(servers, row)
         base = _median(base_server, row.name) if base_server else None
-        subject = _median(subject_server, row.name) if subject_server else None
+        subject_servers = [_in_row(servers, row, subject) for subject in subjects]
         for server in servers:
             if row.name not in server.rows:
                 continue
@@ -896,10 +1157,16 @@ def render_table(servers: Sequence[Server], rows: Sequence[Row]) -> str:
                 sorted(runs, key=lambda r: r.requests_per_sec)[len(runs) // 2] if runs else None
             )
             errors = sum(r.non_2xx + r.socket_errors for r in runs)
+            versus = "".join(
+                f"| {'-' if server is other else _ratio(_median(other, row.name), rps)} "
+                if other is not None
+                else "| - "
+                for other in subject_servers
+            )
             lines.append(
                 f"| {row.label} | {server.name} | {f'{rps:,.0f}' if rps else 'n/a'} "
-                f"| {_ratio(rps, base)} "
-                f"| {'-' if server is subject_server else _ratio(subject, rps)} "
+                f"| {_ratio(rps, base)}{' (base)' if server is base_server else ''} "
+                f"{versus}"
                 f"| {_spread(runs)} | {_others(runs)} "
                 f"| {f'{middle.latency_p50} / {middle.latency_p99}' if middle else '-'} "
                 f"| {errors}{' !!' if errors else ''} |"
@@ -907,24 +1174,53 @@ def render_table(servers: Sequence[Server], rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def target_verdicts(servers: Sequence[Server], rows: Sequence[Row]) -> list[str]:
-    verdicts: list[str] = []
+def render_builds(servers: Sequence[Server], rows: Sequence[Row]) -> str:
+    """microweb's two builds side by side, a line per row both served: req/s, each one's
+    ratio to the row's baseline, and compiled / pure. Empty when the compiled build did not
+    run."""
+    lines = [
+        f"| row | base | {SUBJECT} req/s | {SUBJECT} vs base | {COMPILED} req/s "
+        f"| {COMPILED} vs base | {COMPILED} / {SUBJECT} |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
-        subject_server = _in_row(servers, row, SUBJECT)
-        for framework, minimum in TARGETS.get(row.name, {}).items():
-            peer_server = _in_row(servers, row, framework)
-            if subject_server is None or peer_server is None:
-                continue
-            subject = _median(subject_server, row.name)
-            other = _median(peer_server, row.name)
-            if subject is None or other is None:
-                continue
-            ratio = subject / other
-            verdict = "ok  " if ratio >= minimum else "MISS"
-            verdicts.append(
-                f"{verdict} {row.label}: {subject_server.name} / {peer_server.name} "
-                f"= {ratio:.2f} (target >= {minimum})"
-            )
+        pure_server = _in_row(servers, row, SUBJECT)
+        compiled_server = _in_row(servers, row, COMPILED)
+        if pure_server is None or compiled_server is None:
+            continue
+        base_server = _base_in_row(servers, row)
+        base = _median(base_server, row.name) if base_server else None
+        pure = _median(pure_server, row.name)
+        compiled = _median(compiled_server, row.name)
+        lines.append(
+            f"| {row.label} | {base_server.name if base_server else '-'} "
+            f"| {f'{pure:,.0f}' if pure else 'n/a'} | {_ratio(pure, base)} "
+            f"| {f'{compiled:,.0f}' if compiled else 'n/a'} | {_ratio(compiled, base)} "
+            f"| {_ratio(compiled, pure)} |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def target_verdicts(servers: Sequence[Server], rows: Sequence[Row]) -> list[str]:
+    """microweb's targets, checked for each build that ran (pure, then compiled)."""
+    verdicts: list[str] = []
+    for subject in (SUBJECT, COMPILED):
+        for row in rows:
+            subject_server = _in_row(servers, row, subject)
+            for framework, minimum in TARGETS.get(row.name, {}).items():
+                peer_server = _in_row(servers, row, framework)
+                if subject_server is None or peer_server is None:
+                    continue
+                mine = _median(subject_server, row.name)
+                other = _median(peer_server, row.name)
+                if mine is None or other is None:
+                    continue
+                ratio = mine / other
+                verdict = "ok  " if ratio >= minimum else "MISS"
+                verdicts.append(
+                    f"{verdict} {row.label}: {subject_server.name} / {peer_server.name} "
+                    f"= {ratio:.2f} (target >= {minimum})"
+                )
     return verdicts
 
 
@@ -936,7 +1232,16 @@ WHERE_PLACEHOLDER = (
     "_Placeholder: filled in by hand from `benchmarks/profile_server.py` runs. "
     "`benchmarks/throughput.py` keeps this section when it rewrites the file._"
 )
-VERSIONED = ("uvicorn", "uvloop", "httptools", "starlette", "litestar", "blacksheep", "fastapi")
+VERSIONED = (
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "granian",
+    "starlette",
+    "litestar",
+    "blacksheep",
+    "fastapi",
+)
 
 
 def _cpu_model() -> str:
@@ -985,7 +1290,33 @@ def _microweb_version() -> str:
     return version
 
 
-def environment(redis_version_text: str | None) -> list[str]:
+def _short(path: str | Path) -> str:
+    """`path` relative to the repository when it is inside it."""
+    with suppress(ValueError):
+        return str(Path(path).relative_to(REPO_ROOT))
+    return str(path)
+
+
+def _compiled_line(compiled: dict[str, Any] | None) -> str:
+    if compiled is None:
+        return f"- microweb ({COMPILED}): not measured"
+    package = Path(compiled["file"]).parent
+    seen = compiled.get("seen_in", [])
+    return (
+        f"- microweb ({COMPILED}): the mypyc-compiled wheel (mypy {_version('mypy')}) of the "
+        f"same source, installed in {_short(Path(compiled['executable']).parent.parent)} "
+        f"({_short(package)}); `microweb.compiled` is True there"
+        + (
+            f", and the processes of {', '.join(seen)} were seen to map its C extensions"
+            if seen
+            else " (the servers' own processes could not be inspected here)"
+        )
+    )
+
+
+def environment(
+    redis_version_text: str | None, compiled: dict[str, Any] | None = None
+) -> list[str]:
     wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
     wrk_version = (wrk.stdout + wrk.stderr).split("Copyright")[0].strip() or "?"
     cpus = len(os.sched_getaffinity(0))
@@ -995,6 +1326,7 @@ def environment(redis_version_text: str | None) -> list[str]:
         f"- Kernel: {platform.system()} {platform.release()} ({platform.machine()})",
         f"- Python: {platform.python_version()} ({platform.python_implementation()})",
         f"- microweb: {_microweb_version()}",
+        _compiled_line(compiled),
         f"- Peers and server: {packages}, redis-py {_version('redis')}",
         f"- redis-server: {redis_version_text or 'not reachable'}; load generator: {wrk_version}",
     ]
@@ -1063,6 +1395,8 @@ def write_results(
     args: argparse.Namespace,
     pinned: bool,
     table: str,
+    builds: str,
+    compiled: dict[str, Any] | None,
     verdicts: Sequence[str],
     footprint: dict[str, Any] | None,
     redis_version_text: str | None,
@@ -1100,10 +1434,15 @@ def write_results(
         "connection's first is a round trip on an existing session; the other rows use one "
         "wrk thread.",
         "",
-        "- `vs bare`: this server's req/s / the bare ASGI app's, in rows that have one "
-        "(`bare` for the basic rows, `bare-memory`, `bare-redis`, `bare-postgres` and "
-        "`bare-sqlite` for sessions).",
-        "- `microweb vs this`: microweb's req/s / this server's; above 1.00x microweb is faster.",
+        f"- `{SUBJECT}` is microweb's source tree, pure Python; `{COMPILED}` (`{COMPILED}-memory`, "
+        "`compiled-redis`, ...) serves the same apps from the mypyc-compiled wheel "
+        "(`make compiled-venv`), under the same uvicorn or granian, run from a copy of "
+        "`benchmarks/apps` without `microweb/` so that it imports the wheel.",
+        "- `vs base`: this server's req/s / the row's baseline's, marked `(base)`: the bare "
+        "ASGI app where the row has one (`bare` for the basic rows, `bare-memory`, "
+        "`bare-redis`, `bare-postgres` and `bare-sqlite` for sessions), else Starlette's.",
+        "- `microweb vs this`: microweb's req/s / this server's; above 1.00x microweb is faster. "
+        "`compiled vs this`: the same for the compiled build.",
         "- `spread`: (max - min) / median over the rounds. `others' CPU`: CPU other processes "
         "took during the worst kept round (a measurement where they took over "
         f"{BUSY_LIMIT:.0%} of a CPU is taken again, within {RETRY_BUDGET_SECONDS:.0f} s per run).",
@@ -1126,6 +1465,17 @@ def write_results(
         "",
         table,
         "",
+        *(
+            [
+                "microweb's two builds, side by side (`compiled / microweb` above 1.00x: the "
+                "compiled build is faster):",
+                "",
+                builds,
+                "",
+            ]
+            if builds
+            else []
+        ),
         "Targets:",
         "",
         "```",
@@ -1142,7 +1492,7 @@ def write_results(
         "",
         "## Machine and versions",
         "",
-        *environment(redis_version_text),
+        *environment(redis_version_text, compiled),
         "",
     ]
     path.write_text("\n".join(lines))
@@ -1163,10 +1513,31 @@ def benchmark(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    # The servers' logs, Lua scripts and the compiled servers' copy of the apps.
+    with tempfile.TemporaryDirectory(prefix="microweb-bench-") as tmp:
+        return _benchmark(args, Path(tmp))
+
+
+def _benchmark(args: argparse.Namespace, tmp: Path) -> int:
     started = datetime.datetime.now(datetime.UTC)
     rows: list[Row] = args.rows
     server_names: list[str] = list(args.server_names)
     warnings: list[str] = []
+    compiled: dict[str, Any] | None = None
+    compiled_names = [name for name in server_names if framework_of(name) == COMPILED]
+    if compiled_names:
+        compiled, why_not = check_compiled(args.compiled_venv, tmp)
+        if compiled is None:
+            message = f"{why_not}: skipping {', '.join(compiled_names)}"
+            print(f"warning: {message}", file=sys.stderr)
+            warnings.append(message)
+            server_names = [name for name in server_names if name not in compiled_names]
+        else:
+            print(
+                f"# {COMPILED}: microweb.compiled is True for {compiled['executable']} "
+                f"run from the copy of the apps; microweb from {Path(compiled['file']).parent}",
+                flush=True,
+            )
     redis_names = [name for name in server_names if "session-redis" in SERVES[name]]
     found = redis_server()
     redis_version_text, redis_pid = found if found else (None, None)
@@ -1190,6 +1561,9 @@ def benchmark(args: argparse.Namespace) -> int:
         server_names = [name for name in server_names if name not in names]
         sql_rows.remove(row_name)
     sql_rows = [r for r in sql_rows if any(r in SERVES[name] for name in server_names)]
+    if not server_names:
+        print("error: none of the selected servers can run here (see above)", file=sys.stderr)
+        return 1
     server_prefix, wrk_prefix = _cpu_pinning(not args.no_pin)
     footprint: dict[str, Any] | None = None
     if args.results is not None:
@@ -1213,14 +1587,16 @@ def benchmark(args: argparse.Namespace) -> int:
             clean_redis()
         if sql_rows:
             clean_sql(sql_rows)
-        with (
-            tempfile.TemporaryDirectory(prefix="microweb-bench-") as tmp,
-            running_servers(server_names, server_prefix, Path(tmp)) as servers,
-        ):
-            scripts = write_lua_scripts(rows, Path(tmp))
+        with running_servers(server_names, server_prefix, tmp, args.compiled_venv) as servers:
+            scripts = write_lua_scripts(rows, tmp)
             for server, server_rows in zip(servers, served, strict=True):
                 wait_until_ready(server)
                 check_answers(server, server_rows)
+                # The app is loaded now: which microweb does the server's process hold?
+                build = verify_build(server)
+                if build is not None and server.framework == COMPILED and compiled is not None:
+                    print(f"# {server.name}: its process maps {_short(build)}", flush=True)
+                    compiled.setdefault("seen_in", []).append(server.name)
                 # Warm-up: every row once; results are discarded.
                 for row in server_rows:
                     run_wrk(
@@ -1305,10 +1681,14 @@ def benchmark(args: argparse.Namespace) -> int:
                 clean_sql(sql_rows)
                 print("# dropped the benchmark's session tables", flush=True)
     table = render_table(servers, rows)
+    builds = render_builds(servers, rows)
     verdicts = target_verdicts(servers, rows)
     print()
     print(table)
     print()
+    if builds:
+        print(builds)
+        print()
     for line in verdicts:
         print(line)
     disturbed = [
@@ -1353,6 +1733,8 @@ def benchmark(args: argparse.Namespace) -> int:
             args,
             bool(server_prefix),
             table,
+            builds,
+            compiled,
             verdicts,
             footprint,
             redis_version_text,
