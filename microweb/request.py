@@ -254,7 +254,7 @@ class Request:
             return self._header_map().get("cookie")  # raises the 431
         cookie: str | None = None
         for name, value in raw_headers:
-            if len(name) == 6 and name.lower() == b"cookie":
+            if name == b"cookie" or (len(name) == 6 and name.lower() == b"cookie"):
                 text = value.decode("latin-1")
                 cookie = text if cookie is None else f"{cookie}; {text}"
         return cookie

@@ -59,7 +59,7 @@ def raw_vary_covers(raw: list[tuple[bytes, bytes]], name: str) -> bool:
     # no comprehension's frame (about 5,000 instructions a memory-session round trip,
     # benchmarks/instructions.py)
     for key, _ in raw:
-        if key.lower() == b"vary":
+        if len(key) == 4 and key.lower() == b"vary":
             return vary_covers([v.decode("latin-1") for k, v in raw if k.lower() == b"vary"], name)
     return False
 

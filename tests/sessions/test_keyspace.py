@@ -4,6 +4,7 @@ spread over every slot, and logout everywhere that no login or regenerate can ou
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from typing import Any
 
@@ -179,3 +180,53 @@ def test_a_users_index_drops_expired_entries_at_the_next_login(
 
     before, after = asyncio.run(scenario())
     assert (before, after) == (200, 1)
+
+
+# The id grammar, written as a regex: is_valid_id must agree with it on every string.
+ID_GRAMMAR = re.compile(r"[A-Za-z0-9_-]{43}(?:~[0-9a-f]{6})?")
+NEAR_ID_CHARS = st.sampled_from(list("aZ09_-~fF.+/ é٣\x00\n"))
+
+
+@pytest.mark.parametrize(
+    "sid",
+    [
+        "a" * 43,
+        "a" * 43 + "~0a1b2c",
+        "a" * 42,
+        "a" * 44,
+        "a" * 43 + "~",
+        "a" * 43 + "~0A1B2C",  # the tag is lowercase hex
+        "a" * 43 + "-0a1b2c",
+        "a" * 42 + "٣",  # a digit, but not an ASCII one
+        "a" * 42 + "é",
+        "a" * 42 + ".",
+        "a" * 43 + "~0a1b2c\n",
+        "",
+    ],
+)
+def test_session_ids_have_exactly_new_ids_shape(sid: str) -> None:
+    assert is_valid_id(sid) is (ID_GRAMMAR.fullmatch(sid) is not None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.data())
+def test_is_valid_id_agrees_with_the_grammar(data: st.DataObject) -> None:
+    sid = list(RedisStore().new_id(data.draw(st.sampled_from([None, "user"]))))
+    for _ in range(data.draw(st.integers(0, 3))):
+        at = data.draw(st.integers(0, len(sid)))
+        char = data.draw(NEAR_ID_CHARS)
+        match data.draw(st.sampled_from(["replace", "insert", "delete"])):
+            case "replace" if at < len(sid):
+                sid[at] = char
+            case "insert":
+                sid.insert(at, char)
+            case "delete" if at < len(sid):
+                del sid[at]
+    text = "".join(sid)
+    assert is_valid_id(text) is (ID_GRAMMAR.fullmatch(text) is not None)
+
+
+def test_is_valid_id_refuses_what_is_not_a_str() -> None:
+    assert not is_valid_id(None)
+    assert not is_valid_id(b"a" * 43)
+    assert not is_valid_id(43)
