@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, overload
+from typing import Any, final, overload
 
 from mypy_extensions import mypyc_attr
 
@@ -36,7 +36,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
 from .response import TEXT_TYPE, Response
 from .route_method import H, Handler, Responses, Verb
-from .router import METHOD_ALL, Router, default_router
+from .router import METHOD_ALL, Result, Router, default_router
 from .router.reverse import url_for
 from .testing.driver import call_app
 from .testing.response import TestResponse
@@ -72,6 +72,35 @@ def _merge_path(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
+Match = Callable[[str, str], Result[Route]]
+
+
+@final
+class _Entry:
+    """What the ASGI entry reads of its app on every request, in one native object.
+
+    perf: `MicroWeb` stays a Python class in the compiled build, so each of its
+    attributes is a lookup in the instance's dict; the entry makes one and reads the
+    rest from here. `MicroWeb.strict`, `.limits`, `.router` and `.answers` are
+    properties over these fields. `match` is the router's `match` as it is after the
+    first request (routers build their matcher then, and replace the method).
+    (Read-only properties: mypyc compiles no property setter on a Python class.)"""
+
+    __slots__ = ("answers", "limits", "match", "router", "strict")
+
+    def __init__(
+        self, strict: bool, limits: Limits, router: Router[Route], answers: Answers
+    ) -> None:
+        self.strict = strict
+        self.limits = limits
+        self.router = router
+        self.answers = answers
+        self.match: Match | None = None
+
+    def copy(self) -> _Entry:
+        return _Entry(self.strict, self.limits, self.router, self.answers)
+
+
 async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> None:
     """`MicroWeb.__call__`: the ASGI entry."""
     # perf: the whole HTTP path lives in this one coroutine; every extra await of a
@@ -92,7 +121,7 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
         # non-printable characters the slow way, which gives them the same answer).
         (raw is not None and raw.find(b"%") != -1)
         or http.get("root_path")
-        or not self.strict
+        or not self._entry.strict
         or path[:1] != "/"
         or "/." in path
         or not path.isprintable()
@@ -103,9 +132,15 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
         except HTTPException as err:
             await self._refuse(http, receive, err).send(send, receive)
             return
-    matched, captures = self.router.match("GET" if method == "HEAD" else method, path)
-    answers = self.answers
-    req = Request(http, receive, path, method, self.limits, matched, captures)
+    entry = self._entry
+    match = entry.match
+    if match is None:
+        matched, captures = entry.router.match("GET" if method == "HEAD" else method, path)
+        entry.match = entry.router.match
+    else:
+        matched, captures = match("GET" if method == "HEAD" else method, path)
+    answers = entry.answers
+    req = Request(http, receive, path, method, entry.limits, matched, captures)
     c = Context(self, req, answers)
     if len(matched) == 1 and not (route := matched[0][0]).takes_next:
         # perf: a one-handler chain needs no onion; call the handler directly.
@@ -153,18 +188,37 @@ class MicroWeb:
         """`debug=True` shows the debug page (tracebacks, the route table) to requests
         that reach the server on a loopback address; `debug="force"` to any; None (the
         default) reads MICROWEB_DEBUG (1, 0 or force). See docs/cli.md."""
-        self.strict = strict
         # Tests and development: check each JSON answer against its route's declared
         # schema (microweb.checked_responses); off, nothing of it runs per request.
         self.check_responses = check_responses
         self.ws_origins = frozenset(checked_origin(o, "MicroWeb(ws_origins=)") for o in ws_origins)
-        self.limits = limits
-        self.router: Router[Route] = router if router is not None else default_router()
         self.routes: list[Route] = []
-        self.answers = Answers(self.router, self.routes, debug_mode(debug))
+        router = router if router is not None else default_router()
+        answers = Answers(router, self.routes, debug_mode(debug))
+        self._entry = _Entry(strict, limits, router, answers)
         self._base_path = ""
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
+
+    @property
+    def strict(self) -> bool:
+        """Strict routing (the default): `/about` and `/about/` are different paths."""
+        return self._entry.strict
+
+    @property
+    def limits(self) -> Limits:
+        """The request size limits (microweb.limits)."""
+        return self._entry.limits
+
+    @property
+    def router(self) -> Router[Route]:
+        """The router the routes are added to and matched with."""
+        return self._entry.router
+
+    @property
+    def answers(self) -> Answers:
+        """The app's not-found and error answers."""
+        return self._entry.answers
 
     # -- registration --------------------------------------------------------
 
@@ -346,7 +400,8 @@ class MicroWeb:
         """An app sharing this one's routes whose registrations are prefixed with `path`."""
         clone = copy.copy(self)
         clone._base_path = _merge_path(self._base_path, path)
-        clone.answers = copy.copy(self.answers)  # its own handlers, the same routes
+        clone._entry = self._entry.copy()
+        clone._entry.answers = copy.copy(self.answers)  # its own handlers, the same routes
         return clone
 
     def mount(self, prefix: str, app: ASGIApp) -> MicroWeb:
