@@ -133,12 +133,13 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
             await self._refuse(http, receive, err).send(send, receive)
             return
     entry = self._entry
+    verb = "GET" if method == "HEAD" else method
     match = entry.match
-    if match is None:
-        matched, captures = entry.router.match("GET" if method == "HEAD" else method, path)
+    if match is None:  # the first request: the router builds its matcher
+        matched, captures = entry.router.match(verb, path)
         entry.match = entry.router.match
     else:
-        matched, captures = match("GET" if method == "HEAD" else method, path)
+        matched, captures = match(verb, path)
     answers = entry.answers
     req = Request(http, receive, path, method, entry.limits, matched, captures)
     c = Context(self, req, answers)

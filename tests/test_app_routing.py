@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from microweb import MicroWeb, Middleware, create_middleware
+from microweb.limits import Limits
 from microweb.testing import TestClient
 
 # -- methods -------------------------------------------------------------------
@@ -706,3 +707,34 @@ def test_head_keeps_headers_added_by_middleware(app, client):
     assert response.content == b""
     assert response.headers["x-mw"] == "1"
     assert response.headers["content-length"] == "4"
+
+
+def test_the_apps_routing_settings_are_read_only_and_what_it_was_built_with():
+    limits = Limits(max_body_size=10)
+    app = MicroWeb(strict=False, limits=limits)
+    assert app.strict is False
+    assert app.limits is limits
+    for name in ("strict", "limits", "router", "answers"):
+        with pytest.raises(AttributeError):
+            setattr(app, name, getattr(app, name))
+
+
+def test_routes_added_before_the_first_request_are_all_matched_after_it():
+    app = MicroWeb()
+
+    @app.get("/a")
+    async def a(c):
+        return c.text("a")
+
+    client = TestClient(app)
+    assert client.get("/a").text == "a"
+    assert client.get("/b").status_code == 404
+    # The router is built on the first request; adding a route afterwards is an error,
+    # never a route that silently does not match.
+    with pytest.raises(RuntimeError):
+
+        @app.get("/b")
+        async def b(c):
+            return c.text("b")
+
+    assert client.get("/a").text == "a"
