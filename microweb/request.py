@@ -233,9 +233,9 @@ class Request:
                     431, f"Too many request headers (more than {self._limits.max_headers})"
                 )
             headers: dict[str, str] = {}
-            for raw_name, raw_value in raw_headers:
-                name = raw_name.decode("latin-1").lower()
-                value = raw_value.decode("latin-1")
+            for header in raw_headers:  # perf: indexed, as in _cookie_header
+                name = header[0].decode("latin-1").lower()
+                value = header[1].decode("latin-1")
                 if name in headers:
                     sep = "; " if name == "cookie" else ", "
                     headers[name] = headers[name] + sep + value
@@ -253,9 +253,12 @@ class Request:
         if len(raw_headers) > self._limits.max_headers:
             return self._header_map().get("cookie")  # raises the 431
         cookie: str | None = None
-        for name, value in raw_headers:
+        # perf: header[0], not `for name, value in`: compiled, unpacking a pair of unknown
+        # type takes an iterator and three calls to it (about 300 instructions a header).
+        for header in raw_headers:
+            name = header[0]
             if name == b"cookie" or (len(name) == 6 and name.lower() == b"cookie"):
-                text = value.decode("latin-1")
+                text = header[1].decode("latin-1")
                 cookie = text if cookie is None else f"{cookie}; {text}"
         return cookie
 
