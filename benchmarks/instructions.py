@@ -91,6 +91,22 @@ class Workload:
 
 
 _APPS = "benchmarks.apps"
+# What a browser sends besides Host and Cookie (Chromium, a page load): the other rows
+# send one or two headers, and per-header work (the Host check, the Cookie scan) shows
+# here.
+BROWSER_HEADERS = (
+    (b"connection", b"keep-alive"),
+    (b"cache-control", b"max-age=0"),
+    (b"upgrade-insecure-requests", b"1"),
+    (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0"),
+    (b"accept", b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+    (b"sec-fetch-site", b"none"),
+    (b"sec-fetch-mode", b"navigate"),
+    (b"sec-fetch-user", b"?1"),
+    (b"sec-fetch-dest", b"document"),
+    (b"accept-encoding", b"gzip, deflate, br"),
+    (b"accept-language", b"en-US,en;q=0.9"),
+)
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (
@@ -126,6 +142,20 @@ WORKLOADS: dict[str, Workload] = {
                 "microweb": f"{_APPS}.microweb_app:session_memory_app",
                 "starlette": f"{_APPS}.starlette_app:session_app",
             },
+            session=True,
+            notes={"bare": "a dict", "starlette": "signed cookie"},
+        ),
+        Workload(
+            "session-browser",
+            "memory session, with the dozen request headers a browser sends",
+            "/session",
+            b'"visits"',
+            {
+                "bare": f"{_APPS}.bare_memory:app",
+                "microweb": f"{_APPS}.microweb_app:session_memory_app",
+                "starlette": f"{_APPS}.starlette_app:session_app",
+            },
+            headers=BROWSER_HEADERS,
             session=True,
             notes={"bare": "a dict", "starlette": "signed cookie"},
         ),
