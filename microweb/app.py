@@ -111,6 +111,7 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
     # perf: a scope is a dict (the ASGI spec says so), whose lookups compile to direct
     # calls; any other mapping is copied into one.
     http: dict[str, Any] = scope if isinstance(scope, dict) else dict(scope)
+    entry = self._entry
     method: str = http["method"]
     raw = http.get("raw_path")
     path: str = http["path"]
@@ -121,7 +122,7 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
         # non-printable characters the slow way, which gives them the same answer).
         (raw is not None and raw.find(b"%") != -1)
         or http.get("root_path")
-        or not self._entry.strict
+        or not entry.strict
         or path[:1] != "/"
         or "/." in path
         or not path.isprintable()
@@ -132,7 +133,6 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
         except HTTPException as err:
             await self._refuse(http, receive, err).send(send, receive)
             return
-    entry = self._entry
     verb = "GET" if method == "HEAD" else method
     match = entry.match
     if match is None:  # the first request: the router builds its matcher
