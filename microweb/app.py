@@ -34,7 +34,7 @@ from .exceptions import HTTPException
 from .http_rules import INVALID_HOST, checked_origin, host_is_valid
 from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
-from .response import TEXT_TYPE, Response
+from .response import TEXT_TYPE, Response, body_message
 from .route_method import H, Handler, Responses, Verb
 from .router import METHOD_ALL, Result, Router, default_router
 from .router.reverse import url_for
@@ -105,22 +105,27 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
     """`MicroWeb.__call__`: the ASGI entry."""
     # perf: the whole HTTP path lives in this one coroutine; every extra await of a
     # helper coroutine costs about as much as a dict-routed hello-world handler.
-    if scope["type"] != "http":
-        await self._other(scope, receive, send)
-        return
     # perf: a scope is a dict (the ASGI spec says so), whose lookups compile to direct
     # calls; any other mapping is copied into one.
     http: dict[str, Any] = scope if isinstance(scope, dict) else dict(scope)
+    kind: str = http["type"]
+    if kind != "http":
+        await self._other(scope, receive, send)
+        return
     entry = self._entry
     method: str = http["method"]
     raw = http.get("raw_path")
     path: str = http["path"]
     if (
-        # perf: bytes.find, not `b"%" in raw` (which first tries b"%" as an integer and
-        # formats the TypeError it gets); and isprintable() instead of a regex for the
-        # control characters check_route_path refuses (it also sends the few other
-        # non-printable characters the slow way, which gives them the same answer).
-        (raw is not None and raw.find(b"%") != -1)
+        # perf: no bytes method to ask whether raw_path holds a "%" (a call with its
+        # arguments in a tuple, or `in`, which first tries b"%" as an integer and formats
+        # the TypeError it gets): a server that decoded escapes made the path shorter than
+        # raw_path, and one it left is a "%" in the path. Either goes the slow way, which
+        # decodes raw_path itself; so does a path with non-ASCII (shorter once decoded).
+        # And isprintable() instead of a regex for the control characters
+        # check_route_path refuses (it also sends the few other non-printable characters
+        # the slow way, which gives them the same answer).
+        (raw is not None and (len(raw) != len(path) or "%" in path))
         or http.get("root_path")
         or not entry.strict
         or path[:1] != "/"
@@ -136,10 +141,14 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
     verb = "GET" if method == "HEAD" else method
     match = entry.match
     if match is None:  # the first request: the router builds its matcher
-        matched, captures = entry.router.match(verb, path)
+        found = entry.router.match(verb, path)
         entry.match = entry.router.match
     else:
-        matched, captures = match(verb, path)
+        found = match(verb, path)
+    # perf: indexed, and the handler list typed as one: compiled, unpacking a union of
+    # tuples, or indexing one, goes through the generic protocols.
+    matched: list[tuple[Route, Any]] = found[0]
+    captures = found[1]
     answers = entry.answers
     req = Request(http, receive, path, method, entry.limits, matched, captures)
     c = Context(self, req, answers)
@@ -150,7 +159,7 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
                 result = await route.fn(c)
             else:
                 result = await call_route(route, c, None)
-            if result.__class__ is not Response or c.prepared_headers is not None:
+            if type(result) is not Response or c.prepared_headers is not None:
                 result = await settle(c, result, route)
             response: Response = result
         except Exception as err:
@@ -160,12 +169,14 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
         response = c.res or await answers.not_found(c)
     else:
         response = await answers.unmatched(c, matched)
-    kind = response.__class__
-    if response.stream is None and (kind is Response or kind.send is Response.send):
+    response_type = type(response)
+    if response.stream is None and (
+        response_type is Response or response_type.send is Response.send
+    ):
         # perf: Response.send inlined (unless a subclass has its own), one coroutine less.
         await send(response.start_message())
         body = b"" if method == "HEAD" else response.body
-        await send({"type": "http.response.body", "body": body})
+        await send(body_message(body))
     else:
         await response.send(send, receive, head=method == "HEAD")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
@@ -21,17 +21,28 @@ from .types import Message, Receive, Send
 
 __all__ = ["JSON_TYPE", "Response", "dump_json"]
 
-JSON_TYPE = "application/json"
-TEXT_TYPE = "text/plain; charset=utf-8"
-HTML_TYPE = "text/html; charset=utf-8"
+JSON_TYPE: Final = "application/json"
+TEXT_TYPE: Final = "text/plain; charset=utf-8"
+HTML_TYPE: Final = "text/html; charset=utf-8"
 # perf: ready-made (name, value) pairs for the responses the context builds.
-TEXT_CT = (b"content-type", TEXT_TYPE.encode())
-JSON_CT = (b"content-type", JSON_TYPE.encode())
-HTML_CT = (b"content-type", HTML_TYPE.encode())
-BINARY_CT = (b"content-type", b"application/octet-stream")
-SSE_CT = (b"content-type", b"text/event-stream")
+TEXT_CT: Final = (b"content-type", TEXT_TYPE.encode())
+JSON_CT: Final = (b"content-type", JSON_TYPE.encode())
+HTML_CT: Final = (b"content-type", HTML_TYPE.encode())
+BINARY_CT: Final = (b"content-type", b"application/octet-stream")
+SSE_CT: Final = (b"content-type", b"text/event-stream")
 # perf: the Content-Length values of the bodies most answers have, written once.
-_LENGTHS = tuple(b"%d" % n for n in range(2048))
+_LENGTHS: Final = tuple(b"%d" % n for n in range(2048))
+# perf: the messages of a response are copies of these. A dict copy takes the keys table
+# whole where a dict display inserts key by key: compiled, about half the instructions.
+_START: Final[dict[str, Any]] = {"type": "http.response.start", "status": 200, "headers": []}
+_BODY: Final[dict[str, Any]] = {"type": "http.response.body", "body": b""}
+
+
+def body_message(body: bytes) -> Message:
+    """The `http.response.body` message of a whole body."""
+    message = _BODY.copy()
+    message["body"] = body
+    return message
 
 
 def dump_json(obj: Any) -> bytes:
@@ -136,13 +147,16 @@ class Response:
                 n = len(self.body)
                 length = _LENGTHS[n] if n < 2048 else b"%d" % n
                 raw = [*raw, (b"content-length", length)]
-        return {"type": "http.response.start", "status": self.status, "headers": raw}
+        message = _START.copy()
+        message["status"] = self.status
+        message["headers"] = raw
+        return message
 
     async def send(self, send: Send, receive: Receive, *, head: bool = False) -> None:
         """Send this response over ASGI; a HEAD response gets the headers only."""
         if self.stream is None:
             await send(self.start_message())
-            await send({"type": "http.response.body", "body": b"" if head else self.body})
+            await send(body_message(b"" if head else self.body))
             return
         await send({"type": "http.response.start", "status": self.status, "headers": self.raw})
         if head:

@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
+from typing import Final
 
 __all__ = ["INVALID_HOST", "host_is_valid", "parse_host"]
 
 # The 400 for a Host that is malformed (the app) or not served (trusted_host): one text.
-INVALID_HOST = "Invalid Host header"
+INVALID_HOST: Final = "Invalid Host header"
 
-_HOST = re.compile(
+_HOST: Final = re.compile(
     r"(?:([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)|\[([0-9A-Fa-f:.]+)\])(?::([0-9]*))?"
 )
 # perf: Host values already found valid (most apps see a handful), checked once each.
-_VALID_HOSTS: set[bytes] = set()
-_VALID_HOSTS_MAX = 1024
+_VALID_HOSTS: Final[set[bytes]] = set()
+_VALID_HOSTS_MAX: Final = 1024
 
 
 def parse_host(value: str) -> tuple[str, int | None] | None:
@@ -51,15 +53,17 @@ def parse_host(value: str) -> tuple[str, int | None] | None:
     return name, None
 
 
-def host_is_valid(headers: list[tuple[bytes, bytes]] | tuple[()]) -> bool:
+def host_is_valid(headers: Sequence[tuple[bytes, bytes]]) -> bool:
     """Whether an ASGI request's headers hold at most one `Host`, and a valid one (or an
     empty one, which HTTP/1.1 sends when the URL has no host)."""
     found: bytes | None = None
-    for key, value in headers:
-        if key == b"host":
+    # perf: header[0], not `for key, value in`: compiled, unpacking a pair of unknown type
+    # takes an iterator and three calls to it (about 300 instructions a header).
+    for header in headers:
+        if header[0] == b"host":
             if found is not None:
                 return False  # two Host headers (RFC 9112: answer 400)
-            found = value
+            found = header[1]
     if not found or found in _VALID_HOSTS:
         return True
     if parse_host(found.decode("latin-1")) is None:
