@@ -29,11 +29,11 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 __all__ = ["InvalidJSON", "compact_json", "parse_json", "utf8_json"]
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_encoder: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def _build() -> Callable[[Any], str]:
@@ -63,7 +63,9 @@ def _build() -> Callable[[Any], str]:
 compact_json: Callable[[Any], str] = _build()
 
 
-_LONE_SURROGATE = re.compile(f"[{chr(0xD800)}-{chr(0xDFFF)}]")  # mypyc: no surrogate literals
+_LONE_SURROGATE: Final = re.compile(
+    f"[{chr(0xD800)}-{chr(0xDFFF)}]"
+)  # mypyc: no surrogate literals
 
 
 def _escape_surrogate(match: re.Match[str]) -> str:
@@ -106,7 +108,9 @@ def _finite_float(text: str) -> float:
 # perf: one decoder, hooks included; the float hook is a Python call per float (a body
 # of 10,000 floats: 1.7 ms instead of 0.84 ms), the constant hook costs nothing unless
 # a constant is met; a small object parses as fast as json.loads (about 2.4 us).
-_strict_decode = json.JSONDecoder(parse_float=_finite_float, parse_constant=_refuse_constant).decode
+_strict_decode: Final = json.JSONDecoder(
+    parse_float=_finite_float, parse_constant=_refuse_constant
+).decode
 
 
 def parse_json(data: bytes | str) -> Any:

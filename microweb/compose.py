@@ -22,7 +22,7 @@ import contextvars
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from mypy_extensions import mypyc_attr
 
@@ -57,7 +57,7 @@ async def awaited(value: Any) -> Any:
     return value
 
 
-_MARK = "__microweb_middleware__"
+_MARK: Final = "__microweb_middleware__"
 
 
 class MiddlewareFunction(Protocol):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Final
 from urllib.parse import quote, unquote
 
 from .http_rules.fields import is_token
@@ -24,8 +25,8 @@ from .http_rules.fields import is_token
 __all__ = ["parse_cookie_header", "serialize_cookie"]
 
 # cookie-octet (RFC 6265 4.1.1) minus "%", which we use for escaping.
-_SAFE_VALUE_CHARS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\%')
-_SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+_SAFE_VALUE_CHARS: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\%')
+_SAME_SITE: Final = {"lax": "Lax", "strict": "Strict", "none": "None"}
 
 
 def parse_cookie_header(header: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ import hmac
 import html
 import secrets
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from mypy_extensions import mypyc_attr
@@ -43,9 +43,9 @@ if TYPE_CHECKING:
 
 __all__ = ["csrf", "csrf_field", "csrf_token", "mask_token", "unmask_token"]
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-TOKEN_FIELD = "_token"  # noqa: S105 - a form field name, not a secret
-TOKEN_HEADERS = ("x-csrf-token", "x-xsrf-token")
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_FIELD: Final = "_token"  # noqa: S105 - a form field name, not a secret
+TOKEN_HEADERS: Final = ("x-csrf-token", "x-xsrf-token")
 
 
 def mask_token(secret: str) -> str:

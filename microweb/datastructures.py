@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 from .http_rules.fields import TOKEN
 
 __all__ = ["FormData", "Headers", "UploadFile"]
 
 # Names are RFC 9110 tokens (http_rules.fields); values any latin-1 but CR, LF and NUL.
-_BAD_VALUE = re.compile(r"[\r\n\x00]")
+_BAD_VALUE: Final = re.compile(r"[\r\n\x00]")
 
 
 def _encode_name(name: str) -> bytes:

@@ -14,7 +14,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .fields import header_tokens
 
@@ -30,7 +30,7 @@ __all__ = [
     "vary_covers",
 ]
 
-KEPT_ON_304 = frozenset(
+KEPT_ON_304: Final = frozenset(
     {
         b"cache-control",
         b"content-location",

@@ -10,7 +10,7 @@ Rules:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from ..types import Scope
@@ -19,7 +19,7 @@ __all__ = ["TOKEN", "header_tokens", "is_token", "scope_headers"]
 
 # RFC 9110 section 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" /
 # "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def is_token(text: str) -> bool:

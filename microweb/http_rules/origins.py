@@ -15,13 +15,14 @@ Rules:
 from __future__ import annotations
 
 import functools
+from typing import Final
 
 from .hosts import parse_host
 
 __all__ = ["DEFAULT_PORTS", "checked_origin", "normalize_origin", "own_origin"]
 
-DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
-_WEB_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
+DEFAULT_PORTS: Final = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+_WEB_SCHEME: Final = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 
 # perf: a browser sends the same few origins again and again; each is parsed once.

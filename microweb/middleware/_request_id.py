@@ -20,7 +20,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..compose import MiddlewareFunction, Next, awaited, create_middleware
 from ..http_rules import is_token
@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 
 __all__ = ["RequestIdFilter", "current_request_id", "request_id"]
 
-current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
+current_request_id: Final[contextvars.ContextVar[str]] = contextvars.ContextVar(
     "microweb_request_id", default="-"
 )
-_VALID = re.compile(r"[A-Za-z0-9_=-]+")
+_VALID: Final = re.compile(r"[A-Za-z0-9_=-]+")
 _installed = False
 
 

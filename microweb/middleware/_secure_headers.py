@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..compose import MiddlewareFunction, Next, create_middleware
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["NONCE", "csp_nonce", "secure_headers"]
 
-NONCE_VAR = "csp_nonce"
+NONCE_VAR: Final = "csp_nonce"
 
 
 class _Nonce:
@@ -37,7 +37,7 @@ class _Nonce:
         return "NONCE"
 
 
-NONCE: Any = _Nonce()
+NONCE: Final[Any] = _Nonce()
 
 # snake_case option -> (header, Hono's default)
 DEFAULTS: dict[str, tuple[str, str]] = {

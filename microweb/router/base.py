@@ -25,7 +25,7 @@ This is a port of Hono's routers (src/router.ts and src/router/*). The rules:
 
 from __future__ import annotations
 
-from typing import Protocol, TypeAlias, TypeVar
+from typing import Final, Protocol, TypeAlias, TypeVar
 
 from microweb.urls import ParamStash, resolve_params
 
@@ -39,7 +39,7 @@ __all__ = [
     "resolve_params",
 ]
 
-METHOD_ALL = "ALL"
+METHOD_ALL: Final = "ALL"
 MESSAGE_MATCHER_IS_ALREADY_BUILT = "Can not add a route since the matcher is already built."
 
 T = TypeVar("T")

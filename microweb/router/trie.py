@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from microweb.router._paths import (
     Pattern,
@@ -40,7 +40,7 @@ _HandlerSet = tuple[str, T, list[str], int]
 # (score, handler, params) as collected by a search
 _Found = tuple[int, T, Params]
 
-_EMPTY_PARAMS: Params = {}  # identity-checked sentinel; never mutated
+_EMPTY_PARAMS: Final[Params] = {}  # identity-checked sentinel; never mutated
 _order = itertools.count(1)  # Hono's module-global `order`: registration order across nodes
 
 

@@ -43,7 +43,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from itsdangerous import BadSignature, Signer
 from mypy_extensions import mypyc_attr
@@ -76,12 +76,12 @@ __all__ = [
 
 logger = logging.getLogger("microweb.sessions")
 
-COOKIE_LIMIT = 4096
-_ID = "__id"
+COOKIE_LIMIT: Final = 4096
+_ID: Final = "__id"
 _USER_INDEX_UNTIL = "__uidx"
-SEEN_RESOLUTION_S = 60.0
+SEEN_RESOLUTION_S: Final = 60.0
 MAX_USER_AGENT = 256
-_VARY_COOKIE = (b"vary", b"Cookie")
+_VARY_COOKIE: Final = (b"vary", b"Cookie")
 DEFAULT_OPTIONS = SessionOptions()
 
 

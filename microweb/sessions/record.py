@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from typing import Any, Final
 
 from .serializer import decode, encode, is_scalar
 
@@ -24,7 +24,7 @@ __all__ = ["UNDECODED", "Record"]
 
 logger = logging.getLogger("microweb.sessions")
 
-UNDECODED: Any = object()
+UNDECODED: Final[Any] = object()
 
 
 class Record:

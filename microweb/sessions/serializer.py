@@ -28,18 +28,17 @@ import base64
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from .._json import utf8_json
 
 __all__ = ["TAG", "decode", "encode", "is_scalar"]
 
-TAG = "__t"
-MAX_DEPTH = 256
+TAG: Final = "__t"
+MAX_DEPTH: Final = 256
 
-_dumps = utf8_json
-_PLAIN = (str, int, float, bool, type(None))
+_PLAIN: Final = (str, int, float, bool, type(None))
 
 
 def encode(key: str, value: Any) -> str:
@@ -53,9 +52,9 @@ def encode(key: str, value: Any) -> str:
     if kind is int:
         return int.__repr__(value)  # what json writes for an int, without the encoder
     if kind in _PLAIN:
-        return _dumps(value)
+        return utf8_json(value)
     try:
-        return _dumps(_pack(value, ""))
+        return utf8_json(_pack(value, ""))
     except _Unstorable as exc:
         inside = f" (at {key}{exc.path})" if exc.path else ""
         raise TypeError(
@@ -103,7 +102,7 @@ def _pack(value: Any, path: str, depth: int = 0) -> Any:
     if isinstance(value, tuple):
         return _tag("tup", [_pack(item, f"{path}[{i}]", depth) for i, item in enumerate(value)])
     if isinstance(value, set | frozenset):
-        items = sorted((_pack(item, f"{path}{{}}", depth) for item in value), key=_dumps)
+        items = sorted((_pack(item, f"{path}{{}}", depth) for item in value), key=utf8_json)
         return _tag("set" if isinstance(value, set) else "fset", items)
     if isinstance(value, datetime):
         return _tag("dt", value.isoformat())
@@ -165,4 +164,4 @@ _DECODERS: dict[str, Any] = {
 }
 
 # perf: one decoder for every call (json.loads with object_hook builds a new one each time).
-_decode = json.JSONDecoder(object_hook=_unpack).decode
+_decode: Final = json.JSONDecoder(object_hook=_unpack).decode

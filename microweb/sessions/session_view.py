@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..exceptions import HTTPException
 from .serializer import encode
@@ -48,12 +48,12 @@ __all__ = [
     "session_of",
 ]
 
-FLASH_NEW = "_flash.new"
-FLASH_OLD = "_flash.old"
+FLASH_NEW: Final = "_flash.new"
+FLASH_OLD: Final = "_flash.old"
 _KEPT_ON_REGENERATE = frozenset({CREATED, USER, REF, USER_AGENT, SEEN, GENERATION})
-TOKEN_KEY = "_token"  # noqa: S105 (a key name, not a secret)
+TOKEN_KEY: Final = "_token"  # noqa: S105 (a key name, not a secret)
 
-_MISSING: Any = object()
+_MISSING: Final[Any] = object()
 
 
 class SessionUnavailable(HTTPException):

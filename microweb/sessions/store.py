@@ -50,7 +50,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, TypeGuard, final
+from typing import TYPE_CHECKING, ClassVar, Final, TypeGuard, final
 
 from mypy_extensions import mypyc_attr
 
@@ -72,19 +72,19 @@ __all__ = [
     "new_id",
 ]
 
-CREATED = "__created"
-USER = "__user"  # meta field: the user a session is indexed under
+CREATED: Final = "__created"
+USER: Final = "__user"  # meta field: the user a session is indexed under
 REF = "__ref"  # meta field: the opaque handle `user_sessions` shows instead of the id
 USER_AGENT = "__ua"  # meta field: the User-Agent that logged in
-SEEN = "__seen"  # meta field: when the session was last used (epoch seconds, to a minute)
+SEEN: Final = "__seen"  # meta field: when the session was last used (epoch seconds, to a minute)
 GENERATION = "__gen"  # meta field: the user's logout-everywhere count when it was signed in
 
 # secrets.token_urlsafe(32): 32 random bytes (256 bits) -> 43 url-safe characters
 # ([A-Za-z0-9_-]), then optionally a store's tag: "~" and 6 lowercase hex digits.
-_ID_LENGTH = 43
-_TAG_LENGTH = 6
-_HEX_DIGITS = frozenset("0123456789abcdef")
-TAG_SEPARATOR = "~"
+_ID_LENGTH: Final = 43
+_TAG_LENGTH: Final = 6
+_HEX_DIGITS: Final = frozenset("0123456789abcdef")
+TAG_SEPARATOR: Final = "~"
 
 
 def new_id(tag: str | None = None) -> str:
