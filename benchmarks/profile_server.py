@@ -14,6 +14,10 @@ it, so its shares are the honest ones; frames without Python code on top (uvloop
 socket syscalls) show up as ``Runner.run``. ``cprofile`` runs the profiler inside the server and
 enables it only while wrk loads it: it gives exact call counts per request, but its per-call
 overhead inflates code that makes many small calls.
+
+A ``compiled`` server (the mypyc build) takes py-spy only: compiled functions have no
+Python frames, so their time is the own time of the Python frame that called them
+(uvicorn's ``ProxyHeadersMiddleware.__call__`` for the app's entry).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from collections.abc import Sequence  # noqa: E402
 from types import FrameType  # noqa: E402
 
 from benchmarks.throughput import (  # noqa: E402
+    COMPILED,
     REPO_ROOT,
     ROWS,
     SERVERS,
@@ -50,6 +55,7 @@ from benchmarks.throughput import (  # noqa: E402
     _free_port,
     check_answers,
     clean_redis,
+    framework_of,
     run_wrk,
     spawn_server,
     start_server,
@@ -211,6 +217,13 @@ def profile(args: argparse.Namespace) -> str:
     if shutil.which("wrk") is None:
         raise BenchmarkError("wrk is not installed: run `make bench-deps` or apt-get install wrk")
     row = ROWS[args.row]
+    if args.sampler == "cprofile" and framework_of(args.server) == COMPILED:
+        # cProfile sees no call inside a compiled module, and this script serves from the
+        # source tree: it would profile the pure build under the compiled server's name.
+        raise BenchmarkError(
+            f"--sampler cprofile cannot profile {args.server}: use py-spy, where compiled "
+            "code counts as the own time of the Python frame that called it"
+        )
     server_prefix, wrk_prefix = _cpu_pinning(True)
     with tempfile.TemporaryDirectory(prefix="microweb-profile-") as tmp:
         tmp_path = Path(tmp)

@@ -34,7 +34,7 @@ from .exceptions import HTTPException
 from .http_rules import INVALID_HOST, checked_origin, host_is_valid
 from .limits import DEFAULT_LIMITS, Limits
 from .request import Request
-from .response import TEXT_TYPE, Response, body_message
+from .response import TEXT_TYPE, Response
 from .route_method import H, Handler, Responses, Verb
 from .router import METHOD_ALL, Result, Router, default_router
 from .router.reverse import url_for
@@ -176,7 +176,7 @@ async def _asgi(self: MicroWeb, scope: Scope, receive: Receive, send: Send) -> N
         # perf: Response.send inlined (unless a subclass has its own), one coroutine less.
         await send(response.start_message())
         body = b"" if method == "HEAD" else response.body
-        await send(body_message(body))
+        await send({"type": "http.response.body", "body": body})
     else:
         await response.send(send, receive, head=method == "HEAD")
 

@@ -32,17 +32,9 @@ BINARY_CT: Final = (b"content-type", b"application/octet-stream")
 SSE_CT: Final = (b"content-type", b"text/event-stream")
 # perf: the Content-Length values of the bodies most answers have, written once.
 _LENGTHS: Final = tuple(b"%d" % n for n in range(2048))
-# perf: the messages of a response are copies of these. A dict copy takes the keys table
-# whole where a dict display inserts key by key: compiled, about half the instructions.
+# perf: a start message is a copy of this. A dict copy takes the keys table whole where a
+# dict display inserts key by key: compiled, about 300 instructions less.
 _START: Final[dict[str, Any]] = {"type": "http.response.start", "status": 200, "headers": []}
-_BODY: Final[dict[str, Any]] = {"type": "http.response.body", "body": b""}
-
-
-def body_message(body: bytes) -> Message:
-    """The `http.response.body` message of a whole body."""
-    message = _BODY.copy()
-    message["body"] = body
-    return message
 
 
 def dump_json(obj: Any) -> bytes:
@@ -156,7 +148,7 @@ class Response:
         """Send this response over ASGI; a HEAD response gets the headers only."""
         if self.stream is None:
             await send(self.start_message())
-            await send(body_message(b"" if head else self.body))
+            await send({"type": "http.response.body", "body": b"" if head else self.body})
             return
         await send({"type": "http.response.start", "status": self.status, "headers": self.raw})
         if head:
