@@ -34,7 +34,7 @@ SSE_CT: Final = (b"content-type", b"text/event-stream")
 _LENGTHS: Final = tuple(b"%d" % n for n in range(2048))
 # perf: a start message is a copy of this. A dict copy takes the keys table whole where a
 # dict display inserts key by key: compiled, about 300 instructions less.
-_START: Final[dict[str, Any]] = {"type": "http.response.start", "status": 200, "headers": []}
+_START: Final[dict[str, Any]] = {"type": "http.response.start", "status": 200, "headers": None}
 
 
 def dump_json(obj: Any) -> bytes:
