@@ -60,12 +60,11 @@ def _build() -> Callable[[Any], str]:
     return compact_json
 
 
-compact_json: Callable[[Any], str] = _build()
+compact_json: Final[Callable[[Any], str]] = _build()
 
 
-_LONE_SURROGATE: Final = re.compile(
-    f"[{chr(0xD800)}-{chr(0xDFFF)}]"
-)  # mypyc: no surrogate literals
+# mypyc: no surrogate literals
+_LONE_SURROGATE: Final = re.compile(f"[{chr(0xD800)}-{chr(0xDFFF)}]")
 
 
 def _escape_surrogate(match: re.Match[str]) -> str:
